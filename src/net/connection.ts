@@ -1,0 +1,181 @@
+// One framed connection: decoding of incoming frames, per-tick batched writes, backpressure
+// (reading pauses while too many bytes wait to be sent), and an idempotent close.
+import type { Socket } from 'node:net';
+import { Writer } from '../protocol/codec.js';
+import type { Frame } from '../protocol/header.js';
+import { DEFAULT_MAX_FRAME_BYTES, OUTPUT_HIGH_WATER_BYTES } from '../shared/limits.js';
+import { FrameDecoder } from './framer.js';
+
+export interface ConnectionOptions {
+  maxFrameBytes?: number;
+  /** Reading pauses while more than this many bytes wait to be written. */
+  highWaterBytes?: number;
+}
+
+export type CloseReason = { kind: 'local'; why: string } | { kind: 'remote' } | { kind: 'error'; error: Error };
+
+export interface ConnectionEvents {
+  /** Called for every whole frame, in order; a throw closes this connection (reported to onClose). */
+  onFrame(frame: Frame): void;
+  /** Called once when the connection is closed, for whatever reason. */
+  onClose(reason: CloseReason): void;
+}
+
+export class Connection {
+  readonly w = new Writer();
+  private readonly decoder: FrameDecoder;
+  private readonly highWaterBytes: number;
+  private flushScheduled = false;
+  private closing = false;
+  private closedFlag = false;
+  private readPausedForOutput = false;
+  private readPausedByUser = false;
+  private handlers: ConnectionEvents | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  framesIn = 0;
+
+  constructor(
+    readonly socket: Socket,
+    options: ConnectionOptions = {},
+  ) {
+    this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.highWaterBytes = options.highWaterBytes ?? OUTPUT_HIGH_WATER_BYTES;
+    socket.setNoDelay(true);
+    socket.on('drain', () => this.onDrain());
+    socket.on('error', (error: Error) => this.finish({ kind: 'error', error }));
+    socket.on('close', () => this.finish({ kind: 'remote' }));
+    socket.on('end', () => {
+      // The peer finished sending; flush what we owe it, then close our side.
+      this.close('peer ended the connection');
+    });
+  }
+
+  /** Starts delivering frames; bytes that arrive before this wait in the socket. */
+  start(handlers: ConnectionEvents): void {
+    this.handlers = handlers;
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  get closed(): boolean {
+    return this.closedFlag || this.closing;
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** Bytes waiting to be written, in our batch and in the socket. */
+  get pendingOutputBytes(): number {
+    return this.w.length + this.socket.writableLength;
+  }
+
+  /** Opens a frame in the batch; write the payload into this.w, then call end(). */
+  begin(command: number, replyTo: number, requestId: number): Writer {
+    this.w.begin(command, replyTo, requestId);
+    return this.w;
+  }
+
+  /** Closes the frame opened by begin() and schedules a flush. */
+  end(): void {
+    this.w.end();
+    this.scheduleFlush();
+  }
+
+  /** A frame with no payload. */
+  sendEmpty(command: number, replyTo: number, requestId: number): void {
+    this.w.begin(command, replyTo, requestId);
+    this.w.end();
+    this.scheduleFlush();
+  }
+
+  /** Pauses reading (e.g. while this peer has too many deferred requests). */
+  pauseReading(): void {
+    this.readPausedByUser = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.readPausedByUser = false;
+    if (!this.readPausedForOutput && !this.closedFlag) this.socket.resume();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes the batch now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closedFlag || this.w.length === 0 || this.w.inFrame) return;
+    const out = this.w.take();
+    this.bytesOut += out.length;
+    const ok = this.socket.write(out);
+    if (!ok || this.socket.writableLength > this.highWaterBytes) {
+      if (!this.readPausedForOutput) {
+        this.readPausedForOutput = true;
+        this.socket.pause();
+      }
+    }
+  }
+
+  private onDrain(): void {
+    if (this.readPausedForOutput && this.socket.writableLength <= this.highWaterBytes / 2) {
+      this.readPausedForOutput = false;
+      if (!this.readPausedByUser && !this.closedFlag) this.socket.resume();
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedFlag) return;
+    const handlers = this.handlers;
+    if (handlers === undefined) {
+      this.finish({ kind: 'error', error: new Error('data before the connection was started') });
+      return;
+    }
+    this.bytesIn += chunk.length;
+    try {
+      this.decoder.push(chunk, (frame) => {
+        if (this.closedFlag) return;
+        this.framesIn++;
+        handlers.onFrame(frame);
+      });
+    } catch (error) {
+      this.abort(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.w.length > this.highWaterBytes) this.flush();
+  }
+
+  /** Flushes what is batched, then ends the connection. Idempotent. */
+  close(why: string): void {
+    if (this.closing || this.closedFlag) return;
+    this.closing = true;
+    this.flush();
+    this.socket.end();
+    // A peer that never reads would hold the socket open: give it a bounded time.
+    const timer = setTimeout(() => this.socket.destroy(), 5000);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
+    this.localReason = why;
+  }
+
+  private localReason: string | undefined;
+
+  /** Drops the connection at once (protocol violation, dead peer). Idempotent. */
+  abort(error: Error): void {
+    if (this.closedFlag) return;
+    this.socket.destroy();
+    this.finish({ kind: 'error', error });
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    this.socket.destroy();
+    const final: CloseReason = this.localReason !== undefined && reason.kind === 'remote' ? { kind: 'local', why: this.localReason } : reason;
+    this.handlers?.onClose(final);
+  }
+}

@@ -1,0 +1,283 @@
+// Primitive codecs: a growable frame Writer and a bounds-checked payload Reader.
+// Strings are byte strings: the node keeps them as latin1 JS strings (one char per byte),
+// the client encodes its text as UTF-8. Both are the same bytes on the wire.
+import { HEADER_BYTES } from '../shared/limits.js';
+import { assert } from '../shared/assert.js';
+
+/** How a side holds byte strings as JS strings: the node as latin1, the client as UTF-8 text. */
+export type TextForm = 'latin1' | 'utf8';
+
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
+const INITIAL_WRITER_BYTES = 16 * 1024;
+
+/**
+ * Writes frames back to back into one growing buffer. A frame is opened with begin(), its
+ * payload written with the typed writers, and closed with end(), which patches the length.
+ * take() hands out everything written so far and starts afresh.
+ */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  private frameStart = -1;
+
+  constructor(initialBytes = INITIAL_WRITER_BYTES) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  begin(command: number, replyTo: number, requestId: number): void {
+    assert(this.frameStart < 0, 'begin() inside an open frame');
+    this.ensure(HEADER_BYTES);
+    this.frameStart = this.pos;
+    const b = this.buf;
+    const p = this.pos;
+    b.writeUInt16BE(command, p);
+    b.writeUInt16BE(replyTo, p + 2);
+    b.writeUInt32BE(requestId >>> 0, p + 4);
+    this.pos += HEADER_BYTES;
+  }
+
+  /** Closes the open frame; returns its total size in bytes. */
+  end(): number {
+    assert(this.frameStart >= 0, 'end() without begin()');
+    const size = this.pos - this.frameStart;
+    this.buf.writeUInt32BE(size - HEADER_BYTES, this.frameStart + 8);
+    this.frameStart = -1;
+    return size;
+  }
+
+  /** Drops the open frame (used when encoding fails half way). */
+  abandon(): void {
+    if (this.frameStart >= 0) {
+      this.pos = this.frameStart;
+      this.frameStart = -1;
+    }
+  }
+
+  get inFrame(): boolean {
+    return this.frameStart >= 0;
+  }
+
+  /** Bytes of the frame written so far, header included. */
+  get frameBytes(): number {
+    return this.frameStart < 0 ? 0 : this.pos - this.frameStart;
+  }
+
+  /** Everything written so far, as a buffer the writer no longer touches. */
+  take(): Buffer {
+    assert(this.frameStart < 0, 'take() inside an open frame');
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_WRITER_BYTES, Math.min(this.buf.length, 1024 * 1024)));
+    this.pos = 0;
+    return out;
+  }
+
+  i16(v: number): void {
+    this.ensure(2);
+    this.buf.writeInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  u16(v: number): void {
+    this.ensure(2);
+    this.buf.writeUInt16BE(v, this.pos);
+    this.pos += 2;
+  }
+
+  i32(v: number): void {
+    this.ensure(4);
+    this.buf.writeInt32BE(v | 0, this.pos);
+    this.pos += 4;
+  }
+
+  /** An unsigned 32-bit value written with the same bits as an int (hashes). */
+  u32AsInt(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32BE(v >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  i64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(v, this.pos);
+    this.pos += 8;
+  }
+
+  /** A long from a JS number (times in ms, counts); must be a safe integer. */
+  i64n(v: number): void {
+    this.ensure(8);
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    this.buf.writeInt32BE(hi, this.pos);
+    this.buf.writeUInt32BE(lo >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /** A string given as latin1 (the node's internal form): one byte per char. */
+  strLatin1(s: string): void {
+    const n = s.length;
+    this.ensure(4 + n);
+    this.buf.writeInt32BE(n, this.pos);
+    this.buf.write(s, this.pos + 4, n, 'latin1');
+    this.pos += 4 + n;
+  }
+
+  /** A string given as text, sent as UTF-8 bytes (the client's form). */
+  strUtf8(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.ensure(4 + n);
+    this.buf.writeInt32BE(n, this.pos);
+    this.buf.write(s, this.pos + 4, n, 'utf8');
+    this.pos += 4 + n;
+  }
+
+  /** A string in the given text form. */
+  str(s: string, enc: TextForm): void {
+    if (enc === 'latin1') this.strLatin1(s);
+    else this.strUtf8(s);
+  }
+
+  /** A string given as raw bytes. */
+  strBytes(b: Uint8Array): void {
+    const n = b.length;
+    this.ensure(4 + n);
+    this.buf.writeInt32BE(n, this.pos);
+    this.buf.set(b, this.pos + 4);
+    this.pos += 4 + n;
+  }
+}
+
+/** Reads a payload with every length checked against the end; throws DecodeError. */
+export class Reader {
+  pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.end) {
+      throw new DecodeError(`payload too short for ${what}: need ${n} bytes at offset ${this.pos}, have ${this.end - this.pos}`);
+    }
+  }
+
+  i16(): number {
+    this.need(2, 'short');
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u16(): number {
+    this.need(2, 'short');
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  i32(): number {
+    this.need(4, 'int');
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** An int read as unsigned 32 bits (hashes). */
+  u32(): number {
+    this.need(4, 'int');
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i64(): bigint {
+    this.need(8, 'long');
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A long read as a JS number; throws when it is not a safe integer. */
+  i64n(): number {
+    this.need(8, 'long');
+    const hi = this.buf.readInt32BE(this.pos);
+    const lo = this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    const v = hi * 4294967296 + lo;
+    if (!Number.isSafeInteger(v)) throw new DecodeError(`long ${v} out of safe range`);
+    return v;
+  }
+
+  private strLength(): number {
+    const n = this.i32();
+    if (n < 0) throw new DecodeError(`negative string length ${n}`);
+    if (this.pos + n > this.end) {
+      throw new DecodeError(`string length ${n} runs past the end of the payload (${this.end - this.pos} bytes left)`);
+    }
+    return n;
+  }
+
+  strLatin1(): string {
+    const n = this.strLength();
+    const s = this.buf.toString('latin1', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  strUtf8(): string {
+    const n = this.strLength();
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+
+  str(enc: TextForm): string {
+    return enc === 'latin1' ? this.strLatin1() : this.strUtf8();
+  }
+
+  /** String bytes as a view into the payload (valid only while the frame is). */
+  strView(): Buffer {
+    const n = this.strLength();
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  /** String bytes copied out of the frame, safe to keep. */
+  strCopy(): Buffer {
+    const view = this.strView();
+    const out = Buffer.allocUnsafe(view.length);
+    view.copy(out);
+    return out;
+  }
+
+  /** Asserts the whole payload was consumed: trailing bytes mean a malformed frame. */
+  done(what: string): void {
+    if (this.pos !== this.end) {
+      throw new DecodeError(`${what}: ${this.end - this.pos} unexpected trailing bytes`);
+    }
+  }
+}

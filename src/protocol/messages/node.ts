@@ -1,0 +1,367 @@
+// Codecs of node-to-node frames: membership, heartbeats, the bucket table, copies and backup pushes,
+// and the update stream of the logging node. Node-side strings are latin1 (raw bytes).
+import { DecodeError, type Reader, type Writer } from '../codec.js';
+import { readValue, writeValue, type Value } from '../values.js';
+
+/** One bucket's owners. backup '' means none. */
+export interface BucketEntry {
+  hash: number;
+  epoch: number;
+  primary: string;
+  backup: string;
+}
+
+export interface TableMsg {
+  mask: number;
+  entries: BucketEntry[];
+}
+
+/** table (reply 13) and table_sync (60): int mask, int count, count times (int hash, int epoch, string primary, string backup). */
+export const table = {
+  encode(w: Writer, m: TableMsg): void {
+    w.u32AsInt(m.mask);
+    w.i32(m.entries.length);
+    for (const e of m.entries) {
+      w.u32AsInt(e.hash);
+      w.i32(e.epoch);
+      w.strLatin1(e.primary);
+      w.strLatin1(e.backup);
+    }
+  },
+  decode(r: Reader): TableMsg {
+    const mask = r.u32();
+    const n = r.i32();
+    if (n < 0 || n > mask + 1) throw new DecodeError(`table count ${n} out of range for mask ${mask}`);
+    const entries: BucketEntry[] = [];
+    for (let i = 0; i < n; i++) {
+      entries.push({ hash: r.u32(), epoch: r.i32(), primary: r.strLatin1(), backup: r.strLatin1() });
+    }
+    r.done('table');
+    return { mask, entries };
+  },
+};
+
+/** bucket_owner (130), pushed to rich clients: int mask, int hash, int epoch, string primary, string backup. */
+export const bucketOwner = {
+  encode(w: Writer, mask: number, e: BucketEntry): void {
+    w.u32AsInt(mask);
+    w.u32AsInt(e.hash);
+    w.i32(e.epoch);
+    w.strLatin1(e.primary);
+    w.strLatin1(e.backup);
+  },
+  decode(r: Reader): { mask: number; entry: BucketEntry } {
+    const mask = r.u32();
+    const entry = { hash: r.u32(), epoch: r.i32(), primary: r.strLatin1(), backup: r.strLatin1() };
+    r.done('bucket_owner');
+    return { mask, entry };
+  },
+};
+
+export const NodeRole = { data: 0, logger: 1 } as const;
+export const MemberState = { alive: 0, leaving: 1 } as const;
+
+export interface ServerHelloMsg {
+  addr: string;
+  incarnation: bigint;
+  role: number;
+}
+
+/** server_hello (50): string address, long incarnation, int role (0 data node, 1 logger). */
+export const serverHello = {
+  encode(w: Writer, m: ServerHelloMsg): void {
+    w.strLatin1(m.addr);
+    w.i64(m.incarnation);
+    w.i32(m.role);
+  },
+  decode(r: Reader): ServerHelloMsg {
+    const m = { addr: r.strLatin1(), incarnation: r.i64(), role: r.i32() };
+    r.done('server_hello');
+    return m;
+  },
+};
+
+export interface MemberInfo {
+  addr: string;
+  incarnation: bigint;
+  role: number;
+  state: number;
+}
+
+/** members (51): int count, count times (string address, long incarnation, int role, int state). */
+export const members = {
+  encode(w: Writer, list: readonly MemberInfo[]): void {
+    w.i32(list.length);
+    for (const m of list) {
+      w.strLatin1(m.addr);
+      w.i64(m.incarnation);
+      w.i32(m.role);
+      w.i32(m.state);
+    }
+  },
+  decode(r: Reader): MemberInfo[] {
+    const n = r.i32();
+    if (n < 0 || n > 65536) throw new DecodeError(`members count ${n} out of range`);
+    const out: MemberInfo[] = [];
+    for (let i = 0; i < n; i++) out.push({ addr: r.strLatin1(), incarnation: r.i64(), role: r.i32(), state: r.i32() });
+    r.done('members');
+    return out;
+  },
+};
+
+export interface HeartbeatMsg {
+  /** The sender's monotonic clock when it sent the heartbeat; echoed back in the reply. */
+  originMs: number;
+  primaries: number;
+  backups: number;
+  transferring: number;
+}
+
+/** heartbeat (52) and its reply (14): long origin ms, int primaries, int backups, int transferring. */
+export const heartbeat = {
+  encode(w: Writer, m: HeartbeatMsg): void {
+    w.i64n(m.originMs);
+    w.i32(m.primaries);
+    w.i32(m.backups);
+    w.i32(m.transferring);
+  },
+  decode(r: Reader): HeartbeatMsg {
+    const m = { originMs: r.i64n(), primaries: r.i32(), backups: r.i32(), transferring: r.i32() };
+    r.done('heartbeat');
+    return m;
+  },
+};
+
+export interface MemberGoneMsg {
+  addr: string;
+  incarnation: bigint;
+}
+
+/** member_gone (53): string address, long incarnation. */
+export const memberGone = {
+  encode(w: Writer, m: MemberGoneMsg): void {
+    w.strLatin1(m.addr);
+    w.i64(m.incarnation);
+  },
+  decode(r: Reader): MemberGoneMsg {
+    const m = { addr: r.strLatin1(), incarnation: r.i64() };
+    r.done('member_gone');
+    return m;
+  },
+};
+
+/** widen_mask (62): int the new, wider mask. */
+export const widenMask = {
+  encode(w: Writer, mask: number): void {
+    w.u32AsInt(mask);
+  },
+  decode(r: Reader): number {
+    const m = r.u32();
+    r.done('widen_mask');
+    return m;
+  },
+};
+
+export interface BucketRef {
+  mask: number;
+  hash: number;
+}
+
+export const CopyRole = { primary: 0, backup: 1 } as const;
+
+export interface CopyBeginMsg extends BucketRef {
+  epoch: number;
+  role: number;
+}
+
+/** copy_begin (510): int mask, int hash, int epoch, int role (0: to become primary, 1: backup). */
+export const copyBegin = {
+  encode(w: Writer, m: CopyBeginMsg): void {
+    w.u32AsInt(m.mask);
+    w.u32AsInt(m.hash);
+    w.i32(m.epoch);
+    w.i32(m.role);
+  },
+  decode(r: Reader): CopyBeginMsg {
+    const m = { mask: r.u32(), hash: r.u32(), epoch: r.i32(), role: r.i32() };
+    r.done('copy_begin');
+    return m;
+  },
+};
+
+export interface Item {
+  map: string;
+  key: string;
+  /** Absolute expiry, ms since the epoch; 0 = never. */
+  expiresAtMs: number;
+  value: Value;
+}
+
+export function writeItem(w: Writer, it: Item): void {
+  w.strLatin1(it.map);
+  w.strLatin1(it.key);
+  w.i64n(it.expiresAtMs);
+  writeValue(w, it.value);
+}
+
+export function readItem(r: Reader): Item {
+  const map = r.strLatin1();
+  const key = r.strLatin1();
+  const expiresAtMs = r.i64n();
+  const value = readValue(r);
+  if (value === null) throw new DecodeError('item without a value');
+  return { map, key, expiresAtMs, value };
+}
+
+export interface CopyItemsMsg extends BucketRef {
+  items: Item[];
+}
+
+/** copy_items (511): int mask, int hash, int count, count items (string map, string key, long expires at ms, value). */
+export const copyItems = {
+  encode(w: Writer, m: CopyItemsMsg): void {
+    w.u32AsInt(m.mask);
+    w.u32AsInt(m.hash);
+    w.i32(m.items.length);
+    for (const it of m.items) writeItem(w, it);
+  },
+  decode(r: Reader): CopyItemsMsg {
+    const mask = r.u32();
+    const hash = r.u32();
+    const n = r.i32();
+    if (n < 0 || n > 1_000_000) throw new DecodeError(`copy_items count ${n} out of range`);
+    const items: Item[] = [];
+    for (let i = 0; i < n; i++) items.push(readItem(r));
+    r.done('copy_items');
+    return { mask, hash, items };
+  },
+};
+
+/** copy_abort (512) and backup_release (530): int mask, int hash. */
+export const bucketRef = {
+  encode(w: Writer, m: BucketRef): void {
+    w.u32AsInt(m.mask);
+    w.u32AsInt(m.hash);
+  },
+  decode(r: Reader): BucketRef {
+    const m = { mask: r.u32(), hash: r.u32() };
+    r.done('bucket');
+    return m;
+  },
+};
+
+export interface CopyFinaliseMsg extends BucketRef {
+  epoch: number;
+  seq: number;
+  primary: string;
+  backup: string;
+}
+
+/** copy_finalise (513): int mask, int hash, int new epoch, long seq, string primary, string backup. */
+export const copyFinalise = {
+  encode(w: Writer, m: CopyFinaliseMsg): void {
+    w.u32AsInt(m.mask);
+    w.u32AsInt(m.hash);
+    w.i32(m.epoch);
+    w.i64n(m.seq);
+    w.strLatin1(m.primary);
+    w.strLatin1(m.backup);
+  },
+  decode(r: Reader): CopyFinaliseMsg {
+    const m = { mask: r.u32(), hash: r.u32(), epoch: r.i32(), seq: r.i64n(), primary: r.strLatin1(), backup: r.strLatin1() };
+    r.done('copy_finalise');
+    return m;
+  },
+};
+
+export const UpdateOp = {
+  set: 1,
+  delete: 2,
+  expired: 3,
+  expire: 4,
+  mapDelete: 5,
+} as const;
+
+export type UpdateOpNumber = (typeof UpdateOp)[keyof typeof UpdateOp];
+
+/** One change to a bucket's data, as pushed to a backup and streamed to a logger. */
+export interface Update {
+  op: UpdateOpNumber;
+  map: string;
+  key: string;
+  /** set: the item's absolute expiry; expire: the new absolute expiry; 0 = never. */
+  expiresAtMs: number;
+  /** set only; null otherwise. */
+  value: Value | null;
+}
+
+export function writeUpdate(w: Writer, u: Update): void {
+  w.i32(u.op);
+  w.strLatin1(u.map);
+  w.strLatin1(u.key);
+  w.i64n(u.expiresAtMs);
+  writeValue(w, u.value);
+}
+
+export function readUpdate(r: Reader): Update {
+  const op = r.i32();
+  if (op < UpdateOp.set || op > UpdateOp.mapDelete) throw new DecodeError(`unknown update op ${op}`);
+  const map = r.strLatin1();
+  const key = r.strLatin1();
+  const expiresAtMs = r.i64n();
+  const value = readValue(r);
+  if ((op === UpdateOp.set) !== (value !== null)) throw new DecodeError('update value does not match its op');
+  return { op: op as UpdateOpNumber, map, key, expiresAtMs, value };
+}
+
+export interface SyncUpdateMsg extends BucketRef {
+  epoch: number;
+  seq: number;
+  update: Update;
+}
+
+/** sync_update (520): int mask, int hash, int epoch, long seq, update (int op, string map, string key, long expires at ms, value). */
+export const syncUpdate = {
+  encode(w: Writer, m: SyncUpdateMsg): void {
+    syncUpdateBody(w, m);
+  },
+  decode(r: Reader): SyncUpdateMsg {
+    const mask = r.u32();
+    const hash = r.u32();
+    const epoch = r.i32();
+    const seq = r.i64n();
+    const update = readUpdate(r);
+    r.done('sync_update');
+    return { mask, hash, epoch, seq, update };
+  },
+};
+
+/** log_batch (541): int count, count times (int mask, int hash, int epoch, long seq, update). */
+export const logBatch = {
+  encode(w: Writer, list: readonly SyncUpdateMsg[]): void {
+    w.i32(list.length);
+    for (const m of list) syncUpdateBody(w, m);
+  },
+  decode(r: Reader): SyncUpdateMsg[] {
+    const n = r.i32();
+    if (n < 0 || n > 1_000_000) throw new DecodeError(`log_batch count ${n} out of range`);
+    const out: SyncUpdateMsg[] = [];
+    for (let i = 0; i < n; i++) {
+      const mask = r.u32();
+      const hash = r.u32();
+      const epoch = r.i32();
+      const seq = r.i64n();
+      out.push({ mask, hash, epoch, seq, update: readUpdate(r) });
+    }
+    r.done('log_batch');
+    return out;
+  },
+};
+
+function syncUpdateBody(w: Writer, m: SyncUpdateMsg): void {
+  w.u32AsInt(m.mask);
+  w.u32AsInt(m.hash);
+  w.i32(m.epoch);
+  w.i64n(m.seq);
+  writeUpdate(w, m.update);
+}

@@ -1,0 +1,51 @@
+// Node addresses: "host:port" text, parsed and validated in one place.
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export class AddressError extends Error {
+  override name = 'AddressError';
+}
+
+export function parseAddress(text: string, defaultPort?: number): Address {
+  const trimmed = text.trim();
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(trimmed);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2];
+  } else {
+    const idx = trimmed.lastIndexOf(':');
+    if (idx < 0) {
+      host = trimmed;
+    } else {
+      host = trimmed.slice(0, idx);
+      portText = trimmed.slice(idx + 1);
+    }
+  }
+  if (host.length === 0) throw new AddressError(`address "${text}" has no host`);
+  let port: number;
+  if (portText === undefined || portText === '') {
+    if (defaultPort === undefined) throw new AddressError(`address "${text}" has no port`);
+    port = defaultPort;
+  } else {
+    if (!/^\d+$/.test(portText)) throw new AddressError(`address "${text}" has a bad port`);
+    port = Number(portText);
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new AddressError(`address "${text}": port must be 1-65535`);
+  }
+  return { host, port };
+}
+
+export function formatAddress(addr: Address): string {
+  return addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
+
+/** Canonical "host:port" form of an address text (throws AddressError when malformed). */
+export function normalizeAddress(text: string, defaultPort?: number): string {
+  return formatAddress(parseAddress(text, defaultPort));
+}
