@@ -1,0 +1,50 @@
+// Typed client errors: every failure the client reports is a ClusterError with a stable code.
+
+export type ClusterErrorCode =
+  /** The request's deadline passed (queued time included). The write may or may not be applied. */
+  | 'TIMEOUT'
+  /** The item holds another type than the call asked for. */
+  | 'WRONG_TYPE'
+  /** The node rejected the request's content (bad key, bad expiry, too large, ...). */
+  | 'BAD_REQUEST'
+  /** Too many tryelsewhere/retryLater answers in a row for one request. */
+  | 'TOO_MANY_REDIRECTS'
+  /** The client's bounded request queue is full. */
+  | 'QUEUE_FULL'
+  /** No node could be reached (connect(), or every node is down). */
+  | 'NOT_CONNECTED'
+  /** close() was called. */
+  | 'CLOSED'
+  /** The connection dropped after a write was sent: it may or may not have been applied. */
+  | 'INDETERMINATE'
+  /** Full wait: applied on the primary, the backup copy could not be confirmed. */
+  | 'BACKUP_FAILED'
+  /** Any other error the node reported (its failinfo code is in serverCode). */
+  | 'SERVER_ERROR';
+
+export class ClusterError extends Error {
+  override name = 'ClusterError';
+  constructor(
+    readonly code: ClusterErrorCode,
+    message: string,
+    /** The node's failinfo code, where the node reported one. */
+    readonly serverCode?: number,
+    /** The node that answered or failed, "host:port", where known. */
+    readonly node?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class TimeoutError extends ClusterError {
+  override name = 'TimeoutError';
+}
+
+export class WrongTypeError extends ClusterError {
+  override name = 'WrongTypeError';
+}
+
+/** A write whose outcome is unknown: it may or may not have been applied. */
+export class IndeterminateError extends ClusterError {
+  override name = 'IndeterminateError';
+}
