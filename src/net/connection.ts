@@ -51,10 +51,14 @@ export class Connection {
     });
   }
 
-  /** Starts delivering frames; bytes that arrive before this wait in the socket. */
+  /**
+   * Starts delivering frames; bytes that arrive before this wait in the socket. Called again, it
+   * hands the connection to new handlers (a connection that turns out to be a node link).
+   */
   start(handlers: ConnectionEvents): void {
+    const first = this.handlers === undefined;
     this.handlers = handlers;
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (first) this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
   }
 
   get closed(): boolean {
@@ -130,17 +134,12 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closedFlag) return;
-    const handlers = this.handlers;
-    if (handlers === undefined) {
-      this.finish({ kind: 'error', error: new Error('data before the connection was started') });
-      return;
-    }
     this.bytesIn += chunk.length;
     try {
       this.decoder.push(chunk, (frame) => {
         if (this.closedFlag) return;
         this.framesIn++;
-        handlers.onFrame(frame);
+        this.handlers!.onFrame(frame);
       });
     } catch (error) {
       this.abort(error instanceof Error ? error : new Error(String(error)));

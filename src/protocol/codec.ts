@@ -33,7 +33,7 @@ export class Writer {
 
   ensure(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length, 64) * 2;
     while (size < this.pos + bytes) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);

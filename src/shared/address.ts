@@ -25,6 +25,8 @@ export function parseAddress(text: string, defaultPort?: number): Address {
       host = trimmed.slice(0, idx);
       portText = trimmed.slice(idx + 1);
     }
+    // Brackets belong only around an IPv6 host, which needs them (its colons would be ambiguous).
+    if (/[[\]:]/.test(host)) throw new AddressError(`address "${text}" has a bad host (IPv6 needs [brackets])`);
   }
   if (host.length === 0) throw new AddressError(`address "${text}" has no host`);
   let port: number;
@@ -35,8 +37,8 @@ export function parseAddress(text: string, defaultPort?: number): Address {
     if (!/^\d+$/.test(portText)) throw new AddressError(`address "${text}" has a bad port`);
     port = Number(portText);
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new AddressError(`address "${text}": port must be 1-65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AddressError(`address "${text}": port must be 0-65535`);
   }
   return { host, port };
 }

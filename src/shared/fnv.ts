@@ -28,3 +28,22 @@ export function fnv1aLatin1(text: string): number {
 export function fnv1aUtf8(text: string): number {
   return fnv1a(Buffer.from(text, 'utf8'));
 }
+
+/**
+ * Maps that legacy clients created by hash alone (set_int/set_string with a map hash the node has
+ * no name for) are named LEGACY_MAP_PREFIX + 8 hex digits, and route by that hash, not by FNV.
+ */
+export const LEGACY_MAP_PREFIX = '\u0000legacy:';
+
+export function legacyMapName(mapHash: number): string {
+  return LEGACY_MAP_PREFIX + (mapHash >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The hash that places a map's entries (latin1 form of the name). */
+export function mapRouteHashLatin1(name: string): number {
+  if (name.length === LEGACY_MAP_PREFIX.length + 8 && name.startsWith(LEGACY_MAP_PREFIX)) {
+    const hex = name.slice(LEGACY_MAP_PREFIX.length);
+    if (/^[0-9a-f]{8}$/.test(hex)) return Number.parseInt(hex, 16) >>> 0;
+  }
+  return fnv1aLatin1(name);
+}

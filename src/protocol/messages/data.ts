@@ -1,5 +1,5 @@
 // Codecs of the project's data commands (items named by full key and map name) and their replies.
-import type { Reader, TextForm, Writer } from '../codec.js';
+import { DecodeError, type Reader, type TextForm, type Writer } from '../codec.js';
 import { readValue, writeValue, type Value } from '../values.js';
 
 /** An item's address: map name ('' for a plain key) and key. */
@@ -251,6 +251,10 @@ export const jsonReply = {
   decode(r: Reader): unknown {
     const text = r.strUtf8();
     r.done('json');
-    return JSON.parse(text) as unknown;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new DecodeError('json reply is not a JSON document');
+    }
   },
 };

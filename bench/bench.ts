@@ -1,0 +1,199 @@
+// `npm run bench`: starts 1 or 3 nodes, measures set and get of 100-byte strings through our client at 1
+// and 50 in flight (ops/s, p50/p99, node and client CPU), or with --transfer N the time a second node
+// takes to receive its half of N items. Every node it starts is stopped by PID at the end.
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { Cluster } from '../src/index.js';
+import { runLoad, type LoadOptions } from '../src/gamut/load.js';
+import { connectCluster, forEachWindowed, oursStore } from '../src/gamut/target.js';
+import { renderTable } from '../src/gamut/summary.js';
+import { processCpuSec, startBenchNode, stopAllBenchNodes, type BenchNode } from './node-proc.js';
+
+const VALUE_BYTES = 100;
+const KEYS = 10_000;
+const REQUESTS_MAX = 50_000_000;
+const CLUSTER_READY_TIMEOUT_MS = 60_000;
+const TRANSFER_TIMEOUT_MS = 600_000;
+const POLL_MS = 100;
+
+interface Case {
+  op: 'set' | 'get';
+  inflight: number;
+}
+
+const CASES: Case[] = [
+  { op: 'set', inflight: 1 },
+  { op: 'get', inflight: 1 },
+  { op: 'set', inflight: 50 },
+  { op: 'get', inflight: 50 },
+];
+
+interface Args {
+  durationSec: number;
+  nodes: 1 | 3;
+  transfer: number | null;
+}
+
+function parseBenchArgs(): Args {
+  const { values } = parseArgs({ options: { duration: { type: 'string' }, nodes: { type: 'string' }, transfer: { type: 'string' } } });
+  const durationSec = Number(values.duration ?? '5');
+  if (!(durationSec > 0 && durationSec <= 3600)) throw new Error('--duration must be 0 < S <= 3600');
+  const nodes = Number(values.nodes ?? '1');
+  if (nodes !== 1 && nodes !== 3) throw new Error('--nodes must be 1 or 3');
+  const transfer = values.transfer === undefined ? null : Number(values.transfer);
+  if (transfer !== null && !(Number.isInteger(transfer) && transfer >= 1 && transfer <= 10_000_000)) throw new Error('--transfer must be 1..10000000 items');
+  return { durationSec, nodes, transfer };
+}
+
+function connect(addr: string): Promise<Cluster> {
+  return connectCluster({ seed: addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000 });
+}
+
+async function waitUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function owners(cluster: Cluster): number {
+  return new Set(cluster.bucketTable().primaries.filter((p) => p.length > 0)).size;
+}
+
+async function startCluster(count: number): Promise<BenchNode[]> {
+  const first = await startBenchNode();
+  const nodes = [first];
+  for (let i = 1; i < count; i++) nodes.push(await startBenchNode(first.addr));
+  if (count > 1) {
+    const cluster = await connect(first.addr);
+    try {
+      await waitUntil(`${count} nodes owning buckets`, CLUSTER_READY_TIMEOUT_MS, async () => owners(cluster) === count);
+    } finally {
+      await cluster.close();
+    }
+  }
+  return nodes;
+}
+
+interface CaseResult {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  nodeCpuPct: number[];
+  clientCpuPct: number;
+}
+
+async function runCase(nodes: BenchNode[], c: Case, durationSec: number): Promise<CaseResult> {
+  let nodeCpu0: number[] = [];
+  let client0 = process.cpuUsage();
+  let wall0 = 0;
+  let measured: { nodeCpuPct: number[]; clientCpuPct: number } = { nodeCpuPct: [], clientCpuPct: 0 };
+  const opts: LoadOptions = {
+    keys: KEYS,
+    valueBytes: VALUE_BYTES,
+    inflight: c.inflight,
+    connections: 1,
+    getWeight: c.op === 'get' ? 1 : 0,
+    setWeight: c.op === 'set' ? 1 : 0,
+    durationSec,
+    requestsMax: REQUESTS_MAX,
+    prefix: 'bench:',
+    seed: 1,
+    retries: 0,
+    ledger: null,
+    onPhaseChange: (phase) => {
+      if (phase === 'load') {
+        nodeCpu0 = nodes.map((n) => processCpuSec(n.proc.pid!));
+        client0 = process.cpuUsage();
+        wall0 = performance.now();
+        return;
+      }
+      const wallSec = (performance.now() - wall0) / 1000;
+      const client = process.cpuUsage(client0);
+      measured = {
+        nodeCpuPct: nodes.map((n, i) => ((processCpuSec(n.proc.pid!) - nodeCpu0[i]!) / wallSec) * 100),
+        clientCpuPct: ((client.user + client.system) / 1e6 / wallSec) * 100,
+      };
+    },
+  };
+  const store = oursStore({ seed: nodes[0]!.addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000 });
+  const r = await runLoad(store, opts);
+  if (r.errors > 0) process.stderr.write(`bench: ${c.op} x${c.inflight}: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}\n`);
+  return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, ...measured };
+}
+
+async function throughput(args: Args): Promise<void> {
+  const nodes = await startCluster(args.nodes);
+  console.log(`bench: ${args.nodes} node(s) at ${nodes.map((n) => n.addr).join(', ')}; ${VALUE_BYTES}-byte strings, ${KEYS} keys, 1 connection, ${args.durationSec} s per case`);
+  const rows = [['case', 'ops/s', 'p50 ms', 'p99 ms', 'node CPU %', 'client CPU %']];
+  for (const c of CASES) {
+    const r = await runCase(nodes, c, args.durationSec);
+    rows.push([`${c.op} x${c.inflight}`, r.opsPerSec.toLocaleString('en-US'), r.p50Ms.toFixed(3), r.p99Ms.toFixed(3), r.nodeCpuPct.map((p) => p.toFixed(0)).join(' / '), r.clientCpuPct.toFixed(0)]);
+  }
+  console.log(renderTable(rows));
+  console.log('CPU % is of one core, measured over the timed phase only (node: /proc/<pid>/stat; client: process.cpuUsage).');
+}
+
+interface TransferStats {
+  addr: string;
+  items: number;
+  primary: number;
+}
+
+function transferStatsOf(doc: Record<string, unknown>): TransferStats {
+  const buckets = doc['buckets'] as { primary?: unknown } | undefined;
+  return { addr: String(doc['addr']), items: Number(doc['items']), primary: Number(buckets?.primary) };
+}
+
+/** Both nodes hold about half the primaries (40-60% each, all accounted for) and every item is counted. */
+function balanced(stats: TransferStats[], items: number, buckets: number): boolean {
+  if (stats.length !== 2) return false;
+  const primaries = stats[0]!.primary + stats[1]!.primary;
+  const itemSum = stats[0]!.items + stats[1]!.items;
+  const halfish = stats.every((s) => s.primary >= buckets * 0.4 && s.primary <= buckets * 0.6);
+  return halfish && primaries === buckets && (itemSum === items || itemSum === 2 * items);
+}
+
+async function transfer(items: number): Promise<void> {
+  const first = await startBenchNode();
+  const cluster = await connect(first.addr);
+  try {
+    const keys = Array.from({ length: items }, (_v, i) => `transfer:${i}`);
+    const value = 'v'.repeat(VALUE_BYTES);
+    const t0 = performance.now();
+    await forEachWindowed(keys, 256, (k) => cluster.set(k, value));
+    console.log(`bench: loaded ${items} items of ${VALUE_BYTES} bytes into ${first.addr} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    const buckets = cluster.bucketTable().primaries.length;
+    const start = performance.now();
+    const second = await startBenchNode(first.addr);
+    let last: TransferStats[] = [];
+    await waitUntil('the second node to hold its half', TRANSFER_TIMEOUT_MS, async () => {
+      last = (await cluster.stats()).map((s) => transferStatsOf(s));
+      return balanced(last, items, buckets);
+    });
+    const sec = (performance.now() - start) / 1000;
+    console.log(`bench: ${second.addr} took its half of ${items} items in ${sec.toFixed(2)} s (from its start): ${last.map((s) => `${s.addr} primary ${s.primary} items ${s.items}`).join('; ')}`);
+  } finally {
+    await cluster.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseBenchArgs();
+  const stop = (): void => void stopAllBenchNodes().then(() => process.exit(130));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    if (args.transfer !== null) await transfer(args.transfer);
+    else await throughput(args);
+  } finally {
+    await stopAllBenchNodes();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,133 @@
+// `opencluster serve`: parses the node's options, starts it (save file, listener, join), and
+// turns SIGINT/SIGTERM into one orderly shutdown.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { ClusterNode } from '../server/node.js';
+import { createLogger } from '../server/log.js';
+import { defaultServerOptions, type ServerOptions } from '../server/options.js';
+import { Shutdown, loadSaveFile } from '../server/shutdown.js';
+import { normalizeAddress } from '../shared/address.js';
+import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
+import { SaveFileError } from '../server/savefile.js';
+import { UsageError } from './args.js';
+
+interface ServeFlags {
+  listen: string;
+  node: string[];
+  maxConnections: string;
+  maxFrameBytes: string;
+  logLevel: string;
+  verbose?: boolean;
+  logFile?: string;
+  dataDir: string;
+  savefile?: string;
+  ignoreBadSavefile?: boolean;
+  deadAfterMs: string;
+  heartbeatMs: string;
+  shutdownTimeoutMs: string;
+}
+
+const STATS_REPORT_INTERVAL_MS = 30_000;
+
+function positiveInt(name: string, text: string, min = 1): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name} must be a whole number, got "${text}"`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be at least ${min}, got ${text}`);
+  return n;
+}
+
+function address(name: string, text: string): string {
+  try {
+    return normalizeAddress(text, DEFAULT_PORT);
+  } catch (error) {
+    throw new UsageError(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+export function toServerOptions(f: ServeFlags): ServerOptions {
+  const o = defaultServerOptions();
+  o.listen = address('--listen', f.listen);
+  o.nodes = f.node.map((n) => address('--node', n));
+  o.maxConnections = positiveInt('--max-connections', f.maxConnections);
+  o.maxFrameBytes = positiveInt('--max-frame-bytes', f.maxFrameBytes, MIN_MAX_FRAME_BYTES);
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  o.logLevel = f.verbose ? 'debug' : f.logLevel;
+  if (!levels.includes(o.logLevel)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  o.logFile = f.logFile;
+  o.dataDir = f.dataDir;
+  o.savefile = f.savefile ?? join(f.dataDir, 'opencluster.save');
+  o.ignoreBadSavefile = f.ignoreBadSavefile === true;
+  o.deadAfterMs = positiveInt('--dead-after-ms', f.deadAfterMs, 200);
+  o.heartbeatIntervalMs = positiveInt('--heartbeat-ms', f.heartbeatMs, 10);
+  if (o.heartbeatIntervalMs * 3 > o.deadAfterMs) throw new UsageError('--heartbeat-ms must be at most a third of --dead-after-ms');
+  o.shutdownTimeoutMs = positiveInt('--shutdown-timeout-ms', f.shutdownTimeoutMs, 100);
+  return o;
+}
+
+export function registerServe(program: Command): void {
+  const d = defaultServerOptions();
+  program
+    .command('serve')
+    .description('run a node')
+    .option('--listen <host:port>', 'address to bind (port 0: any free port)', d.listen)
+    .option('--node <host:port>', 'a node of the cluster to join (repeatable, tried in order)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--max-connections <n>', 'most client and node connections at once', String(d.maxConnections))
+    .option('--max-frame-bytes <n>', 'largest frame payload accepted', String(d.maxFrameBytes))
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', d.logLevel)
+    .option('-v, --verbose', 'same as --log-level debug')
+    .option('--log-file <path>', 'write logs to this file instead of stdout')
+    .option('--data-dir <dir>', 'where the save file lives', d.dataDir)
+    .option('--savefile <path>', 'save file path (default <data-dir>/opencluster.save)')
+    .option('--ignore-bad-savefile', 'start even if the save file cannot be read (it is left untouched)')
+    .option('--dead-after-ms <ms>', 'a node silent this long is declared dead', String(d.deadAfterMs))
+    .option('--heartbeat-ms <ms>', 'heartbeat interval between nodes', String(d.heartbeatIntervalMs))
+    .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
+    .action(async (flags: ServeFlags) => {
+      const opts = toServerOptions(flags);
+      await serve(opts);
+    });
+}
+
+export async function serve(opts: ServerOptions): Promise<void> {
+  const log = createLogger(opts.logLevel, opts.logFile);
+  const node = new ClusterNode(opts, log);
+  const alone = opts.nodes.length === 0;
+  if (alone) {
+    try {
+      await loadSaveFile(node);
+    } catch (error) {
+      const why = error instanceof SaveFileError ? error.message : String(error);
+      if (!opts.ignoreBadSavefile) {
+        log.fatal({ file: opts.savefile, err: why }, 'cannot start: the save file is unreadable (left untouched; --ignore-bad-savefile to start anyway)');
+        process.stderr.write(`opencluster: ${why} (left untouched; use --ignore-bad-savefile to start anyway)\n`);
+        log.flush();
+        process.exitCode = 3;
+        return;
+      }
+      log.error({ file: opts.savefile, err: why }, 'save file unreadable; starting without it (file left untouched)');
+    }
+  }
+  await node.listen();
+  log.info({ addr: node.me, incarnation: String(node.incarnation) }, 'listening');
+  node.startTimers();
+  const shutdown = new Shutdown(node);
+  const statsTimer = setInterval(() => log.info({ stats: node.statsDoc() }, 'stats'), STATS_REPORT_INTERVAL_MS);
+  let exiting = false;
+  const onSignal = (signal: string): void => {
+    log.info({ signal }, 'signal received');
+    if (exiting) {
+      void shutdown.run();
+      return;
+    }
+    exiting = true;
+    void shutdown.run().then(() => {
+      clearInterval(statsTimer);
+      log.info({ stats: node.statsDoc() }, 'final stats');
+      log.flush(() => process.exit(0));
+    });
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const joined = alone ? (node.startAlone(), true) : await node.join(opts.nodes);
+  if (joined) log.info({ addr: node.me, alone }, 'ready');
+}

@@ -1,0 +1,142 @@
+// The cluster status report: pure functions from node stats JSON and the client's bucket table to
+// per-node rows, logging nodes, and a verdict (balanced / balancing / degraded).
+
+export interface BucketTableView {
+  mask: number;
+  primaries: readonly string[];
+  backups: readonly string[];
+}
+
+export interface TransferView {
+  bucket: number;
+  to: string;
+  role: string;
+}
+
+export interface NodeRow {
+  addr: string;
+  state: string;
+  primary: number;
+  backup: number;
+  /** null when the client has no stats from this node (not connected). */
+  items: number | null;
+  transfer: TransferView | null;
+}
+
+export interface LoggerRow {
+  addr: string;
+  state: string;
+}
+
+export type Verdict = 'balanced' | 'balancing' | 'degraded';
+
+export interface StatusReport {
+  nodes: NodeRow[];
+  loggers: LoggerRow[];
+  verdict: Verdict;
+  /** Why the verdict is what it is, in a few words. */
+  reason: string;
+  mask: number;
+}
+
+interface Member {
+  addr: string;
+  role: string;
+  state: string;
+}
+
+/** Bounds the members read from stats: no cluster has anywhere near this many. */
+const MEMBERS_MAX = 4096;
+
+export function buildStatus(stats: readonly unknown[], table: BucketTableView): StatusReport {
+  const own = stats.filter(isRecord).filter((s) => typeof s['addr'] === 'string');
+  const members = collectMembers(own);
+  const nodes = dataAddresses(own, members).map((addr) => nodeRow(addr, own, members, table));
+  const loggers = [...members.values()].filter((m) => m.role === 'logger').map((m) => ({ addr: m.addr, state: m.state }));
+  loggers.sort((a, b) => a.addr.localeCompare(b.addr));
+  const { verdict, reason } = judge(nodes, table);
+  return { nodes, loggers, verdict, reason, mask: table.mask };
+}
+
+/** Every member any node reported, and every node itself, by address (a node's own view wins). */
+function collectMembers(own: Record<string, unknown>[]): Map<string, Member> {
+  const members = new Map<string, Member>();
+  for (const s of own) {
+    const list = Array.isArray(s['members']) ? s['members'].slice(0, MEMBERS_MAX) : [];
+    for (const m of list) {
+      const member = toMember(m);
+      if (member !== null && !members.has(member.addr)) members.set(member.addr, member);
+    }
+  }
+  for (const s of own) {
+    members.set(String(s['addr']), { addr: String(s['addr']), role: str(s['role'], 'data'), state: str(s['state'], 'alive') });
+  }
+  return members;
+}
+
+function toMember(m: unknown): Member | null {
+  if (!isRecord(m) || typeof m['addr'] !== 'string') return null;
+  return { addr: m['addr'], role: str(m['role'], 'data'), state: str(m['state'], 'alive') };
+}
+
+function dataAddresses(own: Record<string, unknown>[], members: Map<string, Member>): string[] {
+  const addrs = new Set<string>();
+  for (const m of members.values()) if (m.role !== 'logger') addrs.add(m.addr);
+  for (const s of own) if (str(s['role'], 'data') !== 'logger') addrs.add(String(s['addr']));
+  return [...addrs].sort();
+}
+
+function nodeRow(addr: string, own: Record<string, unknown>[], members: Map<string, Member>, table: BucketTableView): NodeRow {
+  const s = own.find((x) => x['addr'] === addr);
+  const buckets = s !== undefined && isRecord(s['buckets']) ? s['buckets'] : {};
+  return {
+    addr,
+    state: members.get(addr)?.state ?? 'alive',
+    primary: num(buckets['primary']) ?? countOf(table.primaries, addr),
+    backup: num(buckets['backup']) ?? countOf(table.backups, addr),
+    items: s === undefined ? null : num(s['items']),
+    transfer: s === undefined ? null : toTransfer(s['transfer']),
+  };
+}
+
+function toTransfer(t: unknown): TransferView | null {
+  if (!isRecord(t)) return null;
+  return { bucket: num(t['bucket']) ?? -1, to: str(t['to'], '?'), role: str(t['role'], 'primary') };
+}
+
+/** The verdict over the bucket table and the node rows. */
+export function judge(nodes: readonly NodeRow[], table: BucketTableView): { verdict: Verdict; reason: string } {
+  const alive = nodes.filter((n) => n.state === 'alive');
+  const dataNodes = Math.max(alive.length, 1);
+  const noPrimary = table.primaries.filter((p) => p === '').length;
+  if (noPrimary > 0) return { verdict: 'degraded', reason: `${noPrimary} bucket(s) without a primary` };
+  const noBackup = table.backups.filter((b, i) => b === '' || b === table.primaries[i]).length;
+  if (dataNodes >= 2 && noBackup > 0) return { verdict: 'degraded', reason: `${noBackup} bucket(s) without a backup` };
+  const moving = nodes.filter((n) => n.transfer !== null).length;
+  if (moving > 0) return { verdict: 'balancing', reason: `${moving} transfer(s) in progress` };
+  if (nodes.some((n) => n.state !== 'alive')) return { verdict: 'balancing', reason: 'a node is leaving' };
+  const fair = (table.mask + 1) / dataNodes;
+  const off = alive.filter((n) => Math.abs(n.primary - fair) > 1 || (dataNodes >= 2 && Math.abs(n.backup - fair) > 1));
+  if (off.length > 0) return { verdict: 'balancing', reason: `${off.length} node(s) not within one of ${fair.toFixed(1)} buckets` };
+  return { verdict: 'balanced', reason: `every bucket has a primary${dataNodes >= 2 ? ' and a backup' : ''}, counts even` };
+}
+
+function countOf(list: readonly string[], addr: string): number {
+  let n = 0;
+  for (const x of list) if (x === addr) n++;
+  return n;
+}
+
+function num(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'bigint') return Number(v);
+  return null;
+}
+
+function str(v: unknown, fallback: string): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

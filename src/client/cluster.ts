@@ -1,0 +1,199 @@
+// The public client API: `new Cluster({ seeds })`, typed data methods, maps, admin calls, events,
+// and an idempotent close(). Routing, retries and links live in router.ts.
+import { EventEmitter } from 'node:events';
+import { Cmd } from '../protocol/commands.js';
+import { normalizeAddress } from '../shared/address.js';
+import { DEFAULT_PORT } from '../shared/limits.js';
+import type { BucketTableSnapshot } from './bucket-table.js';
+import { ClusterError } from './errors.js';
+import { DataOps, Expect, type SetOptions } from './ops.js';
+import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
+import { Router } from './router.js';
+import type { ClusterEvents } from './topology.js';
+import type { ClusterValue, ClusterValueInput } from './values.js';
+
+/** The stats document of one node, with its address. */
+export interface NodeStats {
+  addr: string;
+  [field: string]: unknown;
+}
+
+export class Cluster extends EventEmitter<ClusterEvents> {
+  private readonly opts: ResolvedOptions;
+  private readonly router: Router;
+  private readonly ops: DataOps;
+  private connecting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: ClusterOptions) {
+    super();
+    this.opts = resolveOptions(options);
+    this.router = new Router(this.opts, this);
+    this.ops = new DataOps(this.router, this.opts);
+  }
+
+  /** Connects to the first seed that answers and loads its bucket table; NOT_CONNECTED if none does. */
+  connect(): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new ClusterError('CLOSED', 'the client is closed'));
+    if (this.router.state === 'connected') return Promise.resolve();
+    if (this.connecting === null) {
+      this.connecting = this.router.connect().finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  /** Goodbye to every node (bounded by closeTimeoutMs), then everything pending rejects with CLOSED. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.router.close();
+    return this.closing;
+  }
+
+  set(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<void> {
+    return this.ops.set('', key, value, opts);
+  }
+
+  /** The item's value, whatever its type; null when it does not exist. */
+  get(key: string): Promise<ClusterValue | null> {
+    return this.ops.get('', key, Expect.any);
+  }
+
+  getString(key: string): Promise<string | null> {
+    return this.ops.get<string>('', key, Expect.string);
+  }
+
+  getInt(key: string): Promise<number | null> {
+    return this.ops.get<number>('', key, Expect.int);
+  }
+
+  getLong(key: string): Promise<bigint | null> {
+    return this.ops.get<bigint>('', key, Expect.long);
+  }
+
+  getBinary(key: string): Promise<Buffer | null> {
+    return this.ops.get<Buffer>('', key, Expect.binary);
+  }
+
+  /** Whether the key existed. */
+  delete(key: string): Promise<boolean> {
+    return this.ops.keyOnly<boolean>(Cmd.del, '', key);
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.ops.keyOnly<boolean>(Cmd.exists, '', key);
+  }
+
+  /** Sets the expiry to `seconds` from now (0 removes it); whether the key existed. */
+  expire(key: string, seconds: number): Promise<boolean> {
+    return this.ops.expire('', key, seconds);
+  }
+
+  /** Remaining ms; -1 no expiry; -2 no such key. */
+  ttl(key: string): Promise<number> {
+    return this.ops.keyOnly<number>(Cmd.ttl, '', key);
+  }
+
+  map(name: string): ClusterMap {
+    if (typeof name !== 'string' || name === '') throw new ClusterError('BAD_REQUEST', 'a map name must be a non-empty string');
+    return new ClusterMap(name, this.ops);
+  }
+
+  /** Round trip in ms to one node (by address) or to any node. */
+  ping(node?: string): Promise<number> {
+    return this.toNode<number>(Cmd.ping, node);
+  }
+
+  capabilities(node?: string): Promise<string[]> {
+    return this.toNode<string[]>(Cmd.capabilities, node);
+  }
+
+  /** One stats document per connected node. */
+  async stats(): Promise<NodeStats[]> {
+    const ready = [...this.router.links.values()].filter((l) => l.state === 'ready').map((l) => l.addr);
+    if (ready.length === 0) return Promise.reject(new ClusterError('NOT_CONNECTED', 'no node is connected'));
+    const docs = await Promise.all(ready.map((addr) => this.ops.admin<Record<string, unknown>>(Cmd.stats, addr)));
+    return docs.map((doc, i) => ({ ...doc, addr: typeof doc['addr'] === 'string' ? doc['addr'] : ready[i]! }));
+  }
+
+  /** Known node addresses. */
+  nodes(): string[] {
+    return [...this.router.links.keys()];
+  }
+
+  /** A copy of the client's current bucket table. */
+  bucketTable(): BucketTableSnapshot {
+    return this.router.topology.table.snapshot();
+  }
+
+  private toNode<T>(cmd: number, node: string | undefined): Promise<T> {
+    if (node === undefined) return this.ops.admin<T>(cmd, undefined);
+    let addr: string;
+    try {
+      addr = normalizeAddress(node, DEFAULT_PORT);
+    } catch (e) {
+      return Promise.reject(new ClusterError('BAD_REQUEST', (e as Error).message));
+    }
+    if (!this.router.links.has(addr) && this.router.state === 'connected') {
+      return Promise.reject(new ClusterError('NOT_CONNECTED', `${addr} is not a known node`, undefined, addr));
+    }
+    return this.ops.admin<T>(cmd, addr);
+  }
+}
+
+/** The entries of one map; the whole map lives in the bucket of its name. */
+export class ClusterMap {
+  constructor(
+    readonly name: string,
+    private readonly ops: DataOps,
+  ) {}
+
+  set(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<void> {
+    return this.ops.set(this.name, key, value, opts);
+  }
+
+  get(key: string): Promise<ClusterValue | null> {
+    return this.ops.get(this.name, key, Expect.any);
+  }
+
+  getString(key: string): Promise<string | null> {
+    return this.ops.get<string>(this.name, key, Expect.string);
+  }
+
+  getInt(key: string): Promise<number | null> {
+    return this.ops.get<number>(this.name, key, Expect.int);
+  }
+
+  getLong(key: string): Promise<bigint | null> {
+    return this.ops.get<bigint>(this.name, key, Expect.long);
+  }
+
+  getBinary(key: string): Promise<Buffer | null> {
+    return this.ops.get<Buffer>(this.name, key, Expect.binary);
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.ops.keyOnly<boolean>(Cmd.del, this.name, key);
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.ops.keyOnly<boolean>(Cmd.exists, this.name, key);
+  }
+
+  getAll(): Promise<Map<string, ClusterValue>> {
+    return this.ops.wholeMap<Map<string, ClusterValue>>(Cmd.mapGetAll, this.name);
+  }
+
+  keys(): Promise<string[]> {
+    return this.ops.wholeMap<string[]>(Cmd.mapKeys, this.name);
+  }
+
+  count(): Promise<number> {
+    return this.ops.wholeMap<number>(Cmd.mapCount, this.name);
+  }
+
+  /** Deletes the whole map; whether it existed. */
+  clear(): Promise<boolean> {
+    return this.ops.wholeMap<boolean>(Cmd.mapDelete, this.name);
+  }
+}

@@ -1,0 +1,320 @@
+// gamut's load phase: K connections with C requests in flight on each (a fixed window), a get:set mix
+// over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram.
+import { performance } from 'node:perf_hooks';
+import { assert } from '../shared/assert.js';
+import { LatencyRecorder, type HistogramBar, type TimelinePoint } from './latency.js';
+import { isIndeterminateCode, type KvConnection, type KvStore } from './target.js';
+import type { Ledger } from './verify.js';
+
+export const INFLIGHT_MAX = 10_000;
+export const CONNECTIONS_MAX = 256;
+export const KEYS_MAX = 10_000_000;
+export const VALUE_BYTES_MAX = 8 * 1024 * 1024;
+export const DURATION_SEC_MAX = 24 * 3600;
+export const REQUESTS_MAX = 1_000_000_000;
+/** A failed request waits this long before its worker issues the next (no hot loop on a dead node). */
+const ERROR_BACKOFF_MS = 10;
+const PROGRESS_INTERVAL_MS = 250;
+
+export interface LoadOptions {
+  keys: number;
+  valueBytes: number;
+  inflight: number;
+  connections: number;
+  /** Relative weights of get and set in the mix. */
+  getWeight: number;
+  setWeight: number;
+  durationSec: number;
+  requestsMax: number;
+  /** Prefix of every key (the run's own namespace). */
+  prefix: string;
+  /** Seeds the per-worker random sequences: the same seed gives the same workload. */
+  seed: number;
+  /** Re-issues of a request after a rejection (0 = none). */
+  retries: number;
+  /** Chaos mode: values carry sequence numbers and every outcome is written to the ledger. */
+  ledger: Ledger | null;
+  onProgress?: (p: LoadProgress) => void;
+  /** Called right before the timed phase starts ('load') and right after it ends ('done'). */
+  onPhaseChange?: (phase: 'load' | 'done') => void;
+}
+
+export interface LoadProgress {
+  phase: 'preload' | 'load';
+  /** 0..1 of the bound that ends the phase first. */
+  fraction: number;
+  completed: number;
+  errors: number;
+  elapsedSec: number;
+}
+
+export interface LoadResult {
+  target: string;
+  ops: number;
+  durationSec: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  meanMs: number;
+  errors: number;
+  errorsByCode: Record<string, number>;
+  retries: number;
+  preloadSec: number;
+  preloadErrors: number;
+  timeline: TimelinePoint[];
+  bars: HistogramBar[];
+}
+
+export function validateLoadOptions(o: LoadOptions): void {
+  assert(Number.isInteger(o.keys) && o.keys >= 1 && o.keys <= KEYS_MAX, 'keys out of range');
+  assert(Number.isInteger(o.valueBytes) && o.valueBytes >= 1 && o.valueBytes <= VALUE_BYTES_MAX, 'value bytes out of range');
+  assert(Number.isInteger(o.inflight) && o.inflight >= 1 && o.inflight <= INFLIGHT_MAX, 'inflight out of range');
+  assert(Number.isInteger(o.connections) && o.connections >= 1 && o.connections <= CONNECTIONS_MAX, 'connections out of range');
+  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.getWeight + o.setWeight > 0, 'mix needs a positive weight');
+  assert(o.durationSec > 0 && o.durationSec <= DURATION_SEC_MAX, 'duration out of range');
+  assert(Number.isInteger(o.requestsMax) && o.requestsMax >= 1 && o.requestsMax <= REQUESTS_MAX, 'requests out of range');
+  assert(o.ledger === null || o.keys >= o.inflight * o.connections, 'verify needs at least one key per request slot');
+}
+
+/** The load's key names, index i -> prefix + i. */
+export function keyNames(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_v, i) => `${prefix}${i}`);
+}
+
+/** A value of exactly `bytes` ASCII bytes, the same for every run of the same size. */
+export function makeValue(bytes: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let out = '';
+  for (let i = 0; i < bytes; i++) out += alphabet[(i * 7 + 3) % alphabet.length];
+  return out;
+}
+
+/** xorshift32: a small deterministic generator so that both stores see the same sequence. */
+class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s / 4294967296;
+  }
+}
+
+/** State shared by every worker of one phase. */
+class Phase {
+  issued = 0;
+  completed = 0;
+  errors = 0;
+  retries = 0;
+  readonly errorsByCode: Record<string, number> = {};
+  readonly startMs = performance.now();
+
+  constructor(
+    readonly store: KvStore,
+    readonly opts: LoadOptions,
+    readonly keys: readonly string[],
+    readonly value: string,
+    readonly recorder: LatencyRecorder | null,
+    readonly stopAtMs: number,
+    readonly requestsMax: number,
+  ) {}
+
+  /** Claims the next request, if the bounds allow one. */
+  take(): boolean {
+    if (this.issued >= this.requestsMax || performance.now() >= this.stopAtMs) return false;
+    this.issued++;
+    return true;
+  }
+
+  elapsedSec(): number {
+    return (performance.now() - this.startMs) / 1000;
+  }
+
+  fraction(): number {
+    const byTime = (performance.now() - this.startMs) / (this.stopAtMs - this.startMs);
+    return Math.min(1, Math.max(byTime, this.issued / this.requestsMax));
+  }
+
+  countError(code: string): void {
+    this.errors++;
+    this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+  }
+
+  /** After a failed attempt: back off, then re-issue up to `retries` times while the phase lasts. */
+  async retry(conn: KvConnection, isGet: boolean, key: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await sleep(ERROR_BACKOFF_MS);
+      if (attempt > this.opts.retries || performance.now() >= this.stopAtMs) return;
+      this.retries++;
+      if (isGet ? await this.getOnce(conn, key) : await this.setOnce(conn, key)) return;
+    }
+  }
+
+  /** One request, with its re-issues; latency is recorded for each attempt that succeeds. */
+  async execute(conn: KvConnection, isGet: boolean, key: string): Promise<void> {
+    const ok = isGet ? await this.getOnce(conn, key) : await this.setOnce(conn, key);
+    if (!ok) await this.retry(conn, isGet, key);
+  }
+
+  async getOnce(conn: KvConnection, key: string): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      const value = await conn.get(key);
+      this.recorder?.record(performance.now() - t0);
+      this.completed++;
+      this.opts.ledger?.onRead(key, value);
+      return true;
+    } catch (e) {
+      this.countError(this.store.errorCode(e));
+      return false;
+    }
+  }
+
+  async setOnce(conn: KvConnection, key: string): Promise<boolean> {
+    const ledger = this.opts.ledger;
+    const next = ledger ? ledger.nextValue() : null;
+    const t0 = performance.now();
+    try {
+      await conn.set(key, next ? next.value : this.value);
+      this.recorder?.record(performance.now() - t0);
+      this.completed++;
+      if (ledger && next) ledger.onAck(key, next.seq);
+      return true;
+    } catch (e) {
+      const code = this.store.errorCode(e);
+      this.countError(code);
+      if (ledger && next && isIndeterminateCode(code)) ledger.onIndeterminate(key, next.seq);
+      return false;
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Worker w of W: in chaos mode it owns keys w, w+W, ... so that writes to one key never overlap. */
+function pickKey(rng: Rng, w: number, workers: number, keyCount: number, partitioned: boolean): number {
+  if (!partitioned) return Math.floor(rng.next() * keyCount);
+  const owned = Math.floor((keyCount - 1 - w) / workers) + 1;
+  return w + workers * Math.floor(rng.next() * owned);
+}
+
+async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
+  const o = phase.opts;
+  const rng = new Rng(o.seed + Math.imul(w + 1, 0x9e3779b1));
+  const getFraction = o.getWeight / (o.getWeight + o.setWeight);
+  const partitioned = o.ledger !== null;
+  while (phase.take()) {
+    const isGet = rng.next() < getFraction;
+    const key = phase.keys[pickKey(rng, w, workers, phase.keys.length, partitioned)]!;
+    // The hot path: one attempt inline; only a failure goes through the retry path.
+    const ok = isGet ? await phase.getOnce(conn, key) : await phase.setOnce(conn, key);
+    if (!ok) await phase.retry(conn, isGet, key);
+  }
+}
+
+async function preloadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
+  for (let i = w; i < phase.keys.length && performance.now() < phase.stopAtMs; i += workers) {
+    await phase.execute(conn, false, phase.keys[i]!);
+  }
+}
+
+type WorkerFn = (phase: Phase, conn: KvConnection, w: number, workers: number) => Promise<void>;
+
+/** Runs C workers per connection until each returns; reports progress meanwhile. */
+async function runWorkers(phase: Phase, conns: readonly KvConnection[], fn: WorkerFn, label: LoadProgress['phase'], perConn: number): Promise<void> {
+  const workers = conns.length * perConn;
+  const report = (): void =>
+    phase.opts.onProgress?.({ phase: label, fraction: phase.fraction(), completed: phase.completed, errors: phase.errors, elapsedSec: phase.elapsedSec() });
+  const progressTimer = setInterval(report, PROGRESS_INTERVAL_MS);
+  let sec = 0;
+  const tickTimer = phase.recorder ? setInterval(() => phase.recorder!.tick(++sec), 1000) : undefined;
+  try {
+    const all: Promise<void>[] = [];
+    for (let w = 0; w < workers; w++) all.push(fn(phase, conns[Math.floor(w / perConn)]!, w, workers));
+    await Promise.all(all);
+  } finally {
+    clearInterval(progressTimer);
+    clearInterval(tickTimer);
+  }
+  if (phase.recorder && phase.elapsedSec() > sec + 0.2) phase.recorder.tick(Math.round(phase.elapsedSec() * 10) / 10);
+  report();
+}
+
+async function openAll(store: KvStore, count: number): Promise<KvConnection[]> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => store.open()));
+  const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await closeAll(conns);
+    throw failed.reason;
+  }
+  return conns;
+}
+
+async function closeAll(conns: readonly KvConnection[]): Promise<void> {
+  await Promise.allSettled(conns.map((c) => c.close()));
+}
+
+/** Requests in flight per connection while preloading, whatever the load's own window. */
+const PRELOAD_INFLIGHT = 64;
+/** Preload bound: generous, but a dead store cannot hold the preload forever. */
+const PRELOAD_SEC_MAX = 600;
+
+export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadResult> {
+  validateLoadOptions(opts);
+  const keys = keyNames(opts.prefix, opts.keys);
+  const value = makeValue(opts.valueBytes);
+  const conns = await openAll(store, opts.connections);
+  try {
+    const preloadOpts = { ...opts, retries: Math.max(opts.retries, 2) };
+    const preload = new Phase(store, preloadOpts, keys, value, null, performance.now() + PRELOAD_SEC_MAX * 1000, keys.length);
+    await runWorkers(preload, conns, preloadWorker, 'preload', Math.max(opts.inflight, PRELOAD_INFLIGHT));
+    if (preload.completed === 0) throw new Error(`preload of ${keys.length} keys failed: ${JSON.stringify(preload.errorsByCode)}`);
+    const recorder = new LatencyRecorder();
+    opts.onPhaseChange?.('load');
+    const phase = new Phase(store, opts, keys, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
+    await runWorkers(phase, conns, loadWorker, 'load', opts.inflight);
+    const elapsedSec = phase.elapsedSec();
+    opts.onPhaseChange?.('done');
+    const result = resultOf(store.name, phase, recorder, elapsedSec, preload);
+    recorder.destroy();
+    return result;
+  } finally {
+    await closeAll(conns);
+  }
+}
+
+function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preload: Phase): LoadResult {
+  const s = recorder.summary();
+  return {
+    target,
+    ops: phase.completed,
+    durationSec: round3(elapsedSec),
+    opsPerSec: Math.round(phase.completed / Math.max(elapsedSec, 1e-3)),
+    p50Ms: s.p50Ms,
+    p99Ms: s.p99Ms,
+    p999Ms: s.p999Ms,
+    maxMs: s.maxMs,
+    meanMs: s.meanMs,
+    errors: phase.errors,
+    errorsByCode: phase.errorsByCode,
+    retries: phase.retries,
+    preloadSec: round3(preload.elapsedSec()),
+    preloadErrors: preload.errors,
+    timeline: recorder.timeline,
+    bars: recorder.bars(),
+  };
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,162 @@
+// `--report FILE.html`: a small self-contained HTML page with inline SVG charts (latency over time,
+// latency histogram), the load figures and the check table. No scripts, no external resources.
+import type { CheckResult } from './check.js';
+import type { HistogramBar, TimelinePoint } from './latency.js';
+import { FIGURES, type Aggregate, type Ratio } from './summary.js';
+
+export interface ReportTarget {
+  name: string;
+  aggregate: Aggregate;
+  timeline: TimelinePoint[];
+  bars: HistogramBar[];
+}
+
+export interface ReportInput {
+  title: string;
+  generatedAt: string;
+  settings: Record<string, string | number | boolean>;
+  check: CheckResult[] | null;
+  targets: ReportTarget[];
+  ratio: Ratio | null;
+}
+
+const W = 760;
+const H = 280;
+const M = { left: 60, right: 20, top: 20, bottom: 40 };
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function num(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toPrecision(3);
+}
+
+interface Series {
+  label: string;
+  color: string;
+  dashed: boolean;
+  points: [number, number][];
+}
+
+function axes(xTicks: [number, string][], yTicks: [number, string][], xLabel: string, yLabel: string): string {
+  const parts: string[] = [];
+  parts.push(`<line x1="${M.left}" y1="${H - M.bottom}" x2="${W - M.right}" y2="${H - M.bottom}" stroke="#333"/>`);
+  parts.push(`<line x1="${M.left}" y1="${M.top}" x2="${M.left}" y2="${H - M.bottom}" stroke="#333"/>`);
+  for (const [x, t] of xTicks) parts.push(`<text x="${x}" y="${H - M.bottom + 16}" font-size="11" text-anchor="middle">${esc(t)}</text>`);
+  for (const [y, t] of yTicks) {
+    parts.push(`<line x1="${M.left}" y1="${y}" x2="${W - M.right}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${M.left - 6}" y="${y + 4}" font-size="11" text-anchor="end">${esc(t)}</text>`);
+  }
+  parts.push(`<text x="${(W + M.left) / 2}" y="${H - 6}" font-size="12" text-anchor="middle">${esc(xLabel)}</text>`);
+  parts.push(`<text x="14" y="${H / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${H / 2})">${esc(yLabel)}</text>`);
+  return parts.join('');
+}
+
+function legend(items: { label: string; color: string; dashed: boolean }[]): string {
+  return items
+    .map((s, i) => {
+      const x = M.left + 10 + i * 150;
+      const dash = s.dashed ? ' stroke-dasharray="5 3"' : '';
+      return `<line x1="${x}" y1="${M.top + 6}" x2="${x + 24}" y2="${M.top + 6}" stroke="${s.color}" stroke-width="2"${dash}/><text x="${x + 30}" y="${M.top + 10}" font-size="11">${esc(s.label)}</text>`;
+    })
+    .join('');
+}
+
+function linearTicks(max: number, count: number): number[] {
+  const step = max / count;
+  return Array.from({ length: count + 1 }, (_v, i) => i * step);
+}
+
+/** Per-second p50 and p99 of every target. */
+export function latencyChart(targets: readonly ReportTarget[]): string {
+  const series: Series[] = [];
+  targets.forEach((t, i) => {
+    const color = COLORS[i % COLORS.length]!;
+    series.push({ label: `${t.name} p50`, color, dashed: false, points: t.timeline.map((p) => [p.sec, p.p50Ms]) });
+    series.push({ label: `${t.name} p99`, color, dashed: true, points: t.timeline.map((p) => [p.sec, p.p99Ms]) });
+  });
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) return '<p>No timeline (the load ran for less than a second).</p>';
+  const xMax = Math.max(1, ...all.map((p) => p[0]));
+  const yMax = Math.max(0.001, ...all.map((p) => p[1])) * 1.1;
+  const sx = (x: number): number => M.left + (x / xMax) * (W - M.left - M.right);
+  const sy = (y: number): number => H - M.bottom - (y / yMax) * (H - M.top - M.bottom);
+  const lines = series.map((s) => {
+    const pts = s.points.map(([x, y]) => `${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join(' ');
+    return `<polyline fill="none" stroke="${s.color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts}"/>`;
+  });
+  const xTicks = linearTicks(xMax, 5).map((x): [number, string] => [sx(x), `${num(x)} s`]);
+  const yTicks = linearTicks(yMax, 4).map((y): [number, string] => [sy(y), num(y)]);
+  return svg(axes(xTicks, yTicks, 'time (s)', 'latency (ms)') + lines.join('') + legend(series));
+}
+
+/** Share of requests per latency bucket (log scale of ms), every target overlaid. */
+export function histogramChart(targets: readonly ReportTarget[]): string {
+  const bars = targets.flatMap((t) => t.bars);
+  if (bars.length === 0) return '<p>No requests were timed.</p>';
+  const lo = Math.log10(Math.min(...bars.map((b) => b.fromMs)));
+  const hi = Math.log10(Math.max(...bars.map((b) => b.toMs)));
+  const span = Math.max(hi - lo, 0.1);
+  const sx = (ms: number): number => M.left + ((Math.log10(ms) - lo) / span) * (W - M.left - M.right);
+  const shares = targets.map((t) => {
+    const total = t.bars.reduce((a, b) => a + b.count, 0) || 1;
+    return t.bars.map((b) => ({ ...b, share: b.count / total }));
+  });
+  const yMax = Math.max(0.01, ...shares.flat().map((b) => b.share)) * 1.1;
+  const sy = (y: number): number => H - M.bottom - (y / yMax) * (H - M.top - M.bottom);
+  const rects = shares.flatMap((list, i) =>
+    list.map((b) => {
+      const x = sx(b.fromMs);
+      const w = Math.max(1, sx(b.toMs) - x - 1);
+      return `<rect x="${x.toFixed(1)}" y="${sy(b.share).toFixed(1)}" width="${w.toFixed(1)}" height="${(H - M.bottom - sy(b.share)).toFixed(1)}" fill="${COLORS[i % COLORS.length]}" fill-opacity="0.55"/>`;
+    }),
+  );
+  const xTicks: [number, string][] = [];
+  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) xTicks.push([sx(10 ** e), `${num(10 ** e)} ms`]);
+  const yTicks = linearTicks(yMax, 4).map((y): [number, string] => [sy(y), `${(y * 100).toFixed(0)}%`]);
+  const keys = targets.map((t, i) => ({ label: t.name, color: COLORS[i % COLORS.length]!, dashed: false }));
+  return svg(axes(xTicks, yTicks, 'latency (ms, log scale)', 'share of requests') + rects.join('') + legend(keys));
+}
+
+function svg(body: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">${body}</svg>`;
+}
+
+function table(rows: string[][]): string {
+  const [head, ...rest] = rows;
+  const th = head!.map((c) => `<th>${esc(c)}</th>`).join('');
+  const trs = rest.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('');
+  return `<table><thead><tr>${th}</tr></thead><tbody>${trs}</tbody></table>`;
+}
+
+function loadRows(input: ReportInput): string[][] {
+  const head = ['figure', ...input.targets.map((t) => `${t.name} (median of ${t.aggregate.rounds})`)];
+  if (input.ratio) head.push('ratio');
+  const rows = [head];
+  for (const f of FIGURES) {
+    const row = [f, ...input.targets.map((t) => `${num(t.aggregate[f])} (${num(t.aggregate.min[f])}-${num(t.aggregate.max[f])})`)];
+    if (input.ratio) row.push(input.ratio[f] === null ? '-' : num(input.ratio[f]!));
+    rows.push(row);
+  }
+  return rows;
+}
+
+export function renderReport(input: ReportInput): string {
+  const settings = Object.entries(input.settings).map(([k, v]) => [k, String(v)]);
+  const check = input.check ? `<h2>Feature check</h2>${table([['check', 'result', 'ms', 'detail'], ...input.check.map((r) => [r.name, r.status, String(r.ms), r.detail])])}` : '';
+  const load =
+    input.targets.length > 0
+      ? `<h2>Load</h2>${table(loadRows(input))}<h3>Latency over time (per second)</h3>${latencyChart(input.targets)}<h3>Latency histogram</h3>${histogramChart(input.targets)}`
+      : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:900px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}th{background:#f4f4f4}</style>
+</head><body><h1>${esc(input.title)}</h1><p>${esc(input.generatedAt)}</p>
+${table([['setting', 'value'], ...settings])}
+${check}
+${load}
+</body></html>
+`;
+}

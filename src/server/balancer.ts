@@ -1,0 +1,106 @@
+// Balancing: every few hundred ms a node looks at the table and, if it has more than its share,
+// gives one bucket away (a node only gives, never asks). Order: unbacked buckets get a backup first,
+// then primaries even out (promoting an existing backup where possible), then backups even out.
+// One move at a time per node; the receiver refuses a second incoming copy.
+import { CopyRole } from '../protocol/messages/node.js';
+import type { ClusterNode } from './node.js';
+import type { Member } from './members.js';
+
+export class Balancer {
+  constructor(private readonly node: ClusterNode) {}
+
+  tick(): void {
+    const node = this.node;
+    if (node.leaving || node.stopped || node.migration.busy) return;
+    const targets = node.members.targets();
+    if (targets.length === 0 || node.table.get(0).epoch === 0) return;
+    if (this.maybeWiden(targets.length + 1)) return;
+    if (this.backupUnbacked(targets)) return;
+    if (this.givePrimary(targets)) return;
+    this.moveBackup(targets);
+  }
+
+  /** Too many nodes for the buckets: the lowest address widens the mask for everyone. */
+  private maybeWiden(nodes: number): boolean {
+    const node = this.node;
+    const buckets = node.table.size;
+    if (buckets / nodes >= node.opts.minBucketsPerNode || buckets > 0x8000) return false;
+    const lowest = [node.me, ...node.members.dataMembers().map((m) => m.addr)].sort()[0];
+    if (lowest !== node.me) return false;
+    const newMask = node.table.mask * 2 + 1;
+    node.widen(newMask);
+    node.members.broadcast(62, (w) => w.u32AsInt(newMask));
+    return true;
+  }
+
+  private counts(): Map<string, { primaries: number; backups: number }> {
+    return this.node.table.counts();
+  }
+
+  private pick(targets: Member[], key: (addr: string) => number, exclude: string[] = []): Member | undefined {
+    let best: Member | undefined;
+    let bestValue = Infinity;
+    for (const m of targets) {
+      if (exclude.includes(m.addr) || m.transferring !== 0) continue;
+      const v = key(m.addr);
+      if (v < bestValue || (v === bestValue && best !== undefined && m.addr < best.addr)) {
+        best = m;
+        bestValue = v;
+      }
+    }
+    return best;
+  }
+
+  private backupUnbacked(targets: Member[]): boolean {
+    const node = this.node;
+    const counts = this.counts();
+    for (let b = 0; b < node.table.size; b++) {
+      const e = node.table.get(b);
+      if (e.primary !== node.me || e.backup !== '') continue;
+      const target = this.pick(targets, (a) => counts.get(a)?.backups ?? 0);
+      if (target === undefined) return false;
+      return node.migration.startCopy(b, target.addr, CopyRole.backup, () => undefined);
+    }
+    return false;
+  }
+
+  private givePrimary(targets: Member[]): boolean {
+    const node = this.node;
+    const counts = this.counts();
+    const n = targets.length + 1;
+    const hi = Math.ceil(node.table.size / n);
+    const mine = counts.get(node.me)?.primaries ?? 0;
+    const target = this.pick(targets, (a) => counts.get(a)?.primaries ?? 0);
+    if (target === undefined) return false;
+    const theirs = counts.get(target.addr)?.primaries ?? 0;
+    if (!(mine > hi || mine - theirs >= 2) || theirs + 1 > hi) return false;
+    let fallback = -1;
+    for (let b = 0; b < node.table.size; b++) {
+      const e = node.table.get(b);
+      if (e.primary !== node.me) continue;
+      if (e.backup === target.addr) return node.migration.promote(b, target.addr, true, () => undefined);
+      if (fallback < 0) fallback = b;
+    }
+    if (fallback < 0) return false;
+    return node.migration.startCopy(fallback, target.addr, CopyRole.primary, () => undefined);
+  }
+
+  private moveBackup(targets: Member[]): boolean {
+    const node = this.node;
+    const counts = this.counts();
+    const n = targets.length + 1;
+    const hi = Math.ceil(node.table.size / n);
+    for (let b = 0; b < node.table.size; b++) {
+      const e = node.table.get(b);
+      if (e.primary !== node.me || e.backup === '') continue;
+      const held = counts.get(e.backup)?.backups ?? 0;
+      const target = this.pick(targets, (a) => counts.get(a)?.backups ?? 0, [e.backup]);
+      if (target === undefined) return false;
+      const theirs = counts.get(target.addr)?.backups ?? 0;
+      if ((held > hi || held - theirs >= 2) && theirs + 1 <= hi) {
+        return node.migration.startCopy(b, target.addr, CopyRole.backup, () => undefined);
+      }
+    }
+    return false;
+  }
+}

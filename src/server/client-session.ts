@@ -1,0 +1,151 @@
+// One client connection on the node: what kind of hello it said, the pushes it may receive, and
+// replies kept in request order even when some wait (full wait on the backup).
+import type { Connection } from '../net/connection.js';
+import type { Frame } from '../protocol/header.js';
+import { Cmd, Feature, Reply } from '../protocol/commands.js';
+import { failinfo, address as addressCodec, hashmask } from '../protocol/messages/legacy.js';
+import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
+import { MAX_PENDING_REPLIES_PER_CONNECTION } from '../shared/limits.js';
+import type { Writer } from '../protocol/codec.js';
+
+export type SessionKind = 'none' | 'legacy' | 'rich';
+
+/** A reply that waits for something (the backup's ack) while later replies queue behind it. */
+export interface Slot {
+  ready: boolean;
+  write: ((conn: Connection) => void) | null;
+}
+
+export class ClientSession {
+  kind: SessionKind = 'none';
+  features = 0;
+  private nextPushId = 1;
+  private readonly queue: Slot[] = [];
+  private pausedForQueue = false;
+  saidGoodbye = false;
+
+  constructor(
+    readonly conn: Connection,
+    readonly id: number,
+  ) {}
+
+  get richPushes(): boolean {
+    return this.kind === 'rich' && (this.features & Feature.richPushes) !== 0;
+  }
+
+  get ordered(): boolean {
+    return this.queue.length === 0;
+  }
+
+  // ---- replies, in order ----
+
+  /** Runs `write` now when nothing waits ahead of it, else queues it behind the waiting replies. */
+  reply(write: (conn: Connection) => void): void {
+    if (this.queue.length === 0) write(this.conn);
+    else this.queue.push({ ready: true, write });
+  }
+
+  ack(frame: Frame): void {
+    if (this.queue.length === 0) this.conn.sendEmpty(Reply.ack, frame.command, frame.requestId);
+    else this.reply((c) => c.sendEmpty(Reply.ack, frame.command, frame.requestId));
+  }
+
+  /** Writes a reply frame whose payload `encode` writes; in order. */
+  send(frame: Frame, replyNumber: number, encode: (w: Writer) => void): void {
+    const command = frame.command;
+    const id = frame.requestId;
+    if (this.queue.length === 0) {
+      const w = this.conn.begin(replyNumber, command, id);
+      encode(w);
+      this.conn.end();
+    } else {
+      this.reply((c) => {
+        const w = c.begin(replyNumber, command, id);
+        encode(w);
+        c.end();
+      });
+    }
+  }
+
+  failinfo(frame: Frame, code: number, message: string): void {
+    this.send(frame, Reply.failinfo, (w) => failinfo.encode(w, { code, message }));
+  }
+
+  fail(frame: Frame): void {
+    const command = frame.command;
+    const id = frame.requestId;
+    this.reply((c) => c.sendEmpty(Reply.fail, command, id));
+  }
+
+  tryElsewhere(frame: Frame, addr: string): void {
+    this.send(frame, Reply.tryelsewhere, (w) => addressCodec.encode(w, addr));
+  }
+
+  /** Opens a reply slot that later replies queue behind. */
+  defer(): Slot {
+    const slot: Slot = { ready: false, write: null };
+    this.queue.push(slot);
+    if (this.queue.length > MAX_PENDING_REPLIES_PER_CONNECTION && !this.pausedForQueue) {
+      this.pausedForQueue = true;
+      this.conn.pauseReading();
+    }
+    return slot;
+  }
+
+  /** Fills a deferred slot and writes every reply that is now at the head of the queue. */
+  complete(slot: Slot, write: (conn: Connection) => void): void {
+    slot.write = write;
+    slot.ready = true;
+    while (this.queue.length > 0 && this.queue[0]!.ready) {
+      const head = this.queue.shift()!;
+      if (!this.conn.closed) head.write!(this.conn);
+    }
+    if (this.pausedForQueue && this.queue.length < MAX_PENDING_REPLIES_PER_CONNECTION / 2) {
+      this.pausedForQueue = false;
+      this.conn.resumeReading();
+    }
+  }
+
+  // ---- pushes ----
+
+  private push(command: number, encode: ((w: Writer) => void) | null): void {
+    if (this.conn.closed) return;
+    const id = this.nextPushId;
+    this.nextPushId = this.nextPushId >= 0xffffffff ? 1 : this.nextPushId + 1;
+    const w = this.conn.begin(command, 0, id);
+    if (encode !== null) encode(w);
+    this.conn.end();
+  }
+
+  pushServerInfo(addr: string): void {
+    if (this.kind === 'none') return;
+    this.push(Cmd.serverInfo, (w) => addressCodec.encode(w, addr));
+  }
+
+  pushHashmask(mask: number, hash: number, level: number): void {
+    if (this.kind !== 'legacy') return;
+    this.push(Cmd.hashmask, (w) => hashmask.encode(w, { mask, hash, level }));
+  }
+
+  pushBucketOwner(mask: number, e: BucketEntry): void {
+    if (!this.richPushes) return;
+    this.push(Cmd.bucketOwner, (w) => bucketOwner.encode(w, mask, e));
+  }
+
+  pushServerGone(addr: string): void {
+    if (!this.richPushes) return;
+    this.push(Cmd.serverGone, (w) => addressCodec.encode(w, addr));
+  }
+
+  pushServerLeaving(addr: string): void {
+    if (!this.richPushes) return;
+    this.push(Cmd.serverLeaving, (w) => addressCodec.encode(w, addr));
+  }
+
+  /** Goodbye before the node closes this connection; only to clients that announced they take it. */
+  pushGoodbye(): boolean {
+    if (this.kind !== 'rich' || (this.features & Feature.goodbyePush) === 0) return false;
+    this.push(Cmd.goodbye, null);
+    return true;
+  }
+}

@@ -1,0 +1,285 @@
+// Client commands on the node: decode, decide who owns the bucket, apply to the store, publish the
+// change to backup and loggers, reply (in order). Deciding is node.route(); replying is here.
+import type { Frame } from '../protocol/header.js';
+import { Reader, DecodeError } from '../protocol/codec.js';
+import { Cmd, ErrorCode, Reply, WriteFlag } from '../protocol/commands.js';
+import { ValueType, valueTypeName, type Value } from '../protocol/values.js';
+import * as data from '../protocol/messages/data.js';
+import * as legacy from '../protocol/messages/legacy.js';
+import { UpdateOp, type Update } from '../protocol/messages/node.js';
+import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1 } from '../shared/fnv.js';
+import type { ClientSession } from './client-session.js';
+import type { Connection } from '../net/connection.js';
+import { Route, type ClusterNode } from './node.js';
+import type { StoredItem } from './store.js';
+
+const MAX_EXPIRES_SEC = 0x7fffffff;
+
+export function handleClientCommand(node: ClusterNode, s: ClientSession, frame: Frame): void {
+  try {
+    dispatch(node, s, frame);
+  } catch (error) {
+    if (error instanceof DecodeError || error instanceof RangeError) {
+      node.stats.badRequests++;
+      node.log.debug({ client: s.conn.remote, command: frame.command, err: error.message }, 'bad request');
+      s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
+      return;
+    }
+    throw error;
+  }
+}
+
+function dispatch(node: ClusterNode, s: ClientSession, frame: Frame): void {
+  const r = new Reader(frame.payload);
+  switch (frame.command) {
+    case Cmd.set:
+      return onSet(node, s, frame, data.set.decode(r, 'latin1'));
+    case Cmd.get:
+      return onGet(node, s, frame, data.get.decode(r, 'latin1'));
+    case Cmd.del:
+      return onDelete(node, s, frame, data.del.decode(r, 'latin1'));
+    case Cmd.exists:
+      return onExists(node, s, frame, data.keyOnly.decode(r, 'latin1'));
+    case Cmd.expire:
+      return onExpire(node, s, frame, data.expire.decode(r, 'latin1'));
+    case Cmd.ttl:
+      return onTtl(node, s, frame, data.keyOnly.decode(r, 'latin1'));
+    case Cmd.mapGetAll:
+    case Cmd.mapKeys:
+    case Cmd.mapCount:
+      return onMapRead(node, s, frame, data.mapOnly.decode(r, 'latin1'));
+    case Cmd.mapDelete:
+      return onMapDelete(node, s, frame, data.mapDelete.decode(r, 'latin1'));
+    case Cmd.setInt: {
+      const m = legacy.setInt.decode(r);
+      return onLegacySet(node, s, frame, m, { t: 1, v: m.value });
+    }
+    case Cmd.setString: {
+      const m = legacy.setString.decode(r);
+      return onLegacySet(node, s, frame, m, { t: 3, v: m.value });
+    }
+    case Cmd.getInt:
+    case Cmd.getString:
+      return onLegacyGet(node, s, frame, legacy.legacyGet.decode(r));
+    default:
+      node.stats.unknownCommands++;
+      s.send(frame, Reply.unknown, (w) => legacy.unknown.encode(w, frame.command));
+  }
+}
+
+/** Answers a request for a bucket this node does not serve right now. */
+function notHere(node: ClusterNode, s: ClientSession, frame: Frame, b: number, route: Route): void {
+  node.stats.redirects++;
+  if (route === Route.redirect) s.tryElsewhere(frame, node.table.get(b).primary);
+  else if (route === Route.noOwner) s.failinfo(frame, ErrorCode.noOwner, `no live node owns bucket ${b}`);
+  else s.failinfo(frame, ErrorCode.retryLater, `bucket ${b} is changing hands; retry`);
+}
+
+function expiresAt(node: ClusterNode, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
+  if (expiresSec < 0 || expiresSec > MAX_EXPIRES_SEC) {
+    s.failinfo(frame, ErrorCode.badRequest, `expires must be 0..${MAX_EXPIRES_SEC} seconds, got ${expiresSec}`);
+    node.stats.badRequests++;
+    return undefined;
+  }
+  return expiresSec === 0 ? 0 : Date.now() + expiresSec * 1000;
+}
+
+/** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
+function finishWrite(node: ClusterNode, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
+  node.stats.writes++;
+  if (!fullWait || !node.repl.hasBackup(b)) {
+    node.repl.publish(b, u, null);
+    if (reply === null) s.ack(frame);
+    else s.reply(reply);
+    return;
+  }
+  const slot = s.defer();
+  const command = frame.command;
+  const id = frame.requestId;
+  node.repl.publish(b, u, (code, why) => {
+    if (code === 0) {
+      s.complete(slot, reply ?? ((c) => c.sendEmpty(Reply.ack, command, id)));
+      return;
+    }
+    node.stats.backupFailures++;
+    s.complete(slot, (c) => {
+      const w = c.begin(Reply.failinfo, command, id);
+      legacy.failinfo.encode(w, { code, message: why });
+      c.end();
+    });
+  });
+}
+
+function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<typeof data.set.decode>): void {
+  if (m.value === null) {
+    node.stats.badRequests++;
+    s.failinfo(frame, ErrorCode.badRequest, 'set needs a value (type 0 is none)');
+    return;
+  }
+  const b = node.store.bucketOf(m.map, m.key);
+  const route = node.route(b, true);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  const at = expiresAt(node, s, frame, m.expiresSec);
+  if (at === undefined) return;
+  node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
+  const u: Update = { op: UpdateOp.set, map: m.map, key: m.key, expiresAtMs: at, value: m.value };
+  finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
+}
+
+function readLocal(node: ClusterNode, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
+  const b = node.store.bucketOf(map, key);
+  const route = node.route(b, false);
+  if (route !== Route.local) {
+    notHere(node, s, frame, b, route);
+    return undefined;
+  }
+  node.stats.reads++;
+  return node.store.read(b, map, key, Date.now(), node.onExpired) ?? null;
+}
+
+function onGet(node: ClusterNode, s: ClientSession, frame: Frame, m: data.GetMsg): void {
+  const it = readLocal(node, s, frame, m.map, m.key);
+  if (it === undefined) return;
+  if (it !== null && m.expectType !== ValueType.none && it.value.t !== m.expectType) {
+    s.failinfo(frame, ErrorCode.wrongType, `item holds a ${valueTypeName(it.value.t)}, not a ${valueTypeName(m.expectType)}`);
+    return;
+  }
+  const value: Value | null = it === null ? null : it.value;
+  s.send(frame, Reply.value, (w) => data.valueReply.encode(w, value));
+}
+
+function onExists(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyRef): void {
+  const it = readLocal(node, s, frame, m.map, m.key);
+  if (it === undefined) return;
+  s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, it !== null));
+}
+
+function onTtl(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyRef): void {
+  const it = readLocal(node, s, frame, m.map, m.key);
+  if (it === undefined) return;
+  const ms = it === null ? -2 : it.expiresAtMs === 0 ? -1 : Math.max(0, it.expiresAtMs - Date.now());
+  s.send(frame, Reply.long, (w) => data.longReply.encode(w, ms));
+}
+
+function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
+  return (c) => {
+    const w = c.begin(Reply.bool, frame.command, frame.requestId);
+    data.boolReply.encode(w, v);
+    c.end();
+  };
+}
+
+function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
+  const b = node.store.bucketOf(m.map, m.key);
+  const route = node.route(b, true);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  const existed = node.store.read(b, m.map, m.key, Date.now(), node.onExpired) !== undefined;
+  node.store.remove(b, m.map, m.key);
+  const u: Update = { op: UpdateOp.delete, map: m.map, key: m.key, expiresAtMs: 0, value: null };
+  finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, existed));
+}
+
+function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
+  const b = node.store.bucketOf(m.map, m.key);
+  const route = node.route(b, true);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  const at = expiresAt(node, s, frame, m.expiresSec);
+  if (at === undefined) return;
+  const it = node.store.read(b, m.map, m.key, Date.now(), node.onExpired);
+  if (it === undefined) {
+    s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, false));
+    return;
+  }
+  node.store.put(b, m.map, m.key, { value: it.value, expiresAtMs: at });
+  const u: Update = { op: UpdateOp.expire, map: m.map, key: m.key, expiresAtMs: at, value: null };
+  finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, true));
+}
+
+function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: string): void {
+  const b = (mapRouteHashLatin1(map) & node.store.mask) >>> 0;
+  const route = node.route(b, false);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  node.stats.reads++;
+  const entries = node.store.mapEntries(b, map, Date.now(), node.onExpired);
+  if (frame.command === Cmd.mapCount) {
+    s.send(frame, Reply.long, (w) => data.longReply.encode(w, entries.length));
+  } else if (frame.command === Cmd.mapKeys) {
+    s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, entries.map(([k]) => k), 'latin1'));
+  } else {
+    const list = entries.map(([key, it]) => ({ key, value: it.value }));
+    s.send(frame, Reply.entries, (w) => data.entriesReply.encode(w, list, 'latin1'));
+  }
+}
+
+function onMapDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
+  const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
+  const route = node.route(b, true);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  const existed = node.store.mapEntries(b, m.map, Date.now(), node.onExpired).length > 0;
+  node.store.removeMap(b, m.map);
+  const u: Update = { op: UpdateOp.mapDelete, map: m.map, key: '', expiresAtMs: 0, value: null };
+  finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, existed));
+}
+
+// ---- legacy commands (PROTOCOL.md): items named by hash ----
+
+function legacyBucket(node: ClusterNode, mapHash: number, keyHash: number): number {
+  return ((mapHash !== 0 ? mapHash : keyHash) & node.store.mask) >>> 0;
+}
+
+/** The name of the map with this hash in bucket b, or the legacy name for it. */
+function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
+  if (mapHash === 0) return '';
+  const bucket = node.store.bucket(b);
+  if (bucket !== undefined) {
+    for (const name of bucket.maps.keys()) if (mapRouteHashLatin1(name) === mapHash) return name;
+  }
+  return legacyMapName(mapHash);
+}
+
+function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
+  const b = legacyBucket(node, m.mapHash, m.keyHash);
+  const route = node.route(b, true);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (fnv1aLatin1(m.name) !== m.keyHash) {
+    node.stats.badRequests++;
+    s.failinfo(frame, ErrorCode.badRequest, `key hash 0x${m.keyHash.toString(16)} is not the FNV-1a hash of the name`);
+    return;
+  }
+  const at = expiresAt(node, s, frame, m.expiresSec);
+  if (at === undefined) return;
+  const map = legacyMap(node, b, m.mapHash);
+  node.store.put(b, map, m.name, { value, expiresAtMs: at });
+  const u: Update = { op: UpdateOp.set, map, key: m.name, expiresAtMs: at, value };
+  finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
+}
+
+function onLegacyGet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.HashRef): void {
+  const b = legacyBucket(node, m.mapHash, m.keyHash);
+  const route = node.route(b, false);
+  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  node.stats.reads++;
+  const want = frame.command === Cmd.getInt ? ValueType.int32 : ValueType.string;
+  const found = findByHash(node, b, m.mapHash, m.keyHash);
+  if (found === undefined || found.value.t !== want) {
+    s.fail(frame);
+    return;
+  }
+  const v = found.value;
+  if (v.t === 1) s.send(frame, Reply.dataInt, (w) => legacy.dataInt.encode(w, { mapHash: m.mapHash, keyHash: m.keyHash, value: v.v }));
+  else if (v.t === 3) s.send(frame, Reply.dataString, (w) => legacy.dataString.encode(w, { mapHash: m.mapHash, keyHash: m.keyHash, value: v.v }));
+}
+
+/** Scans bucket b for a live item with these hashes (the first found, see docs/protocol.md). */
+function findByHash(node: ClusterNode, b: number, mapHash: number, keyHash: number): StoredItem | undefined {
+  const bucket = node.store.bucket(b);
+  if (bucket === undefined) return undefined;
+  const now = Date.now();
+  const tables = mapHash === 0 ? [bucket.items] : [...bucket.maps].filter(([name]) => mapRouteHashLatin1(name) === mapHash).map(([, t]) => t);
+  for (const table of tables) {
+    for (const [key, it] of table) {
+      if (fnv1aLatin1(key) === keyHash && (it.expiresAtMs === 0 || it.expiresAtMs > now)) return it;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,468 @@
+// Membership: the other nodes (and logging nodes) this node knows, one link to each, heartbeats,
+// the write lease, failure detection, joining a cluster and gossip of who is in it.
+// BACKGROUND: a node is known by its listen address; each start has a new, larger incarnation.
+// A node declared dead stays dead: its incarnation is refused, and it must rejoin as a new member.
+// BEHAVIOR: a member is declared dead when silent past deadAfterMs, when a dial to it is refused,
+// or when another member reports it gone. A node that finds its own event loop was paused does not
+// declare others dead for it, and its lease (writes allowed) runs from heartbeat send times, so a
+// paused primary stops taking writes before its peers can have promoted its backups.
+import { connect, type Socket } from 'node:net';
+import { Connection } from '../net/connection.js';
+import { Reader } from '../protocol/codec.js';
+import type { Frame } from '../protocol/header.js';
+import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
+import * as nodeMsg from '../protocol/messages/node.js';
+import { failinfo, address as addressCodec } from '../protocol/messages/legacy.js';
+import { parseAddress } from '../shared/address.js';
+import { PeerLink } from './peer-link.js';
+import type { ClusterNode } from './node.js';
+
+const { NodeRole, MemberState } = nodeMsg;
+
+export interface Member {
+  addr: string;
+  incarnation: bigint;
+  role: number;
+  state: number;
+  link: PeerLink | null;
+  lastHeardMs: number;
+  primaries: number;
+  backups: number;
+  transferring: number;
+  dialing: boolean;
+  nextDialMs: number;
+  dialFailures: number;
+}
+
+const CALL_TIMEOUT_MS = 5000;
+
+export class Membership {
+  readonly members = new Map<string, Member>();
+  private readonly dead = new Set<string>();
+  private leaseOriginMs = 0;
+  private lastTickMs = performance.now();
+  private joinWaiter: ((ok: boolean) => void) | null = null;
+
+  constructor(private readonly node: ClusterNode) {}
+
+  private get deadAfterMs(): number {
+    return this.node.opts.deadAfterMs;
+  }
+
+  dataMembers(): Member[] {
+    return [...this.members.values()].filter((m) => m.role === NodeRole.data);
+  }
+
+  /** Data nodes that may be given buckets: alive, not leaving, linked. */
+  targets(): Member[] {
+    return this.dataMembers().filter((m) => m.state === MemberState.alive && m.link?.established === true);
+  }
+
+  linkOf(addr: string): PeerLink | null {
+    const m = this.members.get(addr);
+    return m?.link?.established === true ? m.link : null;
+  }
+
+  private alone(): boolean {
+    for (const m of this.members.values()) if (m.role === NodeRole.data) return false;
+    return true;
+  }
+
+  /** Writes are allowed while this node has heard back from a peer recently, or is alone. */
+  leaseValid(): boolean {
+    return this.alone() || performance.now() - this.leaseOriginMs < this.deadAfterMs / 2;
+  }
+
+  // ---- joining ----
+
+  /** Dials the seeds in order, retrying, until one welcomes this node with its table. */
+  async join(seeds: string[], stopped: () => boolean): Promise<boolean> {
+    let round = 0;
+    while (!stopped()) {
+      for (const seed of seeds) {
+        if (stopped()) return false;
+        if (seed === this.node.me) continue;
+        const ok = await new Promise<boolean>((resolve) => {
+          this.joinWaiter = resolve;
+          this.dial(seed, true);
+        });
+        this.joinWaiter = null;
+        if (ok) return true;
+      }
+      round++;
+      const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
+      this.node.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+    return false;
+  }
+
+  // ---- dialling ----
+
+  private dial(addr: string, joining: boolean): void {
+    const m = this.members.get(addr);
+    if (m !== undefined) m.dialing = true;
+    let target;
+    try {
+      target = parseAddress(addr);
+    } catch (error) {
+      this.node.log.error({ addr, err: String(error) }, 'cannot dial: bad address');
+      this.dialFailed(addr, joining, false);
+      return;
+    }
+    const socket: Socket = connect({ host: target.host, port: target.port });
+    const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), Math.max(500, this.deadAfterMs / 2));
+    let connected = false;
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!connected) this.dialFailed(addr, joining, err.code === 'ECONNREFUSED');
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      connected = true;
+      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes }), this.node.linkEvents, true);
+      link.addr = addr;
+      const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
+      link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
+    });
+  }
+
+  private dialFailed(addr: string, joining: boolean, refused: boolean): void {
+    const m = this.members.get(addr);
+    if (m !== undefined) {
+      m.dialing = false;
+      m.dialFailures++;
+      m.nextDialMs = performance.now() + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
+      if (refused && m.role === NodeRole.data) this.declareDead(m, 'connection refused');
+    }
+    if (joining) this.joinWaiter?.(false);
+  }
+
+  private onHelloReply(link: PeerLink, addr: string, joining: boolean, reply: Frame | null, err: string | null): void {
+    const m = this.members.get(addr);
+    if (m !== undefined) m.dialing = false;
+    if (reply !== null && reply.command === Reply.ack) {
+      link.established = true;
+      if (this.alone()) this.leaseOriginMs = performance.now();
+      const member = m ?? this.addMember({ addr, incarnation: 0n, role: NodeRole.data, state: MemberState.alive });
+      this.attach(member, link);
+      if (joining) this.joinLink = link;
+      this.sendMembers(link);
+      this.node.sendTable(link);
+      return;
+    }
+    let why = err ?? `unexpected reply ${reply?.command}`;
+    if (reply !== null && reply.command === Reply.failinfo) {
+      const info = failinfo.decode(new Reader(reply.payload));
+      why = info.message;
+      if (info.code === ErrorCode.declaredDead) {
+        link.close('declared dead');
+        this.node.rejoinAsNew('peer says this incarnation was declared dead');
+        if (joining) this.joinWaiter?.(false);
+        return;
+      }
+    }
+    this.node.log.info({ peer: addr, why }, 'hello refused');
+    link.close('hello refused');
+    this.dialFailed(addr, joining, false);
+  }
+
+  /** The link on which this node joined: its first table_sync completes the join. */
+  private joinLink: PeerLink | null = null;
+
+  // ---- accepting ----
+
+  /** A connection's first frame was server_hello: it is a member's link. */
+  onServerHello(link: PeerLink, frame: Frame): void {
+    const hello = nodeMsg.serverHello.decode(new Reader(frame.payload));
+    if (this.dead.has(`${hello.addr}#${hello.incarnation}`)) {
+      link.fail(frame, ErrorCode.declaredDead, `${hello.addr} incarnation ${hello.incarnation} was declared dead; rejoin as a new member`);
+      link.close('dead incarnation');
+      return;
+    }
+    let m = this.members.get(hello.addr);
+    const isNew = m === undefined || m.incarnation !== hello.incarnation;
+    if (this.node.leaving && isNew) {
+      link.fail(frame, ErrorCode.shuttingDown, 'this node is shutting down');
+      link.close('shutting down');
+      return;
+    }
+    if (m !== undefined && m.incarnation !== hello.incarnation && m.incarnation !== 0n) {
+      if (hello.incarnation < m.incarnation) {
+        link.fail(frame, ErrorCode.declaredDead, 'an older incarnation of this node');
+        link.close('older incarnation');
+        return;
+      }
+      this.declareDead(m, 'restarted with a new incarnation');
+      m = undefined;
+    }
+    if (m !== undefined && m.dialing && this.node.me < hello.addr) {
+      // Both dialled at once: the link dialled by the lower address wins.
+      link.fail(frame, ErrorCode.busy, 'simultaneous dial; keeping mine');
+      link.close('simultaneous dial');
+      return;
+    }
+    link.addr = hello.addr;
+    link.incarnation = hello.incarnation;
+    link.role = hello.role;
+    link.established = true;
+    if (hello.role === NodeRole.data && this.alone()) this.leaseOriginMs = performance.now();
+    if (m === undefined) m = this.addMember({ addr: hello.addr, incarnation: hello.incarnation, role: hello.role, state: MemberState.alive });
+    m.incarnation = hello.incarnation;
+    this.attach(m, link);
+    link.ack(frame);
+    this.node.log.info({ peer: hello.addr, role: hello.role, incarnation: String(hello.incarnation) }, 'member linked');
+    this.sendMembers(link);
+    if (hello.role === NodeRole.data) this.node.sendTable(link);
+    if (isNew) this.gossipMembers();
+  }
+
+  private addMember(info: nodeMsg.MemberInfo): Member {
+    const m: Member = {
+      ...info,
+      link: null,
+      lastHeardMs: performance.now(),
+      primaries: 0,
+      backups: 0,
+      transferring: 0,
+      dialing: false,
+      nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
+      dialFailures: 0,
+    };
+    this.members.set(info.addr, m);
+    if (info.role === NodeRole.data) {
+      this.node.log.info({ peer: info.addr }, 'member joined');
+      this.node.onMemberAdded(info.addr);
+    }
+    return m;
+  }
+
+  private attach(m: Member, link: PeerLink): void {
+    if (m.link !== null && m.link !== link) {
+      const old = m.link;
+      m.link = null;
+      old.close('replaced by a newer link');
+    }
+    m.link = link;
+    m.lastHeardMs = performance.now();
+    m.dialFailures = 0;
+  }
+
+  // ---- link events ----
+
+  onLinkClose(link: PeerLink): void {
+    this.node.repl.unsubscribe(link);
+    if (link === this.joinLink) this.joinLink = null;
+    const m = this.members.get(link.addr);
+    if (m === undefined || m.link !== link) return;
+    m.link = null;
+    if (m.role !== NodeRole.data) {
+      this.members.delete(m.addr);
+      this.node.log.info({ peer: m.addr }, 'logging node left');
+      return;
+    }
+    this.node.migration.onLinkLost(m.addr);
+    m.nextDialMs = performance.now();
+  }
+
+  /** Commands from members. */
+  onCommand(link: PeerLink, frame: Frame): void {
+    if (!link.established) {
+      if (frame.command === Cmd.serverHello) return this.onServerHello(link, frame);
+      link.fail(frame, ErrorCode.notMember, 'say server_hello first');
+      return;
+    }
+    const r = new Reader(frame.payload);
+    switch (frame.command) {
+      case Cmd.heartbeat:
+        return this.onHeartbeat(link, frame, nodeMsg.heartbeat.decode(r));
+      case Cmd.members:
+        this.onMembers(nodeMsg.members.decode(r));
+        return link.ack(frame);
+      case Cmd.memberGone:
+        this.onMemberGone(link, nodeMsg.memberGone.decode(r));
+        return link.ack(frame);
+      case Cmd.shuttingDown:
+        this.onShuttingDown(addressCodec.decode(r));
+        return link.ack(frame);
+      case Cmd.tableSync:
+        this.node.mergeTable(nodeMsg.table.decode(r), link.addr);
+        link.ack(frame);
+        if (link === this.joinLink && this.joinWaiter !== null) this.joinWaiter(true);
+        return;
+      case Cmd.widenMask:
+        this.node.widen(nodeMsg.widenMask.decode(r));
+        return link.ack(frame);
+      case Cmd.subscribeUpdates:
+        this.node.repl.subscribe(link);
+        this.node.log.info({ logger: link.addr }, 'logging node subscribed');
+        return link.ack(frame);
+      case Cmd.serverHello:
+        return link.fail(frame, ErrorCode.badRequest, 'hello already said');
+      case Cmd.goodbye:
+        link.ack(frame);
+        this.node.log.info({ peer: link.addr }, 'member said goodbye');
+        return this.forget(link.addr);
+      default:
+        return this.node.migration.onCommand(link, frame, r);
+    }
+  }
+
+  private onHeartbeat(link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
+    const m = this.members.get(link.addr);
+    if (m !== undefined) {
+      m.primaries = hb.primaries;
+      m.backups = hb.backups;
+      m.transferring = hb.transferring;
+    }
+    const mine = this.node.loadLevels(hb.originMs);
+    link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
+  }
+
+  private onMembers(list: nodeMsg.MemberInfo[]): void {
+    for (const info of list) {
+      if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
+      if (this.dead.has(`${info.addr}#${info.incarnation}`)) continue;
+      const m = this.members.get(info.addr);
+      if (m === undefined) {
+        this.addMember(info);
+      } else if (m.incarnation === 0n) {
+        m.incarnation = info.incarnation;
+      } else if (info.incarnation > m.incarnation) {
+        this.declareDead(m, 'a newer incarnation was reported');
+        this.addMember(info);
+      } else if (info.incarnation === m.incarnation && info.state === MemberState.leaving && m.state !== MemberState.leaving) {
+        this.onShuttingDown(info.addr);
+      }
+    }
+  }
+
+  private onMemberGone(link: PeerLink, msg: nodeMsg.MemberGoneMsg): void {
+    if (msg.addr === this.node.me) {
+      if (msg.incarnation === this.node.incarnation) this.node.rejoinAsNew(`declared dead by ${link.addr}`);
+      return;
+    }
+    const m = this.members.get(msg.addr);
+    if (m !== undefined && (m.incarnation === msg.incarnation || m.incarnation === 0n)) this.declareDead(m, `reported gone by ${link.addr}`);
+    else this.dead.add(`${msg.addr}#${msg.incarnation}`);
+  }
+
+  private onShuttingDown(addr: string): void {
+    const m = this.members.get(addr);
+    if (m === undefined || m.state === MemberState.leaving) return;
+    m.state = MemberState.leaving;
+    this.node.log.info({ peer: addr }, 'member is shutting down');
+    this.node.onMemberLeaving(addr);
+  }
+
+  // ---- gossip ----
+
+  memberList(): nodeMsg.MemberInfo[] {
+    const self: nodeMsg.MemberInfo = {
+      addr: this.node.me,
+      incarnation: this.node.incarnation,
+      role: NodeRole.data,
+      state: this.node.leaving ? MemberState.leaving : MemberState.alive,
+    };
+    const others = this.dataMembers().map((m) => ({ addr: m.addr, incarnation: m.incarnation, role: m.role, state: m.state }));
+    return [self, ...others];
+  }
+
+  private sendMembers(link: PeerLink): void {
+    const list = this.memberList();
+    link.call(Cmd.members, (w) => nodeMsg.members.encode(w, list), () => undefined, CALL_TIMEOUT_MS);
+  }
+
+  gossipMembers(): void {
+    for (const m of this.members.values()) if (m.link?.established === true) this.sendMembers(m.link);
+  }
+
+  /** Sends a command to every linked data member (and loggers, if asked). */
+  broadcast(command: number, encode: (w: import('../protocol/codec.js').Writer) => void, toLoggers = false): void {
+    for (const m of this.members.values()) {
+      if (m.link?.established !== true) continue;
+      if (m.role !== NodeRole.data && !toLoggers) continue;
+      m.link.call(command, encode, () => undefined, CALL_TIMEOUT_MS);
+    }
+  }
+
+  // ---- failure ----
+
+  declareDead(m: Member, why: string): void {
+    if (this.members.get(m.addr) !== m) return;
+    this.members.delete(m.addr);
+    this.dead.add(`${m.addr}#${m.incarnation}`);
+    const link = m.link;
+    m.link = null;
+    link?.abort(`declared dead: ${why}`);
+    if (m.role !== NodeRole.data) return;
+    this.node.log.warn({ peer: m.addr, why }, 'member declared dead');
+    const gone = { addr: m.addr, incarnation: m.incarnation };
+    this.broadcast(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, gone), true);
+    this.node.onMemberGone(m.addr);
+  }
+
+  /** Forgets a member that said goodbye after handing everything over. */
+  forget(addr: string): void {
+    const m = this.members.get(addr);
+    if (m === undefined) return;
+    this.members.delete(addr);
+    this.dead.add(`${m.addr}#${m.incarnation}`);
+    m.link?.close('member left');
+    if (m.role === NodeRole.data) this.node.onMemberGone(addr);
+  }
+
+  /** Drops every member and link (the node rejoins as a new member). */
+  reset(): void {
+    for (const m of this.members.values()) m.link?.abort('rejoining as a new member');
+    this.members.clear();
+    this.leaseOriginMs = 0;
+  }
+
+  // ---- the periodic tick ----
+
+  tick(): void {
+    const now = performance.now();
+    const gapMs = now - this.lastTickMs;
+    this.lastTickMs = now;
+    if (gapMs > this.deadAfterMs / 2) {
+      this.node.log.warn({ gapMs: Math.round(gapMs) }, 'this node was paused; giving peers a fresh chance');
+      for (const m of this.members.values()) m.lastHeardMs = now;
+      return;
+    }
+    for (const m of [...this.members.values()]) {
+      const link = m.link;
+      if (link !== null) {
+        if (link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = link.lastHeardMs;
+        link.sweep(now);
+      }
+      if (now - m.lastHeardMs > this.deadAfterMs) {
+        if (m.role === NodeRole.data) this.declareDead(m, `silent for ${Math.round(now - m.lastHeardMs)} ms`);
+        else {
+          this.members.delete(m.addr);
+          link?.abort('logging node silent');
+        }
+        continue;
+      }
+      if (link?.established === true) this.sendHeartbeat(m, link, now);
+      else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
+    }
+  }
+
+  private sendHeartbeat(m: Member, link: PeerLink, now: number): void {
+    const hb = this.node.loadLevels(now);
+    link.call(
+      Cmd.heartbeat,
+      (w) => nodeMsg.heartbeat.encode(w, hb),
+      (reply) => {
+        if (reply === null || reply.command !== Reply.heartbeat) return;
+        const back = nodeMsg.heartbeat.decode(new Reader(reply.payload));
+        m.primaries = back.primaries;
+        m.backups = back.backups;
+        m.transferring = back.transferring;
+        if (m.role === NodeRole.data && back.originMs > this.leaseOriginMs) this.leaseOriginMs = back.originMs;
+      },
+      this.deadAfterMs,
+    );
+  }
+}

@@ -1,0 +1,477 @@
+// The node: wires listener, client sessions, store, bucket table, membership, replication,
+// migration and balancing together, and owns the decisions that touch several of them
+// (who serves a bucket, what a table change means here, what a member's death means here).
+import { createServer, type Server, type Socket } from 'node:net';
+import { randomInt } from 'node:crypto';
+import { Connection } from '../net/connection.js';
+import { Reader, DecodeError } from '../protocol/codec.js';
+import type { Frame } from '../protocol/header.js';
+import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
+import * as nodeMsg from '../protocol/messages/node.js';
+import * as data from '../protocol/messages/data.js';
+import { normalizeAddress } from '../shared/address.js';
+import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
+import type { Logger } from './log.js';
+import type { ServerOptions } from './options.js';
+import { Store } from './store.js';
+import { BucketTable, compareOwners, type Owners } from './table.js';
+import { ClientSession } from './client-session.js';
+import { handleClientCommand } from './data-handlers.js';
+import { Membership } from './members.js';
+import { Replication } from './replication.js';
+import { Migration } from './migration.js';
+import { Balancer } from './balancer.js';
+import { PeerLink, type PeerLinkEvents } from './peer-link.js';
+import { UpdateOp } from '../protocol/messages/node.js';
+
+/** Who serves a bucket for this request: decided in route(), answered by the handlers. */
+export const Route = { local: 0, redirect: 1, retry: 2, noOwner: 3 } as const;
+export type Route = (typeof Route)[keyof typeof Route];
+
+export interface NodeStats {
+  reads: number;
+  writes: number;
+  redirects: number;
+  badRequests: number;
+  unknownCommands: number;
+  backupFailures: number;
+  expired: number;
+  connectionsAccepted: number;
+  connectionsRefused: number;
+  protocolErrors: number;
+}
+
+const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy'];
+
+export class ClusterNode {
+  me = '';
+  incarnation = newIncarnation();
+  store: Store;
+  table: BucketTable;
+  readonly clients = new Set<ClientSession>();
+  readonly stats: NodeStats = {
+    reads: 0, writes: 0, redirects: 0, badRequests: 0, unknownCommands: 0, backupFailures: 0, expired: 0,
+    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0,
+  };
+  readonly members: Membership;
+  readonly repl: Replication;
+  readonly migration: Migration;
+  readonly balancer: Balancer;
+  leaving = false;
+  stopped = false;
+  readonly startedMs = Date.now();
+  private server: Server | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private nextSessionId = 1;
+  readonly linkEvents: PeerLinkEvents;
+
+  readonly onExpired = (b: number, map: string, key: string): void => {
+    this.stats.expired++;
+    this.repl.publish(b, { op: UpdateOp.expired, map, key, expiresAtMs: 0, value: null }, null);
+  };
+
+  constructor(
+    readonly opts: ServerOptions,
+    readonly log: Logger,
+  ) {
+    this.store = new Store(opts.mask);
+    this.table = new BucketTable(opts.mask, { epoch: 0, primary: '', backup: '' });
+    this.members = new Membership(this);
+    this.repl = new Replication(this);
+    this.migration = new Migration(this);
+    this.balancer = new Balancer(this);
+    this.linkEvents = {
+      onCommand: (link, frame) => this.onLinkCommand(link, frame),
+      onClose: (link) => this.members.onLinkClose(link),
+    };
+  }
+
+  // ---- lifecycle ----
+
+  /** Binds the listener; the node is then known by the address it really listens on. */
+  async listen(): Promise<void> {
+    const wanted = normalizeAddress(this.opts.listen);
+    const [host, portText] = splitHostPort(wanted);
+    const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    server.maxConnections = this.opts.maxConnections;
+    server.on('drop', () => {
+      this.stats.connectionsRefused++;
+      this.log.warn({ max: this.opts.maxConnections }, 'connection refused: --max-connections reached');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: Number(portText), exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
+    const bound = server.address();
+    const port = typeof bound === 'object' && bound !== null ? bound.port : Number(portText);
+    this.me = normalizeAddress(`${host.includes(':') ? `[${host}]` : host}:${port}`);
+    this.server = server;
+  }
+
+  /** Starts a cluster alone: every bucket is ours. */
+  startAlone(): void {
+    for (let b = 0; b < this.table.size; b++) {
+      this.table.set(b, { epoch: 1, primary: this.me, backup: '' });
+      this.store.hold(b);
+    }
+  }
+
+  /** Joins a cluster through the listed nodes (retrying) before anything else. */
+  async join(seeds: string[]): Promise<boolean> {
+    const list = seeds.map((s) => normalizeAddress(s)).filter((s) => s !== this.me);
+    if (list.length === 0) {
+      this.startAlone();
+      return true;
+    }
+    return this.members.join(list, () => this.stopped);
+  }
+
+  startTimers(): void {
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(() => {
+        try {
+          fn();
+        } catch (error) {
+          this.log.error({ err: error instanceof Error ? error.stack : String(error) }, 'periodic task failed');
+        }
+      }, ms);
+      this.timers.push(t);
+    };
+    every(this.opts.heartbeatIntervalMs, () => this.members.tick());
+    every(this.opts.balanceIntervalMs, () => this.balancer.tick());
+    every(EXPIRY_SWEEP_INTERVAL_MS, () => {
+      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => this.route(b, true) === Route.local, this.onExpired);
+    });
+  }
+
+  stopTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /** Stops listening for new connections. */
+  closeListener(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server === null) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+
+  // ---- deciding ----
+
+  /** Who serves bucket b now: this node, another (redirect), nobody yet (retry), nobody (noOwner). */
+  route(b: number, write: boolean): Route {
+    const e = this.table.get(b);
+    if (e.primary === this.me) {
+      if (write && this.migration.isFrozen(b)) return Route.retry;
+      if (!this.members.leaseValid()) return Route.retry;
+      return Route.local;
+    }
+    if (this.migration.isIncoming(b)) return Route.retry;
+    if (e.primary === '') return Route.noOwner;
+    return Route.redirect;
+  }
+
+  loadLevels(originMs: number): nodeMsg.HeartbeatMsg {
+    let primaries = 0;
+    let backups = 0;
+    for (let b = 0; b < this.table.size; b++) {
+      const e = this.table.get(b);
+      if (e.primary === this.me) primaries++;
+      else if (e.backup === this.me) backups++;
+    }
+    return { originMs, primaries, backups, transferring: this.migration.busy || this.migration.incoming !== null ? 1 : 0 };
+  }
+
+  // ---- the table ----
+
+  /** A decision of this node about bucket b: applied here and sent to every member. */
+  commit(b: number, owners: Owners): void {
+    this.commitMany([[b, owners]]);
+  }
+
+  commitMany(list: [number, Owners][]): void {
+    if (list.length === 0) return;
+    for (const [b, owners] of list) this.applyOwners(b, owners);
+    const msg = { mask: this.table.mask, entries: list.map(([b]) => this.table.entry(b)) };
+    this.members.broadcast(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg));
+  }
+
+  /** New owners handed to this node by copy_finalise: applied, and told to everyone. */
+  adopt(b: number, owners: Owners): void {
+    this.commit(b, owners);
+  }
+
+  /** Entries from another member: newer ones win. */
+  mergeTable(msg: nodeMsg.TableMsg, from: string): void {
+    if (msg.mask > this.table.mask) this.widen(msg.mask);
+    for (const e of msg.entries) {
+      if (msg.mask < this.table.mask) {
+        for (const b of this.table.merge(msg.mask, e)) this.afterChange(b);
+        continue;
+      }
+      const b = e.hash & this.table.mask;
+      if (compareOwners(e, this.table.get(b)) > 0) this.applyOwners(b, e);
+    }
+    void from;
+  }
+
+  sendTable(link: PeerLink): void {
+    const msg = { mask: this.table.mask, entries: this.table.toEntries() };
+    link.call(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg), () => undefined, 5000);
+  }
+
+  private applyOwners(b: number, owners: Owners): void {
+    const before = this.table.level(b, this.me);
+    this.table.set(b, owners);
+    this.afterChange(b, before);
+  }
+
+  /** What a new entry for b means here: data kept or dropped, clients told. */
+  private afterChange(b: number, before?: number): void {
+    const e = this.table.entry(b);
+    const level = this.table.level(b, this.me);
+    if (level < 0 && !this.migration.isIncoming(b)) this.store.drop(b);
+    if (level === 0) this.store.hold(b);
+    this.migration.onTableChanged(b);
+    const mask = this.table.mask;
+    for (const s of this.clients) {
+      if (before !== undefined && before !== level) s.pushHashmask(mask, b, level);
+      s.pushBucketOwner(mask, e);
+    }
+  }
+
+  /** Splits every bucket onto a wider mask (no data moves between nodes). */
+  widen(newMask: number): void {
+    if (newMask <= this.table.mask) return;
+    this.migration.abortAll('mask widened');
+    const oldMask = this.table.mask;
+    this.store.widen(newMask);
+    this.table.widen(newMask);
+    this.log.info({ oldMask, newMask }, 'bucket mask widened');
+    for (let b = 0; b < this.table.size; b++) {
+      const level = this.table.level(b, this.me);
+      const e = this.table.entry(b);
+      for (const s of this.clients) {
+        if (level >= 0) s.pushHashmask(newMask, b, level);
+        s.pushBucketOwner(newMask, e);
+      }
+    }
+  }
+
+  // ---- members ----
+
+  onMemberAdded(addr: string): void {
+    for (const s of this.clients) s.pushServerInfo(addr);
+  }
+
+  onMemberLeaving(addr: string): void {
+    for (const s of this.clients) s.pushServerLeaving(addr);
+  }
+
+  /**
+   * A data member is gone. BEHAVIOR: for each bucket it was primary of, its backup (if that is
+   * us) takes over; a bucket with no backup left is taken, empty, by the lowest live address.
+   * Buckets it backed up for us lose their backup (the balancer makes a new one).
+   */
+  onMemberGone(addr: string): void {
+    this.migration.onLinkLost(addr);
+    for (const s of this.clients) s.pushServerGone(addr);
+    const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
+    const lowest = [...live].sort()[0];
+    const commits: [number, Owners][] = [];
+    for (let b = 0; b < this.table.size; b++) {
+      const e = this.table.get(b);
+      if (e.primary === addr) {
+        if (e.backup === this.me) commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
+        else if ((e.backup === '' || !live.has(e.backup)) && lowest === this.me) {
+          this.log.error({ bucket: b, lost: addr }, 'bucket lost with no backup: taken over empty');
+          commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
+        }
+      } else if (e.backup === addr && e.primary === this.me) {
+        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
+      } else if (e.primary === '' && lowest === this.me) {
+        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
+      }
+    }
+    if (commits.length > 0) this.log.info({ gone: addr, buckets: commits.length }, 'taking over buckets of a lost member');
+    this.commitMany(commits);
+  }
+
+  /** This incarnation was declared dead: drop everything and join again as a new member. */
+  rejoinAsNew(why: string): void {
+    if (this.stopped || this.leaving) return;
+    if (this.rejoining) return;
+    this.rejoining = true;
+    this.log.warn({ why }, 'rejoining the cluster as a new member; all local data dropped');
+    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
+    this.migration.abortAll('rejoining');
+    this.members.reset();
+    for (const b of this.store.heldBuckets()) this.store.drop(b);
+    this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
+    this.incarnation = newIncarnation();
+    void this.members.join(seeds, () => this.stopped).then((ok) => {
+      this.rejoining = false;
+      this.log.info({ ok }, 'rejoined');
+    });
+  }
+
+  private rejoining = false;
+
+  // ---- connections ----
+
+  private onSocket(socket: Socket): void {
+    if (this.stopped) {
+      socket.destroy();
+      return;
+    }
+    this.stats.connectionsAccepted++;
+    const conn = new Connection(socket, { maxFrameBytes: this.opts.maxFrameBytes });
+    const session = new ClientSession(conn, this.nextSessionId++);
+    this.clients.add(session);
+    conn.start({
+      onFrame: (frame) => this.onClientFrame(session, frame),
+      onClose: (reason) => {
+        this.clients.delete(session);
+        if (reason.kind === 'error') {
+          this.stats.protocolErrors++;
+          this.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
+        }
+      },
+    });
+  }
+
+  private onClientFrame(s: ClientSession, frame: Frame): void {
+    if (frame.replyTo !== 0) return; // acks of our pushes, or replies that answer nothing: dropped
+    try {
+      switch (frame.command) {
+        case Cmd.hello:
+          return this.onHello(s, frame);
+        case Cmd.clientHello:
+          return this.onRichHello(s, frame);
+        case Cmd.goodbye:
+          s.ack(frame);
+          s.saidGoodbye = true;
+          s.conn.close('client said goodbye');
+          return;
+        case Cmd.ping:
+          return s.ack(frame);
+        case Cmd.capabilities:
+          return s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, CAPABILITIES, 'latin1'));
+        case Cmd.stats:
+          return s.send(frame, Reply.json, (w) => data.jsonReply.encode(w, this.statsDoc()));
+        case Cmd.getTable: {
+          const msg = { mask: this.table.mask, entries: this.table.toEntries() };
+          return s.send(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
+        }
+        case Cmd.serverHello:
+          return this.becomeLink(s, frame);
+        default:
+          if (isNodeCommand(frame.command)) return s.failinfo(frame, ErrorCode.notMember, 'node command on a client connection');
+          return handleClientCommand(this, s, frame);
+      }
+    } catch (error) {
+      if (error instanceof DecodeError) {
+        this.stats.badRequests++;
+        return s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
+      }
+      this.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command }, 'request failed');
+      s.failinfo(frame, ErrorCode.internal, 'internal error; the request had no effect');
+    }
+  }
+
+  private onHello(s: ClientSession, frame: Frame): void {
+    if (this.leaving) return this.redirectHello(s, frame);
+    s.kind = 'legacy';
+    s.ack(frame);
+    for (const m of this.members.dataMembers()) s.pushServerInfo(m.addr);
+    for (let b = 0; b < this.table.size; b++) {
+      const level = this.table.level(b, this.me);
+      if (level >= 0) s.pushHashmask(this.table.mask, b, level);
+    }
+  }
+
+  private onRichHello(s: ClientSession, frame: Frame): void {
+    const hello = data.clientHello.decode(new Reader(frame.payload));
+    if (hello.version < 1 || hello.version > PROTOCOL_VERSION) {
+      return s.failinfo(frame, ErrorCode.badRequest, `protocol version ${hello.version} not supported (1..${PROTOCOL_VERSION})`);
+    }
+    if (this.leaving) return this.redirectHello(s, frame);
+    s.kind = 'rich';
+    s.features = hello.features & (Feature.richPushes | Feature.goodbyePush);
+    s.ack(frame);
+    for (const m of this.members.dataMembers()) s.pushServerInfo(m.addr);
+  }
+
+  /** A new client while this node shuts down is sent to a node that stays. */
+  private redirectHello(s: ClientSession, frame: Frame): void {
+    const other = this.members.targets()[0];
+    if (other === undefined) return s.failinfo(frame, ErrorCode.shuttingDown, 'this node is shutting down');
+    s.tryElsewhere(frame, other.addr);
+  }
+
+  /** The connection is another node (or a logger): it becomes a member link. */
+  private becomeLink(s: ClientSession, frame: Frame): void {
+    if (s.kind !== 'none') return s.failinfo(frame, ErrorCode.badRequest, 'a client connection cannot become a node link');
+    this.clients.delete(s);
+    const link = new PeerLink(s.conn, this.linkEvents, false);
+    this.members.onServerHello(link, frame);
+  }
+
+  private onLinkCommand(link: PeerLink, frame: Frame): void {
+    try {
+      this.members.onCommand(link, frame);
+    } catch (error) {
+      if (error instanceof DecodeError || error instanceof RangeError) {
+        this.stats.badRequests++;
+        return link.fail(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
+      }
+      this.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command, peer: link.addr }, 'node command failed');
+      link.fail(frame, ErrorCode.internal, 'internal error');
+    }
+  }
+
+  statsDoc(): Record<string, unknown> {
+    const levels = this.loadLevels(0);
+    const mem = process.memoryUsage();
+    return {
+      addr: this.me,
+      role: 'data',
+      state: this.leaving ? 'leaving' : 'alive',
+      incarnation: String(this.incarnation),
+      uptimeMs: Date.now() - this.startedMs,
+      items: this.store.totalItems(),
+      maps: this.store.totalMaps(),
+      memoryBytes: { data: Math.max(0, this.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
+      connections: { clients: this.clients.size, nodes: this.members.dataMembers().filter((m) => m.link !== null).length, loggers: this.repl.loggerCount },
+      ops: { ...this.stats, backupPushFailures: this.repl.syncFailures, loggerDrops: this.repl.loggerDrops, bucketsMoved: this.migration.moved },
+      buckets: { primary: levels.primaries, backup: levels.backups, mask: this.table.mask },
+      transfer: this.migration.describe(),
+      incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },
+      members: [...this.members.members.values()].map((m) => ({
+        addr: m.addr,
+        role: m.role === nodeMsg.NodeRole.logger ? 'logger' : 'data',
+        state: m.state === nodeMsg.MemberState.leaving ? 'leaving' : m.link?.established ? 'alive' : 'connecting',
+      })),
+    };
+  }
+}
+
+function newIncarnation(): bigint {
+  return (BigInt(Date.now()) << 16n) | BigInt(randomInt(0, 65536));
+}
+
+function splitHostPort(addr: string): [string, string] {
+  const idx = addr.lastIndexOf(':');
+  let host = addr.slice(0, idx);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return [host, addr.slice(idx + 1)];
+}
+
+function isNodeCommand(command: number): boolean {
+  return command === Cmd.shuttingDown || (command >= 50 && command < 100) || (command >= 500 && command < 600);
+}

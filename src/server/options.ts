@@ -1,0 +1,50 @@
+// The node's options, each beside its default.
+import { join } from 'node:path';
+import * as L from '../shared/limits.js';
+import { DEFAULT_MASK } from '../shared/buckets.js';
+
+export interface ServerOptions {
+  /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
+  listen: string;
+  /** Nodes of the cluster to join, tried in order; none: start a cluster alone. */
+  nodes: string[];
+  maxConnections: number;
+  maxFrameBytes: number;
+  logLevel: string;
+  logFile: string | undefined;
+  dataDir: string;
+  /** Save file path; default <dataDir>/opencluster.save. */
+  savefile: string;
+  /** Start even when the save file cannot be read (it is left untouched). */
+  ignoreBadSavefile: boolean;
+  heartbeatIntervalMs: number;
+  deadAfterMs: number;
+  balanceIntervalMs: number;
+  /** Bound on the whole hand-over at shutdown. */
+  shutdownTimeoutMs: number;
+  /** Bucket mask of a new cluster. */
+  mask: number;
+  /** Widen the mask when fewer than this many buckets per node would remain. */
+  minBucketsPerNode: number;
+}
+
+export function defaultServerOptions(): ServerOptions {
+  const dataDir = './data';
+  return {
+    listen: L.DEFAULT_LISTEN,
+    nodes: [],
+    maxConnections: L.DEFAULT_MAX_CONNECTIONS,
+    maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES,
+    logLevel: 'info',
+    logFile: undefined,
+    dataDir,
+    savefile: join(dataDir, 'opencluster.save'),
+    ignoreBadSavefile: false,
+    heartbeatIntervalMs: L.DEFAULT_HEARTBEAT_INTERVAL_MS,
+    deadAfterMs: L.DEFAULT_DEAD_AFTER_MS,
+    balanceIntervalMs: L.DEFAULT_BALANCE_INTERVAL_MS,
+    shutdownTimeoutMs: 30_000,
+    mask: DEFAULT_MASK,
+    minBucketsPerNode: 4,
+  };
+}

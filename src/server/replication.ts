@@ -1,0 +1,125 @@
+// Every change a primary applies is published here: pushed in order to the bucket's backup (and to
+// a node receiving a copy of the bucket), and queued for the logging nodes, with a per-bucket seq.
+import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
+import { syncUpdate, logBatch, type SyncUpdateMsg, type Update } from '../protocol/messages/node.js';
+import { failinfo } from '../protocol/messages/legacy.js';
+import { Reader } from '../protocol/codec.js';
+import type { Frame } from '../protocol/header.js';
+import type { PeerLink } from './peer-link.js';
+import type { ClusterNode } from './node.js';
+
+/** code 0: the backup applied it; otherwise a failinfo code and why. */
+export type BackupDone = (code: number, why: string) => void;
+
+const SYNC_TIMEOUT_MS = 10_000;
+/** Updates one logger may have queued here; past it they are dropped (the logger sees a gap). */
+const LOGGER_QUEUE_MAX = 100_000;
+/** log_batch calls one logger may have unanswered; past it updates wait in the queue. */
+const LOGGER_CALLS_MAX = 8;
+const LOG_BATCH_MAX = 2000;
+
+interface Subscriber {
+  link: PeerLink;
+  queue: SyncUpdateMsg[];
+  dropped: number;
+  flushScheduled: boolean;
+}
+
+export class Replication {
+  private readonly subscribers = new Map<PeerLink, Subscriber>();
+  syncFailures = 0;
+  loggerDrops = 0;
+
+  constructor(private readonly node: ClusterNode) {}
+
+  hasBackup(b: number): boolean {
+    return this.node.table.get(b).backup !== '';
+  }
+
+  get loggerCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Publishes an update the primary just applied to bucket b; `done` (full wait) hears the backup's answer. */
+  publish(b: number, update: Update, done: BackupDone | null): void {
+    const node = this.node;
+    const data = node.store.hold(b);
+    data.seq++;
+    const e = node.table.get(b);
+    const msg: SyncUpdateMsg = { mask: node.table.mask, hash: b, epoch: e.epoch, seq: data.seq, update };
+    if (e.backup !== '') this.pushTo(node.members.linkOf(e.backup), msg, done);
+    else done?.(0, '');
+    const copyLink = node.migration.copyTargetLink(b);
+    if (copyLink !== null) this.pushTo(copyLink, msg, null);
+    if (this.subscribers.size > 0) for (const sub of this.subscribers.values()) this.enqueue(sub, msg);
+  }
+
+  private pushTo(link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
+    if (link === null) {
+      this.syncFailures++;
+      done?.(ErrorCode.backupFailed, 'the backup node is not reachable; applied on the primary only');
+      return;
+    }
+    link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => this.onSyncReply(link, msg, reply, err, done), SYNC_TIMEOUT_MS);
+  }
+
+  private onSyncReply(link: PeerLink, msg: SyncUpdateMsg, reply: Frame | null, err: string | null, done: BackupDone | null): void {
+    if (reply !== null && reply.command === Reply.ack) {
+      done?.(0, '');
+      return;
+    }
+    this.syncFailures++;
+    let code: number = ErrorCode.backupFailed;
+    let why = err ?? 'backup refused the update';
+    if (reply !== null && reply.command === Reply.failinfo) {
+      const info = failinfo.decode(new Reader(reply.payload));
+      why = info.message;
+      // The backup knows a newer owner: this node is stale for the bucket, the client must go there.
+      if (info.code === ErrorCode.staleEpoch) code = ErrorCode.retryLater;
+    }
+    this.node.log.debug({ peer: link.addr, bucket: msg.hash, seq: msg.seq, why }, 'backup push failed');
+    done?.(code, why);
+  }
+
+  // ---- logging nodes ----
+
+  subscribe(link: PeerLink): void {
+    this.subscribers.set(link, { link, queue: [], dropped: 0, flushScheduled: false });
+  }
+
+  unsubscribe(link: PeerLink): void {
+    this.subscribers.delete(link);
+  }
+
+  private enqueue(sub: Subscriber, msg: SyncUpdateMsg): void {
+    if (sub.queue.length >= LOGGER_QUEUE_MAX) {
+      sub.dropped++;
+      this.loggerDrops++;
+      if (sub.dropped === 1 || sub.dropped % 10_000 === 0) {
+        this.node.log.warn({ logger: sub.link.addr, dropped: sub.dropped }, 'logging node falls behind: updates dropped (it will see a gap)');
+      }
+      return;
+    }
+    sub.queue.push(msg);
+    if (!sub.flushScheduled) {
+      sub.flushScheduled = true;
+      setImmediate(() => this.flush(sub));
+    }
+  }
+
+  private flush(sub: Subscriber): void {
+    sub.flushScheduled = false;
+    if (!this.subscribers.has(sub.link)) return;
+    while (sub.queue.length > 0 && sub.link.pendingCalls < LOGGER_CALLS_MAX) {
+      const batch = sub.queue.splice(0, LOG_BATCH_MAX);
+      sub.link.call(Cmd.logBatch, (w) => logBatch.encode(w, batch), () => this.afterBatch(sub), SYNC_TIMEOUT_MS);
+    }
+  }
+
+  private afterBatch(sub: Subscriber): void {
+    if (sub.queue.length > 0 && !sub.flushScheduled) {
+      sub.flushScheduled = true;
+      setImmediate(() => this.flush(sub));
+    }
+  }
+}

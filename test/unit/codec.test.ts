@@ -1,0 +1,452 @@
+// Unit tests of the protocol codecs: round trips of every message codec (both text forms), and the
+// Reader's refusal of malformed payloads (truncated, bad string lengths, trailing bytes, unknown types).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DecodeError, Reader, Writer, type TextForm } from '../../src/protocol/codec.js';
+import { readHeader } from '../../src/protocol/header.js';
+import { readValue, valueBytes, valuesEqual, writeValue, type Value } from '../../src/protocol/values.js';
+import * as legacy from '../../src/protocol/messages/legacy.js';
+import * as data from '../../src/protocol/messages/data.js';
+import * as nodeMsg from '../../src/protocol/messages/node.js';
+import { HEADER_BYTES } from '../../src/shared/limits.js';
+
+// ---- arbitraries ----
+
+/** Records with the ordinary prototype, as decoders build them (deepEqual compares prototypes). */
+function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true });
+}
+
+const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const u16 = fc.integer({ min: 0, max: 0xffff });
+const long = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
+const safeLong = fc.maxSafeInteger();
+const bytes = fc.uint8Array({ maxLength: 24 }).map((a) => Buffer.from(a));
+const latin1 = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+const utf8 = fc.string({ unit: 'binary', maxLength: 12 });
+const text = (enc: TextForm): fc.Arbitrary<string> => (enc === 'latin1' ? latin1 : utf8);
+const FORMS: readonly TextForm[] = ['latin1', 'utf8'];
+
+const value: fc.Arbitrary<Value> = fc.oneof(
+  int32.map((v): Value => ({ t: 1, v })),
+  long.map((v): Value => ({ t: 2, v })),
+  bytes.map((v): Value => ({ t: 3, v })),
+  bytes.map((v): Value => ({ t: 4, v })),
+);
+
+const legacySetHead = { mapHash: u32, keyHash: u32, expiresSec: int32, fullWait: int32, name: latin1 };
+const bucketEntry = rec({ hash: u32, epoch: int32, primary: latin1, backup: latin1 });
+const item = rec({ map: latin1, key: latin1, expiresAtMs: safeLong, value });
+const update: fc.Arbitrary<nodeMsg.Update> = fc.oneof(
+  rec({ op: fc.constant(nodeMsg.UpdateOp.set), map: latin1, key: latin1, expiresAtMs: safeLong, value }),
+  rec({
+    op: fc.constantFrom(nodeMsg.UpdateOp.delete, nodeMsg.UpdateOp.expired, nodeMsg.UpdateOp.expire, nodeMsg.UpdateOp.mapDelete),
+    map: latin1,
+    key: latin1,
+    expiresAtMs: safeLong,
+    value: fc.constant(null),
+  }),
+);
+const syncUpdateMsg = rec({ mask: u32, hash: u32, epoch: int32, seq: safeLong, update });
+
+// ---- the codec table ----
+
+interface Case {
+  name: string;
+  arb: fc.Arbitrary<unknown>;
+  encode(w: Writer, v: unknown): void;
+  decode(r: Reader): unknown;
+  /** What decode must give back for v (default: v itself). */
+  expected(v: unknown): unknown;
+  /** Decoders that check a count against a bound throw RangeError for it. */
+  countChecked: boolean;
+  /** A part of a message (item, update, value): the enclosing message checks for trailing bytes. */
+  embedded: boolean;
+}
+
+function c<T>(
+  name: string,
+  arb: fc.Arbitrary<T>,
+  encode: (w: Writer, v: T) => void,
+  decode: (r: Reader) => unknown,
+  opts: { expected?: (v: T) => unknown; countChecked?: boolean; embedded?: boolean } = {},
+): Case {
+  return {
+    name,
+    arb: arb as fc.Arbitrary<unknown>,
+    encode: encode as (w: Writer, v: unknown) => void,
+    decode,
+    expected: (opts.expected as ((v: unknown) => unknown) | undefined) ?? ((v) => v),
+    countChecked: opts.countChecked ?? false,
+    embedded: opts.embedded ?? false,
+  };
+}
+
+const MAX_COUNT = 1000;
+
+const legacyCases: Case[] = [
+  c('legacy.setInt', rec({ ...legacySetHead, value: int32 }), legacy.setInt.encode, legacy.setInt.decode),
+  c('legacy.setString', rec({ ...legacySetHead, value: bytes }), legacy.setString.encode, legacy.setString.decode),
+  c('legacy.legacyGet', rec({ mapHash: u32, keyHash: u32 }), legacy.legacyGet.encode, legacy.legacyGet.decode),
+  c('legacy.dataInt', rec({ mapHash: u32, keyHash: u32, value: int32 }), legacy.dataInt.encode, legacy.dataInt.decode),
+  c('legacy.dataString', rec({ mapHash: u32, keyHash: u32, value: bytes }), legacy.dataString.encode, legacy.dataString.decode),
+  c('legacy.address', latin1, legacy.address.encode, legacy.address.decode),
+  c('legacy.hashmask', rec({ mask: u32, hash: u32, level: int32 }), legacy.hashmask.encode, legacy.hashmask.decode),
+  c('legacy.failinfo', rec({ code: int32, message: utf8 }), legacy.failinfo.encode, legacy.failinfo.decode),
+  c('legacy.unknown', u16, legacy.unknown.encode, legacy.unknown.decode),
+];
+
+function dataCases(enc: TextForm): Case[] {
+  const t = text(enc);
+  const ref = { map: t, key: t };
+  return [
+    c(`data.set/${enc}`, rec({ ...ref, expiresSec: int32, flags: int32, value }), (w, v) => data.set.encode(w, v, enc), (r) =>
+      data.set.decode(r, enc),
+    ),
+    c(`data.get/${enc}`, rec({ ...ref, expectType: int32 }), (w, v) => data.get.encode(w, v, enc), (r) => data.get.decode(r, enc)),
+    c(`data.del/${enc}`, rec({ ...ref, flags: int32 }), (w, v) => data.del.encode(w, v, enc), (r) => data.del.decode(r, enc)),
+    c(`data.keyOnly/${enc}`, rec(ref), (w, v) => data.keyOnly.encode(w, v, enc), (r) => data.keyOnly.decode(r, enc)),
+    c(`data.expire/${enc}`, rec({ ...ref, expiresSec: int32, flags: int32 }), (w, v) => data.expire.encode(w, v, enc), (r) =>
+      data.expire.decode(r, enc),
+    ),
+    c(`data.mapOnly/${enc}`, t, (w, v) => data.mapOnly.encode(w, v, enc), (r) => data.mapOnly.decode(r, enc)),
+    c(`data.mapDelete/${enc}`, rec({ map: t, flags: int32 }), (w, v) => data.mapDelete.encode(w, v, enc), (r) =>
+      data.mapDelete.decode(r, enc),
+    ),
+    c(`data.stringsReply/${enc}`, fc.array(t, { maxLength: 8 }), (w, v) => data.stringsReply.encode(w, v, enc), (r) =>
+      data.stringsReply.decode(r, enc, MAX_COUNT), { countChecked: true },
+    ),
+    c(
+      `data.entriesReply/${enc}`,
+      fc.array(rec({ key: t, value }), { maxLength: 6 }),
+      (w, v) => data.entriesReply.encode(w, v, enc),
+      (r) => data.entriesReply.decode(r, enc, MAX_COUNT),
+      { countChecked: true },
+    ),
+  ];
+}
+
+const dataFormlessCases: Case[] = [
+  c('data.clientHello', rec({ version: int32, features: int32 }), data.clientHello.encode, data.clientHello.decode),
+  c('data.valueReply', fc.option(value, { nil: null }), data.valueReply.encode, data.valueReply.decode),
+  c('data.boolReply', fc.boolean(), data.boolReply.encode, data.boolReply.decode),
+  c('data.longReply', safeLong, data.longReply.encode, data.longReply.decode),
+  c('data.jsonReply', fc.jsonValue({ maxDepth: 3 }), data.jsonReply.encode, data.jsonReply.decode, {
+    expected: (v) => JSON.parse(JSON.stringify(v)) as unknown,
+  }),
+];
+
+const tableMsg = rec({ mask: u32, entries: fc.array(bucketEntry, { maxLength: 5 }) })
+  .filter((m) => m.entries.length <= m.mask + 1);
+
+const nodeCases: Case[] = [
+  c('node.table', tableMsg, nodeMsg.table.encode, nodeMsg.table.decode),
+  c(
+    'node.bucketOwner',
+    rec({ mask: u32, entry: bucketEntry }),
+    (w, v) => nodeMsg.bucketOwner.encode(w, v.mask, v.entry),
+    nodeMsg.bucketOwner.decode,
+  ),
+  c('node.serverHello', rec({ addr: latin1, incarnation: long, role: int32 }), nodeMsg.serverHello.encode, nodeMsg.serverHello.decode),
+  c(
+    'node.members',
+    fc.array(rec({ addr: latin1, incarnation: long, role: int32, state: int32 }), { maxLength: 6 }),
+    nodeMsg.members.encode,
+    nodeMsg.members.decode,
+  ),
+  c(
+    'node.heartbeat',
+    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32 }),
+    nodeMsg.heartbeat.encode,
+    nodeMsg.heartbeat.decode,
+  ),
+  c('node.memberGone', rec({ addr: latin1, incarnation: long }), nodeMsg.memberGone.encode, nodeMsg.memberGone.decode),
+  c('node.widenMask', u32, nodeMsg.widenMask.encode, nodeMsg.widenMask.decode),
+  c('node.copyBegin', rec({ mask: u32, hash: u32, epoch: int32, role: int32 }), nodeMsg.copyBegin.encode, nodeMsg.copyBegin.decode),
+  c(
+    'node.copyItems',
+    rec({ mask: u32, hash: u32, items: fc.array(item, { maxLength: 5 }) }),
+    nodeMsg.copyItems.encode,
+    nodeMsg.copyItems.decode,
+  ),
+  c('node.bucketRef', rec({ mask: u32, hash: u32 }), nodeMsg.bucketRef.encode, nodeMsg.bucketRef.decode),
+  c(
+    'node.copyFinalise',
+    rec({ mask: u32, hash: u32, epoch: int32, seq: safeLong, primary: latin1, backup: latin1 }),
+    nodeMsg.copyFinalise.encode,
+    nodeMsg.copyFinalise.decode,
+  ),
+  c('node.syncUpdate', syncUpdateMsg, nodeMsg.syncUpdate.encode, nodeMsg.syncUpdate.decode),
+  c('node.logBatch', fc.array(syncUpdateMsg, { maxLength: 4 }), nodeMsg.logBatch.encode, nodeMsg.logBatch.decode),
+  c('node.item', item, nodeMsg.writeItem, nodeMsg.readItem, { embedded: true }),
+  c('node.update', update, nodeMsg.writeUpdate, nodeMsg.readUpdate, { embedded: true }),
+];
+
+const valueCases: Case[] = [c('values.value', fc.option(value, { nil: null }), writeValue, readValue, { embedded: true })];
+
+const ALL: Case[] = [...legacyCases, ...FORMS.flatMap(dataCases), ...dataFormlessCases, ...nodeCases, ...valueCases];
+
+// ---- helpers ----
+
+function encodePayload(cs: Case, v: unknown): Buffer {
+  const w = new Writer(1); // tiny on purpose: every codec must grow the buffer correctly
+  cs.encode(w, v);
+  return Buffer.from(w.take());
+}
+
+/** Runs a decode that may fail; only DecodeError (or a count RangeError where allowed) is an acceptable failure. */
+function decodesOrRejects(cs: Case, r: Reader): void {
+  try {
+    cs.decode(r);
+  } catch (e) {
+    if (e instanceof DecodeError) return;
+    // A count out of range is a RangeError without a Node error code; a Buffer read past the end has one.
+    if (cs.countChecked && e instanceof RangeError && !('code' in e)) return;
+    assert.fail(`${cs.name}: decoder threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  }
+}
+
+const RUNS = { numRuns: 60 };
+
+// ---- round trips ----
+
+test('every codec is in the table (legacy, data, node, values)', () => {
+  const names = new Set(ALL.map((x) => x.name.split('/')[0]!));
+  for (const k of Object.keys(legacy)) assert.ok(names.has(`legacy.${k}`), `legacy.${k} has no round-trip case`);
+  for (const k of Object.keys(data)) assert.ok(names.has(`data.${k}`), `data.${k} has no round-trip case`);
+  const nodeCodecs = Object.entries(nodeMsg).filter(([, v]) => typeof v === 'object' && v !== null && 'decode' in v);
+  for (const [k] of nodeCodecs) assert.ok(names.has(`node.${k}`), `node.${k} has no round-trip case`);
+});
+
+for (const cs of ALL) {
+  test(`round trip: ${cs.name}`, () => {
+    fc.assert(
+      fc.property(cs.arb, (v) => {
+        const w = new Writer(1);
+        // Two frames back to back: each decodes from its own offset and length.
+        w.begin(2000, 0, 0xfffffffe);
+        cs.encode(w, v);
+        const size1 = w.end();
+        w.begin(5, 2200, 7);
+        cs.encode(w, v);
+        const size2 = w.end();
+        const buf = w.take();
+        assert.equal(buf.length, size1 + size2);
+        const h1 = readHeader(buf, 0);
+        assert.deepEqual(h1, { command: 2000, replyTo: 0, requestId: 0xfffffffe, length: size1 - HEADER_BYTES });
+        const h2 = readHeader(buf, size1);
+        assert.deepEqual(h2, { command: 5, replyTo: 2200, requestId: 7, length: size2 - HEADER_BYTES });
+        assert.deepEqual(cs.decode(new Reader(buf, HEADER_BYTES, size1)), cs.expected(v));
+        assert.deepEqual(cs.decode(new Reader(buf, size1 + HEADER_BYTES, buf.length)), cs.expected(v));
+      }),
+      RUNS,
+    );
+  });
+}
+
+// ---- malformed payloads ----
+
+for (const cs of ALL) {
+  test(`truncated payloads and trailing bytes are DecodeError: ${cs.name}`, () => {
+    fc.assert(
+      fc.property(cs.arb, fc.uint8Array({ minLength: 1, maxLength: 4 }), (v, extra) => {
+        const payload = encodePayload(cs, v);
+        for (let k = 0; k < payload.length; k++) {
+          // Bounded by `end` inside a longer buffer, and by the buffer's own end.
+          assert.throws(() => cs.decode(new Reader(payload, 0, k)), DecodeError, `${cs.name}: ${k} of ${payload.length} bytes`);
+          assert.throws(() => cs.decode(new Reader(payload.subarray(0, k))), DecodeError);
+        }
+        if (cs.embedded) return;
+        const longer = Buffer.concat([payload, extra]);
+        assert.throws(() => cs.decode(new Reader(longer)), DecodeError, `${cs.name}: trailing bytes`);
+      }),
+      { numRuns: 25 },
+    );
+  });
+}
+
+for (const cs of ALL) {
+  test(`property: random bytes either decode or throw DecodeError: ${cs.name}`, () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 96 }), (b) => decodesOrRejects(cs, new Reader(Buffer.from(b)))),
+      { numRuns: 300 },
+    );
+    // Valid encodings with some bytes overwritten reach much deeper into each decoder.
+    fc.assert(
+      fc.property(
+        cs.arb,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (v, edits) => {
+          const payload = encodePayload(cs, v);
+          if (payload.length === 0) return;
+          for (const [at, b] of edits) payload[at % payload.length] = b;
+          decodesOrRejects(cs, new Reader(payload));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+}
+
+test('negative string lengths are DecodeError', () => {
+  for (const len of [-1, -2, -(2 ** 31)]) {
+    const b = Buffer.alloc(8);
+    b.writeInt32BE(len, 0);
+    assert.throws(() => new Reader(b).strLatin1(), DecodeError);
+    assert.throws(() => new Reader(b).strUtf8(), DecodeError);
+    assert.throws(() => new Reader(b).strView(), DecodeError);
+    assert.throws(() => new Reader(b).strCopy(), DecodeError);
+    assert.throws(() => legacy.address.decode(new Reader(b)), DecodeError);
+  }
+});
+
+test('string lengths past the end of the payload are DecodeError, even when the buffer goes on', () => {
+  const b = Buffer.alloc(64, 0x41);
+  b.writeInt32BE(10, 0);
+  // The payload ends after 8 bytes: the string of 10 must not be read out of the bytes beyond.
+  assert.throws(() => new Reader(b, 0, 8).strLatin1(), DecodeError);
+  assert.throws(() => new Reader(b, 0, 8).strCopy(), DecodeError);
+  assert.equal(new Reader(b, 0, 14).strLatin1(), 'AAAAAAAAAA');
+  b.writeInt32BE(2 ** 31 - 1, 0);
+  assert.throws(() => new Reader(b).strUtf8(), DecodeError);
+  // set_string whose value length runs past the end.
+  const w = new Writer();
+  legacy.setString.encode(w, { mapHash: 0, keyHash: 1, expiresSec: 0, fullWait: 0, name: 'k', value: Buffer.from('abc') });
+  const p = Buffer.from(w.take());
+  p.writeInt32BE(4, p.length - 7);
+  assert.throws(() => legacy.setString.decode(new Reader(p)), DecodeError);
+});
+
+test('set_int with a 3-byte payload is DecodeError', () => {
+  assert.throws(() => legacy.setInt.decode(new Reader(Buffer.from([1, 2, 3]))), DecodeError);
+});
+
+test('unknown value types are DecodeError', () => {
+  for (const t of [5, 6, 255, -1, 2 ** 31 - 1, -(2 ** 31)]) {
+    const b = Buffer.alloc(12);
+    b.writeInt32BE(t, 0);
+    assert.throws(() => readValue(new Reader(b)), DecodeError, `type ${t}`);
+    assert.throws(() => data.valueReply.decode(new Reader(b)), DecodeError, `type ${t}`);
+  }
+});
+
+test('longs outside the safe integer range are DecodeError where a number is expected', () => {
+  const w = new Writer();
+  w.i64(2n ** 53n);
+  w.i64(-(2n ** 53n));
+  const b = w.take();
+  assert.throws(() => new Reader(b, 0, 8).i64n(), DecodeError);
+  assert.throws(() => new Reader(b, 8, 16).i64n(), DecodeError);
+  assert.throws(() => data.longReply.decode(new Reader(b, 0, 8)), DecodeError);
+});
+
+test('counts out of range are refused before any item is read', () => {
+  const big = Buffer.alloc(4);
+  big.writeInt32BE(MAX_COUNT + 1, 0);
+  assert.throws(() => data.stringsReply.decode(new Reader(big), 'utf8', MAX_COUNT), RangeError);
+  assert.throws(() => data.entriesReply.decode(new Reader(big), 'utf8', MAX_COUNT), RangeError);
+  const neg = Buffer.alloc(4);
+  neg.writeInt32BE(-1, 0);
+  assert.throws(() => data.stringsReply.decode(new Reader(neg), 'utf8', MAX_COUNT), RangeError);
+  for (const d of [nodeMsg.members.decode, nodeMsg.logBatch.decode]) assert.throws(() => d(new Reader(neg)), DecodeError);
+  // table: more entries than the mask has buckets.
+  const t = Buffer.alloc(8);
+  t.writeUInt32BE(0x0f, 0);
+  t.writeInt32BE(17, 4);
+  assert.throws(() => nodeMsg.table.decode(new Reader(t)), DecodeError);
+});
+
+test('an update whose value does not match its op is DecodeError', () => {
+  const w = new Writer();
+  nodeMsg.writeUpdate(w, { op: nodeMsg.UpdateOp.set, map: '', key: 'k', expiresAtMs: 0, value: null });
+  assert.throws(() => nodeMsg.readUpdate(new Reader(w.take())), DecodeError);
+  nodeMsg.writeUpdate(w, { op: nodeMsg.UpdateOp.delete, map: '', key: 'k', expiresAtMs: 0, value: { t: 1, v: 1 } });
+  assert.throws(() => nodeMsg.readUpdate(new Reader(w.take())), DecodeError);
+  const bad = Buffer.alloc(4);
+  bad.writeInt32BE(9, 0);
+  assert.throws(() => nodeMsg.readUpdate(new Reader(bad)), DecodeError);
+});
+
+test('jsonReply with a payload that is not JSON is DecodeError', () => {
+  for (const s of ['', '{', 'nope', '\u00ff']) {
+    const w = new Writer();
+    w.strUtf8(s);
+    assert.throws(() => data.jsonReply.decode(new Reader(w.take())), DecodeError, JSON.stringify(s));
+  }
+});
+
+// ---- text forms and values ----
+
+test('property: the same bytes, read as latin1 by the node and as UTF-8 by the client', () => {
+  fc.assert(
+    fc.property(utf8, (s) => {
+      const w = new Writer();
+      w.strUtf8(s);
+      const wire = Buffer.from(w.take());
+      const nodeForm = new Reader(wire).strLatin1();
+      assert.equal(nodeForm, Buffer.from(s, 'utf8').toString('latin1'));
+      // The node writes its latin1 form back: the client reads its own text again.
+      w.strLatin1(nodeForm);
+      const back = w.take();
+      assert.deepEqual(Buffer.from(back), wire);
+      assert.equal(new Reader(back).strUtf8(), s);
+    }),
+  );
+});
+
+test('property: valuesEqual holds across a round trip and valueBytes counts the value bytes', () => {
+  fc.assert(
+    fc.property(value, (v) => {
+      const w = new Writer();
+      writeValue(w, v);
+      const b = w.take();
+      const back = readValue(new Reader(b));
+      assert.ok(valuesEqual(v, back));
+      assert.equal(b.length, 4 + valueBytes(v) + (v.t === 3 || v.t === 4 ? 4 : 0));
+    }),
+  );
+  assert.ok(valuesEqual(null, null));
+  assert.ok(!valuesEqual({ t: 1, v: 1 }, null));
+  assert.ok(!valuesEqual({ t: 3, v: Buffer.from('a') }, { t: 4, v: Buffer.from('a') }));
+  assert.ok(!valuesEqual({ t: 1, v: 1 }, { t: 1, v: 2 }));
+});
+
+test('Writer: integers at their limits and a zero-size start buffer', () => {
+  const w = new Writer(0);
+  w.i32(-(2 ** 31));
+  w.i32(2 ** 31 - 1);
+  w.u32AsInt(0xffffffff);
+  w.i64n(Number.MAX_SAFE_INTEGER);
+  w.i64n(Number.MIN_SAFE_INTEGER);
+  w.i64n(-1);
+  w.u16(0xffff);
+  w.i16(-1);
+  const r = new Reader(w.take());
+  assert.equal(r.i32(), -(2 ** 31));
+  assert.equal(r.i32(), 2 ** 31 - 1);
+  assert.equal(r.u32(), 0xffffffff);
+  assert.equal(r.i64n(), Number.MAX_SAFE_INTEGER);
+  assert.equal(r.i64n(), Number.MIN_SAFE_INTEGER);
+  assert.equal(r.i64n(), -1);
+  assert.equal(r.u16(), 0xffff);
+  assert.equal(r.i16(), -1);
+  r.done('limits');
+});
+
+test('Writer: abandon drops a half-written frame, take hands out exactly the whole frames', () => {
+  const w = new Writer(4);
+  w.begin(30, 0, 1);
+  w.end();
+  w.begin(2000, 0, 2);
+  w.i32(5);
+  assert.equal(w.inFrame, true);
+  assert.equal(w.frameBytes, HEADER_BYTES + 4);
+  w.abandon();
+  assert.equal(w.inFrame, false);
+  const b = w.take();
+  assert.equal(b.length, HEADER_BYTES);
+  assert.deepEqual(readHeader(b, 0), { command: 30, replyTo: 0, requestId: 1, length: 0 });
+  assert.equal(w.length, 0);
+});
