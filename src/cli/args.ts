@@ -1,6 +1,6 @@
 // CLI argument validation: pure functions that turn option and argument text into typed values
 // (or a UsageError), checked before any connection is made.
-import { AddressError, normalizeAddress } from '../shared/address.js';
+import { AddressError, formatAddress, parseAddress, type Address } from '../shared/address.js';
 import { DEFAULT_PORT } from '../shared/limits.js';
 
 /** A bad command line: exit 2 with the message on one line. */
@@ -70,13 +70,16 @@ export function parseExpires(text: string | undefined): number | undefined {
   return n;
 }
 
-/** --cluster HOST:PORT in canonical form (the port defaults to 13600). */
+/** --cluster HOST:PORT in canonical form (the port defaults to 13600; 0 names no node). */
 export function parseClusterAddress(text: string): string {
+  let addr: Address;
   try {
-    return normalizeAddress(text, DEFAULT_PORT);
+    addr = parseAddress(text, DEFAULT_PORT);
   } catch (e) {
     if (e instanceof AddressError) throw new UsageError(`--cluster: ${e.message}`);
     throw e;
   }
+  if (addr.port === 0) throw new UsageError(`--cluster: address "${text}": port must be 1-65535`);
+  return formatAddress(addr);
 }
 

@@ -42,7 +42,7 @@ function registerLogger(program: Command): void {
   program
     .command('logger')
     .description('run a logging node: subscribe to every node of the cluster and append every update to files in DIR')
-    .requiredOption('--node <host:port>', 'a node of the cluster (repeat for more)', collect, [])
+    .requiredOption('--node <host:port>', 'a node of the cluster (repeat for more)', collect)
     .requiredOption('--dir <dir>', 'directory of the log files (oc-000001.log, ...)')
     .option('--max-file-mb <n>', 'start a new file past this size', String(DEFAULT_MAX_FILE_MB))
     .addOption(new Option('--fsync <policy>', 'fsync after every write, every second, or never').choices(FSYNC_POLICIES).default('interval'))
@@ -50,8 +50,8 @@ function registerLogger(program: Command): void {
     .action((opts: LoggerCliOptions) => runLogger(opts));
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy } {

@@ -13,14 +13,23 @@ export interface TransferView {
   role: string;
 }
 
+export interface IncomingView {
+  bucket: number;
+  from: string;
+}
+
 export interface NodeRow {
   addr: string;
+  /** alive | leaving, or connecting as another node sees it when this node sent no stats. */
   state: string;
   primary: number;
   backup: number;
   /** null when the client has no stats from this node (not connected). */
   items: number | null;
+  /** The bucket this node is sending away, if any. */
   transfer: TransferView | null;
+  /** The bucket this node is receiving, if any. */
+  incoming: IncomingView | null;
 }
 
 export interface LoggerRow {
@@ -96,6 +105,7 @@ function nodeRow(addr: string, own: Record<string, unknown>[], members: Map<stri
     backup: num(buckets['backup']) ?? countOf(table.backups, addr),
     items: s === undefined ? null : num(s['items']),
     transfer: s === undefined ? null : toTransfer(s['transfer']),
+    incoming: s === undefined ? null : toIncoming(s['incoming']),
   };
 }
 
@@ -104,17 +114,23 @@ function toTransfer(t: unknown): TransferView | null {
   return { bucket: num(t['bucket']) ?? -1, to: str(t['to'], '?'), role: str(t['role'], 'primary') };
 }
 
+function toIncoming(t: unknown): IncomingView | null {
+  if (!isRecord(t)) return null;
+  return { bucket: num(t['bucket']) ?? -1, from: str(t['from'], '?') };
+}
+
 /** The verdict over the bucket table and the node rows. */
 export function judge(nodes: readonly NodeRow[], table: BucketTableView): { verdict: Verdict; reason: string } {
   const alive = nodes.filter((n) => n.state === 'alive');
-  const dataNodes = Math.max(alive.length, 1);
+  const dataNodes = Math.max(nodes.filter((n) => n.state !== 'leaving').length, 1);
   const noPrimary = table.primaries.filter((p) => p === '').length;
   if (noPrimary > 0) return { verdict: 'degraded', reason: `${noPrimary} bucket(s) without a primary` };
   const noBackup = table.backups.filter((b, i) => b === '' || b === table.primaries[i]).length;
   if (dataNodes >= 2 && noBackup > 0) return { verdict: 'degraded', reason: `${noBackup} bucket(s) without a backup` };
-  const moving = nodes.filter((n) => n.transfer !== null).length;
-  if (moving > 0) return { verdict: 'balancing', reason: `${moving} transfer(s) in progress` };
-  if (nodes.some((n) => n.state !== 'alive')) return { verdict: 'balancing', reason: 'a node is leaving' };
+  const moving = nodes.filter((n) => n.transfer !== null || n.incoming !== null).length;
+  if (moving > 0) return { verdict: 'balancing', reason: `${moving} node(s) transferring a bucket` };
+  const notAlive = nodes.filter((n) => n.state !== 'alive');
+  if (notAlive.length > 0) return { verdict: 'balancing', reason: `${notAlive.map((n) => `${n.addr} ${n.state}`).join(', ')}` };
   const fair = (table.mask + 1) / dataNodes;
   const off = alive.filter((n) => Math.abs(n.primary - fair) > 1 || (dataNodes >= 2 && Math.abs(n.backup - fair) > 1));
   if (off.length > 0) return { verdict: 'balancing', reason: `${off.length} node(s) not within one of ${fair.toFixed(1)} buckets` };

@@ -63,6 +63,9 @@ export function printStatusText(report: StatusReport): void {
 }
 
 function rowCells(n: NodeRow): string[] {
-  const transfer = n.transfer === null ? '-' : `bucket ${n.transfer.bucket} -> ${n.transfer.to} (${n.transfer.role})`;
+  const moves: string[] = [];
+  if (n.transfer !== null) moves.push(`bucket ${n.transfer.bucket} -> ${n.transfer.to} (${n.transfer.role})`);
+  if (n.incoming !== null) moves.push(`bucket ${n.incoming.bucket} <- ${n.incoming.from}`);
+  const transfer = moves.length === 0 ? '-' : moves.join(', ');
   return [n.addr, n.state, String(n.primary), String(n.backup), n.items === null ? '?' : String(n.items), transfer];
 }

@@ -7,7 +7,7 @@
 // holds bufferBytesMax bytes, further records are dropped, counted and logged loudly (once a
 // second at most) until the writer catches up: the nodes are never slowed by the logger's disk.
 // Every file operation runs on one promise chain, so writes, fsyncs and rotation never overlap.
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Writer } from '../protocol/codec.js';
@@ -268,8 +268,11 @@ export class LogWriter {
     await this.enqueueIo(() => this.drain());
   }
 
-  /** Writes what is buffered, fsyncs and closes the file. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Writes what is buffered, fsyncs and closes the file. Idempotent. With removeIfEmpty (a start
+   * that failed), a run that never appended a record leaves no file behind.
+   */
+  async close(opts: { removeIfEmpty?: boolean } = {}): Promise<void> {
     if (this.closed) return this.io;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
@@ -278,6 +281,7 @@ export class LogWriter {
       await this.drain();
       await this.syncIfDirty();
       await this.closeFile();
+      if (opts.removeIfEmpty === true && this.stats.appended === 0 && this.stats.filesCreated === 1) await unlink(this.stats.currentFile);
     });
   }
 }

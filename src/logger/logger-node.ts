@@ -2,7 +2,7 @@
 // node, checks each update's place in its bucket's history, and appends the updates to the log.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Writer } from '../protocol/codec.js';
 import { encodeRecord } from '../protocol/filefmt.js';
 import { MemberState, NodeRole, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
@@ -18,7 +18,9 @@ export interface LoggerOptions {
   dir: string;
   maxFileMb: number;
   fsync: FsyncPolicy;
-  log: Logger;
+  /** Where the logging node logs; by default pino JSON lines on stdout at logLevel. */
+  log?: Logger;
+  logLevel?: string;
   fsyncIntervalMs?: number;
   bufferBytesMax?: number;
   /** How long start waits for a first subscribed link before it gives up. */
@@ -34,6 +36,10 @@ const RESUME_FILES_MAX = 2;
 /** Gap/rewind warnings logged per second at most; the rest are counted and summarised. */
 const WARNINGS_PER_SECOND_MAX = 50;
 const DEFAULT_START_TIMEOUT_MS = 15_000;
+/** A learned (not seed) node that cannot be reached this many times in a row is forgotten. */
+const FORGET_AFTER_FAILURES = 12;
+/** Incarnations reported gone that are remembered (oldest forgotten first). */
+const GONE_REMEMBERED_MAX = 10_000;
 
 interface Member {
   addr: string;
@@ -56,6 +62,7 @@ export interface LoggerStats {
 
 /** Starts the logging node; resolves once at least one node streams to it. */
 export async function startLogger(opts: LoggerOptions): Promise<LoggerNode> {
+  const log = opts.log ?? pino({ level: opts.logLevel ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
   const before = await listLogFiles(opts.dir).catch(() => [] as string[]);
   const writer = await LogWriter.open({
     dir: opts.dir,
@@ -63,14 +70,14 @@ export async function startLogger(opts: LoggerOptions): Promise<LoggerNode> {
     fsync: opts.fsync,
     fsyncIntervalMs: opts.fsyncIntervalMs,
     bufferBytesMax: opts.bufferBytesMax,
-    log: opts.log,
+    log,
   });
-  const node = new LoggerNode(opts, writer);
+  const node = new LoggerNode(opts, writer, log);
   await node.resume(before);
   try {
     await node.start();
   } catch (e) {
-    await node.stop();
+    await node.stop({ removeIfEmpty: true });
     throw e;
   }
   return node;
@@ -84,17 +91,19 @@ export class LoggerNode {
   private readonly scratch = new Writer(64 * 1024);
   private readonly hello: ServerHelloMsg;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The nodes given on the command line: always retried, never forgotten. */
+  private readonly seeds: ReadonlySet<string>;
   private stopping = false;
   private updatesReceived = 0;
   private written = 0;
   private warnWindow = { startMs: 0, logged: 0, suppressed: 0 };
-  private readonly log: Logger;
 
   constructor(
     private readonly opts: LoggerOptions,
     private readonly writer: LogWriter,
+    private readonly log: Logger,
   ) {
-    this.log = opts.log;
+    this.seeds = new Set(opts.nodes.map((n) => normalizeAddress(n, DEFAULT_PORT)));
     this.hello = { addr: `logger@${hostname()}:${process.pid}`, incarnation: randomBytes(8).readBigInt64BE() & 0x7fffffffffffffffn, role: NodeRole.logger };
   }
 
@@ -119,7 +128,7 @@ export class LoggerNode {
   }
 
   async start(): Promise<void> {
-    for (const n of this.opts.nodes) this.learn(normalizeAddress(n, DEFAULT_PORT), 0n, false);
+    for (const n of this.seeds) this.learn(n, 0n, false);
     this.every(TICK_MS, () => this.tick());
     this.every(REPORT_EVERY_MS, () => this.report('logger counters'));
     this.tick();
@@ -163,6 +172,8 @@ export class LoggerNode {
 
   private tick(): void {
     const now = Date.now();
+    // Every node left or was forgotten (a whole cluster stopped?): go back to the seeds.
+    if (this.members.size === 0) for (const n of this.seeds) this.learn(n, 0n, false);
     for (const m of this.members.values()) {
       if (m.link === null && !m.connecting && now >= m.nextTryMs) void this.connect(m);
     }
@@ -180,6 +191,7 @@ export class LoggerNode {
     try {
       await link.start();
       if (this.stopping || this.members.get(m.addr) !== m) throw new Error('no longer wanted');
+      if (!link.open) throw new Error('link closed during the handshake');
       m.link = link;
       m.failures = 0;
       this.log.info({ node: m.addr }, 'subscribed to node updates');
@@ -187,7 +199,12 @@ export class LoggerNode {
       link.close('handshake failed');
       m.failures++;
       m.nextTryMs = Date.now() + retryDelayMs(m.failures);
-      if (m.failures === 1 || m.failures % 20 === 0) this.log.warn({ node: m.addr, failures: m.failures, err: (e as Error).message }, 'cannot subscribe to node; retrying');
+      if (m.failures >= FORGET_AFTER_FAILURES && !this.seeds.has(m.addr)) {
+        // A node that left without telling us: the members lists of live nodes bring it back if it returns.
+        this.forget(m, `unreachable after ${m.failures} attempts`);
+      } else if (m.failures === 1 || m.failures % 20 === 0) {
+        this.log.warn({ node: m.addr, failures: m.failures, err: (e as Error).message }, 'cannot subscribe to node; retrying');
+      }
     } finally {
       m.connecting = false;
     }
@@ -202,10 +219,15 @@ export class LoggerNode {
   }
 
   private onMemberGone(msg: MemberGoneMsg): void {
-    this.gone.add(`${msg.addr}#${msg.incarnation}`);
+    this.noteGone(msg.addr, msg.incarnation);
     const m = this.members.get(msg.addr);
     if (m === undefined || (m.incarnation !== msg.incarnation && m.incarnation !== 0n)) return;
     this.forget(m, 'reported gone');
+  }
+
+  private noteGone(addr: string, incarnation: bigint): void {
+    this.gone.add(`${addr}#${incarnation}`);
+    if (this.gone.size > GONE_REMEMBERED_MAX) this.gone.delete(this.gone.values().next().value!);
   }
 
   private onLeaving(addr: string): void {
@@ -226,7 +248,7 @@ export class LoggerNode {
 
   private forget(m: Member, why: string): void {
     this.members.delete(m.addr);
-    if (m.incarnation !== 0n) this.gone.add(`${m.addr}#${m.incarnation}`);
+    if (m.incarnation !== 0n) this.noteGone(m.addr, m.incarnation);
     m.link?.close(why);
     this.log.info({ node: m.addr, why }, 'data node forgotten');
   }
@@ -289,12 +311,12 @@ export class LoggerNode {
   }
 
   /** Stops: closes every link, writes and fsyncs what is buffered, closes the file. Idempotent. */
-  async stop(): Promise<void> {
+  async stop(opts: { removeIfEmpty?: boolean } = {}): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     for (const m of this.members.values()) m.link?.close('logger stopping');
-    await this.writer.close();
+    await this.writer.close(opts);
     this.report('logger stopped');
   }
 }

@@ -9,6 +9,11 @@ import type { Member } from './members.js';
 export class Balancer {
   constructor(private readonly node: ClusterNode) {}
 
+  /** After a move, the next decision comes at once rather than at the next tick. */
+  private readonly again = (ok: boolean): void => {
+    if (ok) setImmediate(() => this.tick());
+  };
+
   tick(): void {
     const node = this.node;
     if (node.leaving || node.stopped || node.migration.busy) return;
@@ -41,7 +46,7 @@ export class Balancer {
     let best: Member | undefined;
     let bestValue = Infinity;
     for (const m of targets) {
-      if (exclude.includes(m.addr) || m.transferring !== 0) continue;
+      if (exclude.includes(m.addr)) continue;
       const v = key(m.addr);
       if (v < bestValue || (v === bestValue && best !== undefined && m.addr < best.addr)) {
         best = m;
@@ -59,7 +64,7 @@ export class Balancer {
       if (e.primary !== node.me || e.backup !== '') continue;
       const target = this.pick(targets, (a) => counts.get(a)?.backups ?? 0);
       if (target === undefined) return false;
-      return node.migration.startCopy(b, target.addr, CopyRole.backup, () => undefined);
+      return node.migration.startCopy(b, target.addr, CopyRole.backup, this.again);
     }
     return false;
   }
@@ -78,11 +83,11 @@ export class Balancer {
     for (let b = 0; b < node.table.size; b++) {
       const e = node.table.get(b);
       if (e.primary !== node.me) continue;
-      if (e.backup === target.addr) return node.migration.promote(b, target.addr, true, () => undefined);
+      if (e.backup === target.addr) return node.migration.promote(b, target.addr, true, this.again);
       if (fallback < 0) fallback = b;
     }
     if (fallback < 0) return false;
-    return node.migration.startCopy(fallback, target.addr, CopyRole.primary, () => undefined);
+    return node.migration.startCopy(fallback, target.addr, CopyRole.primary, this.again);
   }
 
   private moveBackup(targets: Member[]): boolean {
@@ -98,7 +103,7 @@ export class Balancer {
       if (target === undefined) return false;
       const theirs = counts.get(target.addr)?.backups ?? 0;
       if ((held > hi || held - theirs >= 2) && theirs + 1 <= hi) {
-        return node.migration.startCopy(b, target.addr, CopyRole.backup, () => undefined);
+        return node.migration.startCopy(b, target.addr, CopyRole.backup, this.again);
       }
     }
     return false;

@@ -400,6 +400,7 @@ export class Membership {
     const gone = { addr: m.addr, incarnation: m.incarnation };
     this.broadcast(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, gone), true);
     this.node.onMemberGone(m.addr);
+    this.node.repl.onPeerGone(m.addr);
   }
 
   /** Forgets a member that said goodbye after handing everything over. */
@@ -410,6 +411,7 @@ export class Membership {
     this.dead.add(`${m.addr}#${m.incarnation}`);
     m.link?.close('member left');
     if (m.role === NodeRole.data) this.node.onMemberGone(addr);
+    this.node.repl.onPeerGone(addr);
   }
 
   /** Drops every member and link (the node rejoins as a new member). */
@@ -430,6 +432,7 @@ export class Membership {
       for (const m of this.members.values()) m.lastHeardMs = now;
       return;
     }
+    this.node.repl.expireParked(now);
     for (const m of [...this.members.values()]) {
       const link = m.link;
       if (link !== null) {

@@ -64,7 +64,7 @@ export class Migration {
 
   copyTargetLink(b: number): PeerLink | null {
     const out = this.outgoing;
-    return out !== null && out.b === b && out.iter !== null ? out.link : null;
+    return out !== null && out.b === b ? out.link : null;
   }
 
   describe(): { bucket: number; to: string; role: string; items: number } | null {

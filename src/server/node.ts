@@ -417,6 +417,7 @@ export class ClusterNode {
   /** The connection is another node (or a logger): it becomes a member link. */
   private becomeLink(s: ClientSession, frame: Frame): void {
     if (s.kind !== 'none') return s.failinfo(frame, ErrorCode.badRequest, 'a client connection cannot become a node link');
+    nodeMsg.serverHello.decode(new Reader(frame.payload)); // a malformed hello stays a client connection (badRequest)
     this.clients.delete(s);
     const link = new PeerLink(s.conn, this.linkEvents, false);
     this.members.onServerHello(link, frame);

@@ -25,8 +25,15 @@ interface Subscriber {
   flushScheduled: boolean;
 }
 
+/** A full-wait write whose backup could not be reached: it waits for the backup's fate. */
+interface Parked {
+  done: BackupDone;
+  sinceMs: number;
+}
+
 export class Replication {
   private readonly subscribers = new Map<PeerLink, Subscriber>();
+  private readonly parked = new Map<string, Parked[]>();
   syncFailures = 0;
   loggerDrops = 0;
 
@@ -47,20 +54,54 @@ export class Replication {
     data.seq++;
     const e = node.table.get(b);
     const msg: SyncUpdateMsg = { mask: node.table.mask, hash: b, epoch: e.epoch, seq: data.seq, update };
-    if (e.backup !== '') this.pushTo(node.members.linkOf(e.backup), msg, done);
+    if (e.backup !== '') this.pushTo(e.backup, node.members.linkOf(e.backup), msg, done);
     else done?.(0, '');
     const copyLink = node.migration.copyTargetLink(b);
-    if (copyLink !== null) this.pushTo(copyLink, msg, null);
+    if (copyLink !== null) this.pushTo(copyLink.addr, copyLink, msg, null);
     if (this.subscribers.size > 0) for (const sub of this.subscribers.values()) this.enqueue(sub, msg);
   }
 
-  private pushTo(link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
+  private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
     if (link === null) {
       this.syncFailures++;
-      done?.(ErrorCode.backupFailed, 'the backup node is not reachable; applied on the primary only');
+      if (done !== null) this.park(addr, done);
       return;
     }
     link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => this.onSyncReply(link, msg, reply, err, done), SYNC_TIMEOUT_MS);
+  }
+
+  /**
+   * BACKGROUND: the backup of a full-wait write cannot be reached (its link dropped). BEHAVIOR: the
+   * write waits for the backup's fate: once that node is declared dead or leaves, the bucket has no
+   * backup and the write is acknowledged (every remaining copy has it); if it is still neither back
+   * nor gone after twice the dead-after time, the write is answered backupFailed (indeterminate).
+   */
+  private park(addr: string, done: BackupDone): void {
+    let list = this.parked.get(addr);
+    if (list === undefined) {
+      list = [];
+      this.parked.set(addr, list);
+    }
+    list.push({ done, sinceMs: performance.now() });
+  }
+
+  /** The member is gone for good: writes waiting on it are complete. */
+  onPeerGone(addr: string): void {
+    const list = this.parked.get(addr);
+    if (list === undefined) return;
+    this.parked.delete(addr);
+    for (const p of list) p.done(0, '');
+  }
+
+  /** Called by the node's tick: parked writes past their bound are answered backupFailed. */
+  expireParked(nowMs: number): void {
+    const boundMs = this.node.opts.deadAfterMs * 2;
+    for (const [addr, list] of this.parked) {
+      while (list.length > 0 && nowMs - list[0]!.sinceMs > boundMs) {
+        list.shift()!.done(ErrorCode.backupFailed, `backup ${addr} neither answered nor was declared dead; applied on the primary only`);
+      }
+      if (list.length === 0) this.parked.delete(addr);
+    }
   }
 
   private onSyncReply(link: PeerLink, msg: SyncUpdateMsg, reply: Frame | null, err: string | null, done: BackupDone | null): void {
@@ -69,6 +110,10 @@ export class Replication {
       return;
     }
     this.syncFailures++;
+    if (reply === null && done !== null && link.closedFlag) {
+      this.park(link.addr, done);
+      return;
+    }
     let code: number = ErrorCode.backupFailed;
     let why = err ?? 'backup refused the update';
     if (reply !== null && reply.command === Reply.failinfo) {

@@ -224,6 +224,75 @@ test('random payloads behind valid client command headers: one reply each, then 
   assert.equal(c.queued.length, 0, 'no extra replies');
 });
 
+test('node commands on a client connection are refused and change nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const c = await open();
+  const tableMask = async (): Promise<number> => {
+    const t = await c.request(40);
+    assert.equal(t.command, 13, 'get_table answers table (13)');
+    return t.payload.readUInt32BE(0);
+  };
+  const maskBefore = await tableMask();
+  const refused: Array<[string, number, Buffer]> = [
+    ['widen_mask', 62, int(0xfff)],
+    ['heartbeat', 52, Buffer.concat([int(0), int(1), int(0), int(0), int(0)])],
+    ['copy_begin', 510, Buffer.concat([int(maskBefore), int(1), int(99), int(0)])],
+    ['copy_abort', 512, Buffer.concat([int(maskBefore), int(1)])],
+    ['backup_release', 530, Buffer.concat([int(maskBefore), int(1)])],
+    ['member_gone', 53, Buffer.concat([str('127.0.0.1:1'), int(0), int(1)])],
+  ];
+  for (const [what, command, payload] of refused) {
+    const f = await c.request(command, payload);
+    assert.equal(f.command, R.failinfo, `${what} from a client must be refused, got ${f.command}`);
+  }
+  assert.equal(await tableMask(), maskBefore, 'widen_mask from a client did not widen the table');
+  await assertUsable(c, 'bad-input-after-node-commands');
+});
+
+test('a malformed server_hello (50): failinfo badRequest, then the connection is closed or still a working client connection', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const c = await open();
+  // string address with a negative length: it can never name a node to dial.
+  const f = await c.request(50, int(-5));
+  assertBadRequest(f, 50, f.requestId);
+  let pong: RawFrame;
+  try {
+    pong = await c.request(C.ping);
+  } catch (e) {
+    if (c.isClosed) return; // the node chose to close the connection: fine
+    throw e;
+  }
+  assert.equal(pong.command, R.ack, `ping after a bad server_hello answered ${pong.command} ${pong.command === R.failinfo ? pong.payload.subarray(8).toString() : ''}`);
+  const u = await c.request(7777);
+  assert.equal(u.command, R.unknown, 'PROTOCOL.md rule 3 still holds on this connection');
+  await assertUsable(c, 'bad-input-after-bad-server-hello');
+});
+
+test('random frames of any command number (client commands and unknown numbers): one reply each', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const c = await open();
+  // Node-to-node numbers are left out on purpose: a random payload must never name a node to dial.
+  const nodeNumbers = new Set([15, 50, 51, 52, 53, 60, 62, 510, 511, 512, 513, 520, 530, 540, 541]);
+  const never = new Set([10, 11, 20]); // hello pushes, client_hello pushes, goodbye closes
+  const rnd = seededBytes(7, 400 * 80);
+  const sent = new Map<number, number>();
+  const batch: Buffer[] = [];
+  for (let i = 0; i < 400; i++) {
+    const b = rnd.subarray(i * 80, i * 80 + 80);
+    const command = b.readUInt16BE(2);
+    if (nodeNumbers.has(command) || never.has(command)) continue;
+    sent.set(5000 + i, command);
+    batch.push(frame(command, 0, 5000 + i, b.subarray(6, 6 + (b[4]! % 70))));
+  }
+  c.send(Buffer.concat(batch));
+  const seen = new Set<number>();
+  for (let i = 0; i < sent.size; i++) {
+    const f = await c.next((x) => x.replyTo !== 0, WAIT_MS, `reply ${i + 1} of ${sent.size}`);
+    assert.equal(f.replyTo, sent.get(f.requestId), `reply to id ${f.requestId} names its command`);
+    assert.ok(!seen.has(f.requestId), `two replies to ${f.requestId}`);
+    seen.add(f.requestId);
+  }
+  await assertUsable(c, 'bad-input-after-random-frames');
+  assert.equal(c.queued.length, 0, 'no extra replies');
+});
+
 test('many connections opened and dropped at once do not harm the node', { timeout: TEST_TIMEOUT_MS }, async () => {
   const conns = await Promise.all(Array.from({ length: 50 }, () => open()));
   conns.forEach((c, i) => c.send(frame(C.setInt, 0, i + 1, setIntPayload(0, `bad-input-drop-${i}`, i)).subarray(0, 20)));

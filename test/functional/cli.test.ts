@@ -165,7 +165,7 @@ describe('ping, stats, status', () => {
     const r = await cli('status', '--json');
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout) as {
-      nodes: { addr: string; state: string; primary: number; backup: number; items: number; transfer: unknown }[];
+      nodes: { addr: string; state: string; primary: number; backup: number; items: number; transfer: unknown; incoming: unknown }[];
       loggers: unknown[];
       verdict: string;
       mask: number;
@@ -180,6 +180,7 @@ describe('ping, stats, status', () => {
     assert.equal(n!.primary, 256);
     assert.equal(n!.backup, 0);
     assert.equal(n!.transfer, null);
+    assert.equal(n!.incoming, null);
     const text = await cli('status');
     assert.equal(text.code, 0, text.stderr);
     assert.ok(text.stdout.includes(node.addr));

@@ -237,3 +237,57 @@ test('goodbye: ack, then the node closes the connection', { timeout: TEST_TIMEOU
   assert.equal(c.ended, true, 'the node ended the stream (FIN), not just dropped it');
   assert.equal(node.proc.exitCode, null, 'the node is still running');
 });
+
+test('two nodes: server_info on hello, and tryelsewhere (4) with the primary for a bucket the node is not primary of', { timeout: 30000 }, async () => {
+  const other = await startNode({ nodes: [node.addr] });
+  const c = await open();
+  // Once the second node takes its share, some keys answer tryelsewhere at the first node.
+  const deadline = Date.now() + 20_000;
+  let redirected: { name: string; to: string } | undefined;
+  let acked: string | undefined;
+  for (let i = 0; Date.now() < deadline && (redirected === undefined || acked === undefined); i++) {
+    const name = `legacy-two-${i}`;
+    const f = await c.request(C.setInt, setIntPayload(0, name, i));
+    if (f.command === R.ack) acked ??= name;
+    else if (f.command === R.tryelsewhere) {
+      assert.equal(f.payload.length, 4 + f.payload.readInt32BE(0), 'tryelsewhere: string "host:port"');
+      redirected ??= { name, to: f.payload.subarray(4).toString('latin1') };
+    } else {
+      assert.equal(f.command, R.failinfo, `set_int answered ${f.command}`);
+      assert.equal(failCode(f), 5, 'only retryLater while a bucket changes hands');
+    }
+    if (i % 64 === 63) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(redirected !== undefined, 'some key was redirected once two nodes share the buckets');
+  assert.ok(acked !== undefined, 'some key stays at the first node');
+  assert.equal(redirected.to, other.addr, 'tryelsewhere names the other node');
+  const wantInt = Number(redirected.name.slice('legacy-two-'.length));
+
+  // The get is redirected too; at the named node the set and the get succeed.
+  const g = await c.request(C.getInt, getPayload(0, fnv(redirected.name)));
+  assert.ok(g.command === R.tryelsewhere || (g.command === R.failinfo && failCode(g) === 5), `get at the wrong node answered ${g.command}`);
+  const d = await RawClient.connect(other.addr);
+  clients.push(d);
+  let set: RawFrame | undefined;
+  for (let k = 0; k < 50; k++) {
+    set = await d.request(C.setInt, setIntPayload(0, redirected.name, wantInt));
+    if (set.command !== R.failinfo || failCode(set) !== 5) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(set!.command, R.ack, 'the node named by tryelsewhere takes the set');
+  const got = await d.request(C.getInt, getPayload(0, fnv(redirected.name)));
+  assert.deepEqual(got.payload, Buffer.concat([int(0), int(fnv(redirected.name)), int(wantInt)]));
+
+  // hello lists the other node with server_info (100), and only 100 and 120 are ever pushed.
+  const h = await open();
+  h.sendFrame(C.hello, 0, 77);
+  const ack = await h.next(() => true, WAIT_MS, 'the ack to hello');
+  assert.deepEqual([ack.command, ack.replyTo, ack.requestId], [R.ack, C.hello, 77]);
+  const info = await h.next((f) => f.replyTo === 0 && f.command === C.serverInfo, WAIT_MS, 'server_info push');
+  assert.deepEqual(info.payload, str(Buffer.from(other.addr, 'latin1')));
+  h.sendFrame(R.ack, C.serverInfo, info.requestId);
+  const mask = await h.next((f) => f.replyTo === 0 && f.command === C.hashmask, WAIT_MS, 'a hashmask push');
+  assert.equal(mask.payload.readUInt32BE(0), 0xff);
+  assert.equal((await h.request(C.ping)).command, R.ack);
+  for (const f of [...h.commandsSeen, ...c.commandsSeen]) assert.ok(f.command === C.serverInfo || f.command === C.hashmask, `push ${f.command}`);
+});

@@ -97,7 +97,8 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
             if (idx >= 0) {
               waiters.splice(idx, 1);
               clearTimeout(timer);
-              reject(new Error(`node ${node.addr || '(starting)'} exited while a log line was awaited`));
+              const tail = logs.slice(-5).map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : '')).join(' | ');
+              reject(new Error(`node ${node.addr || '(starting)'} exited while a log line was awaited; last logs: ${tail}`));
             }
           }, 50);
         });

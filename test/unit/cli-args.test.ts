@@ -99,7 +99,7 @@ function tableOf(primaryOf: (b: number) => string, backupOf: (b: number) => stri
 }
 
 function row(addr: string, primary: number, backup: number, extra: Partial<NodeRow> = {}): NodeRow {
-  return { addr, state: 'alive', primary, backup, items: 0, transfer: null, ...extra };
+  return { addr, state: 'alive', primary, backup, items: 0, transfer: null, incoming: null, ...extra };
 }
 
 test('verdict: one node holding every bucket is balanced', () => {
@@ -127,6 +127,9 @@ test('verdict: a transfer in progress or uneven counts is balancing', () => {
   const table = tableOf(two, other);
   const moving = [row('a:1', 128, 128, { transfer: { bucket: 4, to: 'b:2', role: 'primary' } }), row('b:2', 128, 128)];
   assert.equal(judge(moving, table).verdict, 'balancing');
+  const receiving = [row('a:1', 128, 128), row('b:2', 128, 128, { incoming: { bucket: 4, from: 'a:1' } })];
+  assert.equal(judge(receiving, table).verdict, 'balancing');
+  assert.equal(judge([row('a:1', 128, 128), row('b:2', 128, 128, { state: 'leaving' })], table).verdict, 'balancing');
   assert.equal(judge([row('a:1', 200, 56), row('b:2', 56, 200)], table).verdict, 'balancing');
   assert.equal(judge([row('a:1', 129, 127), row('b:2', 127, 129)], table).verdict, 'balanced', 'within one of 128');
   const three = [row('a:1', 86, 85), row('b:2', 85, 85), row('c:3', 85, 86)];
@@ -146,7 +149,7 @@ test('buildStatus: nodes from stats and members, loggers apart, counts from stat
     'not an object',
   ];
   const report = buildStatus(stats, table);
-  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null }]);
+  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null, incoming: null }]);
   assert.deepEqual(report.loggers, [{ addr: 'log:9', state: 'alive' }]);
   assert.equal(report.verdict, 'balanced');
   assert.equal(report.mask, MASK);
@@ -162,6 +165,6 @@ test('buildStatus: a member without stats is listed with counts from the table',
   const stats = [{ addr: 'a:1', items: 5, buckets: { primary: 128, backup: 128 }, transfer: null, members }];
   const report = buildStatus(stats, table);
   assert.equal(report.nodes.length, 2);
-  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null });
+  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null });
   assert.equal(report.verdict, 'balanced');
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DecodeError, Reader, Writer, type TextForm } from '../../src/protocol/codec.js';
 import { readHeader } from '../../src/protocol/header.js';
-import { readValue, valueBytes, valuesEqual, writeValue, type Value } from '../../src/protocol/values.js';
+import { isValueType, readValue, valueBytes, valuesEqual, valueTypeName, writeValue, type Value } from '../../src/protocol/values.js';
 import * as legacy from '../../src/protocol/messages/legacy.js';
 import * as data from '../../src/protocol/messages/data.js';
 import * as nodeMsg from '../../src/protocol/messages/node.js';
@@ -449,4 +449,9 @@ test('Writer: abandon drops a half-written frame, take hands out exactly the who
   assert.equal(b.length, HEADER_BYTES);
   assert.deepEqual(readHeader(b, 0), { command: 30, replyTo: 0, requestId: 1, length: 0 });
   assert.equal(w.length, 0);
+});
+
+test('value type names and the type guard', () => {
+  assert.deepEqual([0, 1, 2, 3, 4, 9].map(valueTypeName), ['none', 'int', 'long', 'string', 'binary', 'type9']);
+  assert.deepEqual([-1, 0, 1, 2, 3, 4, 5, 1.5].map(isValueType), [false, true, true, true, true, true, false, false]);
 });
