@@ -12,7 +12,7 @@ import type { Item } from '../protocol/messages/node.js';
 import { AddressError, normalizeAddress } from '../shared/address.js';
 import { DEFAULT_PORT } from '../shared/limits.js';
 import { EXPIRES_SEC_MAX, UsageError } from './args.js';
-import { EXIT_OK, EXIT_USAGE, errorMessage, printError, printJson, printLine } from './output.js';
+import { EXIT_OK, EXIT_USAGE, errorMessage, oneLine, printError, printJson, printLine } from './output.js';
 import { finish, runCommand } from './session.js';
 
 /** inject: some items could not be loaded (the others were). */
@@ -126,8 +126,8 @@ function registerCompact(program: Command): void {
 
 async function runCompact(files: string[], opts: CompactCliOptions): Promise<void> {
   try {
-    const r = await compactFiles(files, opts.out, { onTorn: (t) => printError(tornMessage(t)) });
-    if (r.missingLogFiles.length > 0) printError(`warning: log files missing from the series: #${r.missingLogFiles.join(', #')}`);
+    const r = await compactFiles(files, opts.out, { onTorn: (t) => printWarning(tornMessage(t)) });
+    if (r.missingLogFiles.length > 0) printWarning(`log files missing from the series: #${r.missingLogFiles.join(', #')}`);
     if (opts.json === true) printJson({ out: opts.out, files: r.files, records: r.records, items: r.itemsWritten, expiredDropped: r.expiredDropped, bytes: r.bytes, torn: r.torn, missingLogFiles: r.missingLogFiles });
     else printLine(`compacted ${r.files} files (${r.records} records) into ${opts.out}: ${r.itemsWritten} items, ${r.expiredDropped} expired dropped, ${r.bytes} bytes${r.torn.length > 0 ? `, ${r.torn.length} torn tail skipped` : ''}`);
     finish(EXIT_OK);
@@ -138,7 +138,12 @@ async function runCompact(files: string[], opts: CompactCliOptions): Promise<voi
 }
 
 function tornMessage(t: TornReport): string {
-  return `warning: ${t.file}: torn record at offset ${t.offset} (${t.haveBytes} of ${t.needBytes} bytes, a crash while writing): skipped`;
+  return `${t.file}: torn record at offset ${t.offset} (${t.haveBytes} of ${t.needBytes} bytes, a crash while writing): skipped`;
+}
+
+/** A problem that does not stop the command: one line on stderr. */
+function printWarning(message: string): void {
+  process.stderr.write(`warning: ${oneLine(message)}\n`);
 }
 
 // ---- inject ----
@@ -162,7 +167,7 @@ async function runInject(files: string[], opts: InjectCliOptions): Promise<void>
   let items: Item[];
   try {
     parseNodeAddress('--cluster', opts.cluster);
-    const { state } = await loadFiles(files, (t) => printError(tornMessage(t)));
+    const { state } = await loadFiles(files, (t) => printWarning(tornMessage(t)));
     items = [];
     for (const { item } of state.all()) items.push(item);
   } catch (e) {

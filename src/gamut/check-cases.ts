@@ -213,8 +213,9 @@ async function manyInFlightCase(ctx: CheckContext): Promise<string> {
 async function collisionCase(ctx: CheckContext): Promise<string> {
   const seen = new Map<number, string>();
   let pair: [string, string] | undefined;
+  // Random suffixes: names differing only in a short counter almost never collide under FNV-1a.
   for (let i = 0; i < COLLISION_TRIES_MAX && pair === undefined; i++) {
-    const name = `${ctx.prefix}c${i}`;
+    const name = `${ctx.prefix}c${Math.random().toString(36).slice(2, 12)}`;
     const h = fnv1aUtf8(name);
     const other = seen.get(h);
     if (other !== undefined) pair = [other, name];

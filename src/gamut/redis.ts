@@ -78,12 +78,14 @@ async function openClient(ctor: RedisConstructor, host: string, port: number): P
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => (times > RECONNECT_ATTEMPTS_MAX ? null : 50 * times),
   });
-  client.on('error', () => undefined); // failures surface as rejected commands
+  let lastError: Error | null = null;
+  client.on('error', (e) => (lastError = e)); // failures surface as rejected commands
   try {
     await client.connect();
   } catch (e) {
     client.disconnect();
-    throw new RedisUnavailableError(`cannot connect to Redis at ${host}:${port}: ${e instanceof Error ? e.message : String(e)}`);
+    const why = (lastError as Error | null)?.message ?? (e instanceof Error ? e.message : String(e));
+    throw new RedisUnavailableError(`cannot connect to Redis at ${host}:${port}: ${why}`);
   }
   return client;
 }

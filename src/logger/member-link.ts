@@ -11,6 +11,8 @@ import { parseAddress } from '../shared/address.js';
 
 export const CONNECT_TIMEOUT_MS = 3000;
 export const CALL_TIMEOUT_MS = 5000;
+/** A log_batch carries up to thousands of updates, each up to a node's frame limit: accept large frames. */
+const LOG_FRAME_BYTES_MAX = 256 * 1024 * 1024;
 /** Commands of ours waiting for a reply on one link, at most (only the handshake uses them). */
 const PENDING_CALLS_MAX = 16;
 
@@ -194,7 +196,7 @@ function dial(addr: string): Promise<Connection> {
     socket.once('connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(new Connection(socket));
+      resolve(new Connection(socket, { maxFrameBytes: LOG_FRAME_BYTES_MAX }));
     });
   });
 }

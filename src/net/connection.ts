@@ -51,6 +51,11 @@ export class Connection {
     });
   }
 
+  /** Changes the largest payload accepted from now on (a connection that became a node link). */
+  setMaxFrameBytes(bytes: number): void {
+    this.decoder.maxFrameBytes = bytes;
+  }
+
   /**
    * Starts delivering frames; bytes that arrive before this wait in the socket. Called again, it
    * hands the connection to new handlers (a connection that turns out to be a node link).

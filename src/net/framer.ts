@@ -15,7 +15,7 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(public maxFrameBytes: number) {}
 
   /** Bytes held of a frame that is not complete yet. */
   get pendingBytes(): number {

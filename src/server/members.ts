@@ -120,7 +120,7 @@ export class Membership {
     socket.once('connect', () => {
       clearTimeout(timer);
       connected = true;
-      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes }), this.node.linkEvents, true);
+      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes }), this.node.linkEvents, true);
       link.addr = addr;
       const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
       link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);

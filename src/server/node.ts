@@ -161,6 +161,11 @@ export class ClusterNode {
     return new Promise((resolve) => server.close(() => resolve()));
   }
 
+  /** Node links carry a client's largest value plus framing: they accept twice the client limit. */
+  get peerFrameBytes(): number {
+    return this.opts.maxFrameBytes * 2 + 65536;
+  }
+
   // ---- deciding ----
 
   /** Who serves bucket b now: this node, another (redirect), nobody yet (retry), nobody (noOwner). */
@@ -419,6 +424,7 @@ export class ClusterNode {
     if (s.kind !== 'none') return s.failinfo(frame, ErrorCode.badRequest, 'a client connection cannot become a node link');
     nodeMsg.serverHello.decode(new Reader(frame.payload)); // a malformed hello stays a client connection (badRequest)
     this.clients.delete(s);
+    s.conn.setMaxFrameBytes(this.peerFrameBytes);
     const link = new PeerLink(s.conn, this.linkEvents, false);
     this.members.onServerHello(link, frame);
   }

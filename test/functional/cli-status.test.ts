@@ -2,17 +2,19 @@
 // every bucket backed up, and a node's loss shows as degraded or rebalanced, never as a stale row.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, killNode, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CLI_PATH, cleanup, killNode, makeTempDir, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 
 interface Report {
   nodes: { addr: string; state: string; primary: number; backup: number; items: number | null; transfer: unknown; incoming: unknown }[];
-  loggers: unknown[];
+  loggers: { addr: string; state: string }[];
   verdict: string;
   mask: number;
 }
 
 let first: NodeProcess;
 let second: NodeProcess;
+let logger: ChildProcess | undefined;
 
 async function status(addr: string): Promise<Report> {
   const r = await runCli(['status', '--json', '--cluster', addr]);
@@ -24,7 +26,14 @@ before(async () => {
   first = await startNode();
   second = await startNode({ nodes: [first.addr] });
 });
-after(cleanup);
+after(async () => {
+  if (logger !== undefined && logger.exitCode === null && logger.signalCode === null) {
+    const gone = new Promise((resolve) => logger!.once('exit', resolve));
+    logger.kill('SIGKILL');
+    await gone;
+  }
+  await cleanup();
+});
 
 test('two nodes: status lists both and reaches balanced with every bucket backed up', async () => {
   for (let i = 0; i < 50; i++) {
@@ -52,6 +61,20 @@ test('two nodes: status lists both and reaches balanced with every bucket backed
   assert.equal(text.code, 0, text.stderr);
   assert.ok(text.stdout.includes(first.addr) && text.stdout.includes(second.addr));
   assert.match(text.stdout, /^verdict: balanced\b/m);
+});
+
+test('a logging node is listed apart from the data nodes', async () => {
+  const dir = makeTempDir('oc-logs-');
+  logger = spawn(process.execPath, [CLI_PATH, 'logger', '--node', first.addr, '--dir', dir, '--log-level', 'warn'], { stdio: 'ignore' });
+  const report = await waitFor('the logger in the status', async () => {
+    const rep = await status(first.addr);
+    return rep.loggers.length > 0 ? rep : undefined;
+  }, 20000, 300);
+  assert.equal(report.loggers.length, 1);
+  assert.equal(report.nodes.length, 2, 'the logger is not a data node');
+  assert.ok(report.nodes.every((n) => n.addr !== report.loggers[0]!.addr));
+  const text = await runCli(['status', '--cluster', first.addr]);
+  assert.match(text.stdout, new RegExp(`^logging nodes: .*${report.loggers[0]!.addr.replace(/[.[\]]/g, '\\$&')}`, 'm'));
 });
 
 test('after one node is killed, status no longer calls the cluster balanced with it', async () => {
