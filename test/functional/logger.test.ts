@@ -232,6 +232,8 @@ describe('a logger following a three-node cluster', () => {
     const stopped = lp.logs.find((l) => l['msg'] === 'logger stopped');
     assert.ok(stopped !== undefined, 'the logger reports its counters when it stops');
     t.diagnostic(`items ${original.size}, workload errors ${errors.length}, logger: ${JSON.stringify({ updates: stopped['updatesReceived'], written: stopped['written'], tracker: stopped['tracker'] })}`);
+    for (const e of errors.slice(0, 3)) t.diagnostic(`workload error: ${e}`);
+    for (const g of lp.logs.filter((l) => String(l['msg']).startsWith('GAP')).slice(0, 3)) t.diagnostic(`logger: ${JSON.stringify(g)}`);
 
     const files = await listLogFiles(dir);
     const out = join(makeTempDir('oc-compacted-'), 'cluster.oc');
