@@ -10,6 +10,7 @@ import { normalizeAddress } from '../shared/address.js';
 import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
 import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
+import { isValidMask } from '../shared/buckets.js';
 
 interface ServeFlags {
   listen: string;
@@ -25,6 +26,7 @@ interface ServeFlags {
   deadAfterMs: string;
   heartbeatMs: string;
   shutdownTimeoutMs: string;
+  mask: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -61,6 +63,9 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.heartbeatIntervalMs = positiveInt('--heartbeat-ms', f.heartbeatMs, 10);
   if (o.heartbeatIntervalMs * 3 > o.deadAfterMs) throw new UsageError('--heartbeat-ms must be at most a third of --dead-after-ms');
   o.shutdownTimeoutMs = positiveInt('--shutdown-timeout-ms', f.shutdownTimeoutMs, 100);
+  const mask = /^0x[0-9a-f]+$/i.test(f.mask) ? Number.parseInt(f.mask, 16) : /^\d+$/.test(f.mask) ? Number(f.mask) : NaN;
+  if (!isValidMask(mask) || mask > 0xfff) throw new UsageError(`--mask must be 2^n-1 between 0x1 and 0xfff, got "${f.mask}"`);
+  o.mask = mask;
   return o;
 }
 
@@ -82,6 +87,7 @@ export function registerServe(program: Command): void {
     .option('--dead-after-ms <ms>', 'a node silent this long is declared dead', String(d.deadAfterMs))
     .option('--heartbeat-ms <ms>', 'heartbeat interval between nodes', String(d.heartbeatIntervalMs))
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
+    .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);
