@@ -223,6 +223,7 @@ async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: 
 
 async function preloadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   for (let i = w; i < phase.keys.length && performance.now() < phase.stopAtMs; i += workers) {
+    phase.issued++;
     await phase.execute(conn, false, phase.keys[i]!);
   }
 }

@@ -30,7 +30,7 @@ function esc(text: string): string {
 }
 
 function num(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toPrecision(3);
+  return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(3)));
 }
 
 interface Series {
@@ -114,7 +114,12 @@ export function histogramChart(targets: readonly ReportTarget[]): string {
     }),
   );
   const xTicks: [number, string][] = [];
-  for (let e = Math.ceil(lo); e <= Math.floor(hi); e++) xTicks.push([sx(10 ** e), `${num(10 ** e)} ms`]);
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (Math.log10(v) >= lo && Math.log10(v) <= hi) xTicks.push([sx(v), `${num(v)} ms`]);
+    }
+  }
   const yTicks = linearTicks(yMax, 4).map((y): [number, string] => [sy(y), `${(y * 100).toFixed(0)}%`]);
   const keys = targets.map((t, i) => ({ label: t.name, color: COLORS[i % COLORS.length]!, dashed: false }));
   return svg(axes(xTicks, yTicks, 'latency (ms, log scale)', 'share of requests') + rects.join('') + legend(keys));

@@ -17,6 +17,7 @@ const LOGGER_QUEUE_MAX = 100_000;
 /** log_batch calls one logger may have unanswered; past it updates wait in the queue. */
 const LOGGER_CALLS_MAX = 8;
 const LOG_BATCH_MAX = 2000;
+const LOG_BATCH_BYTES_MAX = 1024 * 1024;
 
 interface Subscriber {
   link: PeerLink;
@@ -77,6 +78,11 @@ export class Replication {
    * nor gone after twice the dead-after time, the write is answered backupFailed (indeterminate).
    */
   private park(addr: string, done: BackupDone): void {
+    if (!this.node.members.members.has(addr)) {
+      // Already declared dead or gone: the bucket has no backup any more.
+      done(0, '');
+      return;
+    }
     let list = this.parked.get(addr);
     if (list === undefined) {
       list = [];
@@ -156,9 +162,16 @@ export class Replication {
     sub.flushScheduled = false;
     if (!this.subscribers.has(sub.link)) return;
     while (sub.queue.length > 0 && sub.link.pendingCalls < LOGGER_CALLS_MAX) {
-      const batch = sub.queue.splice(0, LOG_BATCH_MAX);
+      const batch = sub.queue.splice(0, batchLength(sub.queue));
       sub.link.call(Cmd.logBatch, (w) => logBatch.encode(w, batch), () => this.afterBatch(sub), SYNC_TIMEOUT_MS);
     }
+  }
+
+  /** Bounded: waits until every logger has been sent and has acked what was queued for it. */
+  async drainLoggers(timeoutMs: number): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    const busy = (): boolean => [...this.subscribers.values()].some((s) => s.queue.length > 0 || s.link.pendingCalls > 0);
+    while (busy() && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
   }
 
   private afterBatch(sub: Subscriber): void {
@@ -167,4 +180,16 @@ export class Replication {
       setImmediate(() => this.flush(sub));
     }
   }
+}
+
+/** How many queued updates go in one log_batch: at most LOG_BATCH_MAX and about LOG_BATCH_BYTES_MAX. */
+function batchLength(queue: readonly SyncUpdateMsg[]): number {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && n < LOG_BATCH_MAX && bytes < LOG_BATCH_BYTES_MAX) {
+    const u = queue[n]!.update;
+    bytes += 48 + u.map.length + u.key.length + (u.value === null ? 0 : u.value.t >= 3 ? (u.value.v as Buffer).length : 8);
+    n++;
+  }
+  return Math.max(1, n);
 }

@@ -14,6 +14,7 @@ import type { Member } from './members.js';
 
 const MOVE_RETRY_DELAY_MS = 50;
 const CLIENT_GOODBYE_WAIT_MS = 1000;
+const LOGGER_DRAIN_MS = 5000;
 
 export class Shutdown {
   private started = false;
@@ -38,7 +39,7 @@ export class Shutdown {
     const deadline = performance.now() + node.opts.shutdownTimeoutMs;
     node.log.info({ timeoutMs: node.opts.shutdownTimeoutMs }, 'shutdown started');
     this.phase = 'telling members';
-    node.members.broadcast(Cmd.shuttingDown, (w) => addressCodec.encode(w, node.me));
+    node.members.broadcast(Cmd.shuttingDown, (w) => addressCodec.encode(w, node.me), true);
     for (const s of node.clients) s.pushServerLeaving(node.me);
     this.phase = 'handing over buckets';
     const left = await this.handOver(deadline);
@@ -52,6 +53,8 @@ export class Shutdown {
     await this.waitForBackups(deadline);
     this.phase = 'saying goodbye';
     await this.goodbyeClients();
+    this.phase = 'flushing logging nodes';
+    await node.repl.drainLoggers(LOGGER_DRAIN_MS);
     this.goodbyeMembers();
     node.stopTimers();
     await node.closeListener();

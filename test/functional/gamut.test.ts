@@ -89,12 +89,18 @@ test('the feature check passes against three nodes, routing keys to every one', 
 
 test('--verify reports zero lost writes after a graceful shutdown of one of three nodes', { timeout: 180_000 }, async () => {
   const [first, , third] = await startThree();
-  const run = runCli(['gamut', '--cluster', first!.addr, '--skip-check', '--verify', '--duration', '8', '--keys', '2000', '--inflight', '8', '--json'], 120_000);
+  let runEndMs = 0;
+  const run = runCli(['gamut', '--cluster', first!.addr, '--skip-check', '--verify', '--duration', '8', '--keys', '2000', '--inflight', '8', '--json'], 120_000).then((r) => {
+    runEndMs = Date.now();
+    return r;
+  });
   await new Promise((r) => setTimeout(r, 3000));
   third!.signal('SIGINT');
   const exit = await third!.exited;
+  const exitMs = Date.now();
   const r = await run;
   assert.equal(exit, 0, 'the stopped node exits cleanly');
+  assert.ok(exitMs < runEndMs, 'the node stopped while gamut was running');
   const out = JSON.parse(r.stdout) as { verify: { checked: number; lost: number; unreadable: number; acked: number } };
   assert.equal(out.verify.checked, 2000);
   assert.ok(out.verify.acked > 2000, 'writes were acknowledged during the load');

@@ -159,6 +159,17 @@ async function logContent(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
+/** The log records of one "map|key", for a failure message. */
+async function recordsOf(dir: string, mapKey: string): Promise<string> {
+  const out: string[] = [];
+  await readFiles(await listLogFiles(dir), {
+    onRecord: (r) => {
+      if (`${r.update.map}|${r.update.key}` === mapKey) out.push(`op${r.update.op}@${r.hash.toString(16)}/e${r.epoch}/s${r.seq}`);
+    },
+  });
+  return out.join(' ') || 'none';
+}
+
 function diff(a: Map<string, string>, b: Map<string, string>): string[] {
   const out: string[] = [];
   for (const [k, v] of a) if (b.get(k) !== v) out.push(`${k}: ${v} vs ${b.get(k) ?? 'missing'}`);
@@ -226,7 +237,9 @@ describe('a logger following a three-node cluster', () => {
     assert.ok(original.size > PLAIN_KEYS / 2, `the workload left data (${original.size} items; errors: ${errors.slice(0, 3).join('; ')})`);
     // The logger is asynchronous: wait (bounded) until its files hold what the cluster holds.
     await waitFor('the logs to catch up with the cluster', async () => (diff(original, await logContent(dir)).length === 0 ? true : undefined), 20_000, 250).catch(async () => {
-      assert.deepEqual(diff(original, await logContent(dir)).slice(0, 10), [], 'logs hold the cluster data');
+      const d = diff(original, await logContent(dir));
+      for (const line of d.slice(0, 3)) t.diagnostic(`mismatch ${line}; its log records: ${await recordsOf(dir, line.slice(0, line.indexOf(':')))}`);
+      assert.deepEqual(d.slice(0, 10), [], 'logs hold the cluster data');
     });
     assert.equal(await stopLogger(lp), 0, 'the logger exits 0 after SIGINT');
     const stopped = lp.logs.find((l) => l['msg'] === 'logger stopped');

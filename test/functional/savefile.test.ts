@@ -1,0 +1,307 @@
+// The save file against real nodes: the last node saves at SIGINT and a restart brings every item
+// back (values, types, maps, expiries); a kill -9 during a save leaves the previous file whole; a
+// damaged save file stops `serve` (exit 3, file untouched) unless --ignore-bad-savefile.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, ClusterError } from '../../src/index.js';
+import { readSaveFile, type SaveFileContent } from '../../src/server/savefile.js';
+import type { Item } from '../../src/protocol/messages/node.js';
+import { cleanup, killNode, makeTempDir, runCli, startNode, type NodeProcess } from '../helpers/nodes.js';
+
+after(cleanup);
+
+const SAVE_NAME = 'opencluster.save';
+const EXIT_WAIT_MS = 60_000;
+
+async function exitCodeOf(node: NodeProcess, waitMs = EXIT_WAIT_MS): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running after ${waitMs} ms`), waitMs)));
+  const code = await Promise.race([node.exited, timeout]);
+  clearTimeout(timer);
+  return code;
+}
+
+function tail(node: NodeProcess, n = 8): string {
+  return node.logs
+    .slice(-n)
+    .map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : ''))
+    .join(' | ');
+}
+
+/** SIGINT to a lone node; asserts exit 0 and that the save file exists. */
+async function stopAndSave(node: NodeProcess): Promise<string> {
+  node.signal('SIGINT');
+  assert.equal(await exitCodeOf(node), 0, `exit after SIGINT; last logs: ${tail(node)}`);
+  const path = join(node.dataDir, SAVE_NAME);
+  assert.ok(existsSync(path), `the save file ${path} exists after the last node stopped`);
+  return path;
+}
+
+/** One comparable line per item: map, key, expiry, type and value bytes. */
+function itemLine(it: Item): string {
+  const v = it.value.t === 1 || it.value.t === 2 ? String(it.value.v) : it.value.v.toString('hex');
+  return `${JSON.stringify(it.map)} ${JSON.stringify(it.key)} ${it.expiresAtMs} ${it.value.t} ${v}`;
+}
+
+function itemLines(content: SaveFileContent): string[] {
+  return content.items.map(itemLine).sort();
+}
+
+test('the last node saves at SIGINT; a restart brings back every item, type, map and expiry', { timeout: 120_000 }, async () => {
+  const node = await startNode();
+  const c = new Cluster({ seeds: [node.addr], requestTimeoutMs: 10_000 });
+  await c.connect();
+  const binary = Buffer.from([0, 1, 2, 0xfe, 0xff, 0, 0x80]);
+  const users = c.map('users');
+  const counters = c.map('counters');
+  let shortSetAtMs: number;
+  try {
+    await c.set('s-plain', 'hello');
+    await c.set('s-unicode', 'žluťoučký kůň 🐎');
+    await c.set('s-empty', '');
+    await c.set('i-pos', 2_147_483_647);
+    await c.set('i-neg', -2_147_483_648);
+    await c.set('i-zero', 0);
+    await c.set('l-big', 1n << 40n);
+    await c.set('l-min', -(1n << 63n));
+    await c.set('b-bytes', binary);
+    await c.set('b-empty', Buffer.alloc(0));
+    // a plain key with the same name as a map entry stays apart from it
+    await c.set('ada', 'plain ada');
+    await users.set('ada', 'Lovelace');
+    await users.set('alan', 'Turing');
+    await users.set('bin', Buffer.from('map-binary'));
+    await counters.set('hits', 41);
+    await counters.set('big', 1n << 50n);
+    await c.set('long-ttl', 'stays', { expiresSec: 3600 });
+    shortSetAtMs = Date.now();
+    await c.set('short-ttl', 'goes', { expiresSec: 1 });
+  } finally {
+    await c.close();
+  }
+  const path = await stopAndSave(node);
+  const saved = await readSaveFile(path);
+  const shortWasSaved = saved.items.some((it) => it.key === 'short-ttl');
+  // wait out the short item's expiry (from before its set was sent, plus a margin)
+  const waitMs = shortSetAtMs + 2500 - Date.now();
+  if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+
+  const again = await startNode({ dataDir: node.dataDir });
+  const loadedLine = await again.waitForLog((l) => l['msg'] === 'save file loaded', 5000);
+  if (shortWasSaved) assert.ok(Number(loadedLine['expired']) >= 1, `the expired item was dropped at load: ${JSON.stringify(loadedLine)}`);
+  const r = new Cluster({ seeds: [again.addr], requestTimeoutMs: 10_000 });
+  await r.connect();
+  try {
+    assert.equal(await r.getString('s-plain'), 'hello');
+    assert.equal(await r.getString('s-unicode'), 'žluťoučký kůň 🐎');
+    assert.equal(await r.getString('s-empty'), '');
+    assert.equal(await r.getInt('i-pos'), 2_147_483_647);
+    assert.equal(await r.getInt('i-neg'), -2_147_483_648);
+    assert.equal(await r.getInt('i-zero'), 0);
+    assert.equal(await r.getLong('l-big'), 1n << 40n);
+    assert.equal(await r.getLong('l-min'), -(1n << 63n));
+    assert.deepEqual(await r.getBinary('b-bytes'), binary);
+    assert.deepEqual(await r.getBinary('b-empty'), Buffer.alloc(0));
+    // get() of any type returns the type that was written
+    assert.equal(typeof (await r.get('i-pos')), 'number');
+    assert.equal(typeof (await r.get('l-big')), 'bigint');
+    assert.ok(Buffer.isBuffer(await r.get('b-bytes')), 'binary comes back as a Buffer');
+    assert.equal(typeof (await r.get('s-plain')), 'string');
+    // an int must not come back as a long, nor a string as binary
+    await assert.rejects(r.getLong('i-pos'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
+    await assert.rejects(r.getBinary('s-plain'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
+    assert.equal(await r.get('ada'), 'plain ada');
+    assert.deepEqual(
+      await r.map('users').getAll(),
+      new Map<string, unknown>([
+        ['ada', 'Lovelace'],
+        ['alan', 'Turing'],
+        ['bin', Buffer.from('map-binary')],
+      ]),
+    );
+    assert.deepEqual(await r.map('counters').getAll(), new Map<string, unknown>([['hits', 41], ['big', 1n << 50n]]));
+    assert.equal(await r.getString('long-ttl'), 'stays');
+    const ttlMs = await r.ttl('long-ttl');
+    assert.ok(ttlMs >= 1000 && ttlMs <= 3_600_000, `the long item's remaining ttl ${ttlMs} ms is within (1 s, 3600 s)`);
+    assert.equal(await r.get('short-ttl'), null, 'the item that expired meanwhile is gone');
+    assert.equal(await r.ttl('short-ttl'), -2);
+    assert.equal(await r.ttl('s-plain'), -1, 'an item without expiry still has none');
+  } finally {
+    await r.close();
+  }
+  const files = readdirSync(node.dataDir);
+  assert.ok(!files.includes(SAVE_NAME), `the save file was renamed aside (files: ${files.join(', ')})`);
+  assert.ok(files.some((f) => f.startsWith(`${SAVE_NAME}.loaded-`)), `a ${SAVE_NAME}.loaded-* file exists (files: ${files.join(', ')})`);
+  await killNode(again);
+});
+
+const BIG_COUNT = 300_000;
+const IN_FLIGHT = 200;
+
+function bigValue(i: number): string {
+  return `${i}:`.concat('abcdefghijklmnopqrstuvwxyz'.repeat(4)).slice(0, 100);
+}
+
+/** Writes big-0 .. big-(n-1) with bounded concurrency; a rejected write is retried (bounded), then fails the test. */
+async function writeBig(c: Cluster, n: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await c.set(`big-${i}`, bigValue(i));
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+/** Whether the content is exactly big-0 .. big-(n-1) with their values, no expiry, plain keys. */
+function isFullNewSet(content: SaveFileContent, n: number): boolean {
+  if (content.items.length !== n) return false;
+  const seen = new Set<string>();
+  for (const it of content.items) {
+    if (it.map !== '' || it.expiresAtMs !== 0 || it.value.t !== 3) return false;
+    const m = /^big-(\d+)$/.exec(it.key);
+    if (m === null || Number(m[1]) >= n || it.value.v.toString('utf8') !== bigValue(Number(m[1]))) return false;
+    seen.add(it.key);
+  }
+  return seen.size === n;
+}
+
+test('kill -9 during a save leaves the previous save file intact', { timeout: 300_000 }, async () => {
+  // S1: node A alone with a few items, stopped: DA/opencluster.save.
+  const a = await startNode();
+  const ca = new Cluster({ seeds: [a.addr], requestTimeoutMs: 10_000 });
+  await ca.connect();
+  try {
+    for (let i = 0; i < 20; i++) await ca.set(`s1-${i}`, `first-${i}`);
+    await ca.map('s1map').set('k', 7);
+  } finally {
+    await ca.close();
+  }
+  const path = await stopAndSave(a);
+  const s1Bytes = readFileSync(path);
+  const s1Lines = itemLines(await readSaveFile(path));
+  assert.equal(s1Lines.length, 21, 'S1 holds the 21 items written');
+
+  // B alone; C joins B with A's data dir (a joining node does not load the save file).
+  const b = await startNode();
+  const cNode = await startNode({ nodes: [b.addr], dataDir: a.dataDir });
+  assert.ok(!cNode.logs.some((l) => l['msg'] === 'save file loaded'), 'the joining node did not load the save file');
+  assert.deepEqual(readFileSync(path), s1Bytes, 'the joining node left the save file alone');
+  const c = new Cluster({ seeds: [b.addr], requestTimeoutMs: 20_000 });
+  await c.connect();
+  try {
+    await writeBig(c, BIG_COUNT);
+  } finally {
+    await c.close();
+  }
+  // B hands over to C.
+  b.signal('SIGINT');
+  assert.equal(await exitCodeOf(b, 120_000), 0, `B's exit after SIGINT; last logs: ${tail(b)}`);
+  // C is now the last node: kill it the moment it says it is saving.
+  const saving = cNode.waitForLog((l) => l['msg'] === 'last node of the cluster: saving instead of handing over', 60_000);
+  cNode.signal('SIGINT');
+  const line = await saving;
+  cNode.signal('SIGKILL');
+  const code = await exitCodeOf(cNode, 10_000);
+  const wrote = cNode.logs.some((l) => l['msg'] === 'save file written');
+  const content = await readSaveFile(path); // throws on any damage
+  const same = Buffer.compare(readFileSync(path), s1Bytes) === 0;
+  let outcome: string;
+  if (same) {
+    assert.deepEqual(itemLines(content), s1Lines);
+    outcome = 'previous save file (S1) intact, byte for byte';
+  } else {
+    assert.ok(isFullNewSet(content, BIG_COUNT), `the save file is neither S1 (${s1Lines.length} items) nor the full new set (${content.items.length} items)`);
+    outcome = `the new save completed before the kill (${content.items.length} items)`;
+  }
+  const leftovers = readdirSync(a.dataDir).filter((f) => f !== SAVE_NAME);
+  console.log(`# kill -9 during save: ${outcome}; C exit ${code}; C logged 'save file written': ${wrote}; saving line items=${String(line['items'])}; other files in DA: ${leftovers.join(', ') || 'none'}`);
+});
+
+/** A valid save file of a lone node holding `n` items: its path and bytes. */
+async function validSaveFile(n: number): Promise<Buffer> {
+  const node = await startNode();
+  const c = new Cluster({ seeds: [node.addr], requestTimeoutMs: 10_000 });
+  await c.connect();
+  try {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < n) {
+        const i = next++;
+        await c.set(`item-${i}`, `value-${i}-${'v'.repeat(40)}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+  } finally {
+    await c.close();
+  }
+  const path = await stopAndSave(node);
+  const bytes = readFileSync(path);
+  assert.equal((await readSaveFile(path)).items.length, n);
+  return bytes;
+}
+
+/** `serve` on a data dir holding `bytes` as its save file must refuse to start: exit 3, stderr naming the file. */
+async function assertRefused(bytes: Buffer, problem: RegExp, what: string): Promise<void> {
+  const dir = makeTempDir('oc-bad-save-');
+  const path = join(dir, SAVE_NAME);
+  writeFileSync(path, bytes);
+  const r = await runCli(['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'info'], 20_000);
+  assert.equal(r.code, 3, `${what}: serve exits with code 3 (stderr: ${r.stderr})`);
+  assert.ok(r.stderr.includes(path), `${what}: stderr names the file ${path}: ${r.stderr}`);
+  assert.match(r.stderr, problem, `${what}: stderr says what is wrong`);
+  assert.ok(!r.stdout.includes('"listening"'), `${what}: the node never listened`);
+  assert.deepEqual(readFileSync(path), bytes, `${what}: the file's bytes are unchanged`);
+  assert.deepEqual(readdirSync(dir), [SAVE_NAME], `${what}: nothing renamed or added`);
+  console.log(`# ${what}: ${r.stderr.trim()}`);
+
+  const node = await startNode({ dataDir: dir, args: ['--ignore-bad-savefile'] });
+  try {
+    assert.ok(
+      node.logs.some((l) => l['msg'] === 'save file unreadable; starting without it (file left untouched)'),
+      `${what}: with --ignore-bad-savefile the node logs the problem and starts`,
+    );
+    const c = new Cluster({ seeds: [node.addr], requestTimeoutMs: 10_000 });
+    await c.connect();
+    try {
+      await c.set('after-bad', 'ok');
+      assert.equal(await c.get('after-bad'), 'ok', `${what}: the node started without the file serves`);
+      assert.equal(await c.get('item-1'), null, `${what}: nothing of the bad file was loaded`);
+    } finally {
+      await c.close();
+    }
+    assert.deepEqual(readFileSync(path), bytes, `${what}: the file is still unchanged with --ignore-bad-savefile`);
+    assert.deepEqual(readdirSync(dir), [SAVE_NAME], `${what}: nothing renamed with --ignore-bad-savefile`);
+  } finally {
+    await killNode(node);
+  }
+}
+
+test('a damaged save file: exit 3, the file named, the file untouched; --ignore-bad-savefile starts anyway', { timeout: 180_000 }, async () => {
+  const good = await validSaveFile(2000);
+  assert.ok(good.length > 10_000, `a save file of some size (${good.length} bytes)`);
+
+  const flipped = Buffer.from(good);
+  const mid = Math.floor(flipped.length / 2);
+  for (let i = 0; i < 4; i++) flipped[mid + i] = flipped[mid + i]! ^ 0xff;
+  await assertRefused(flipped, /checksum|crc|torn|length/i, 'bytes flipped in the middle');
+
+  const truncated = good.subarray(0, Math.floor(good.length * 0.6) + 3);
+  await assertRefused(Buffer.from(truncated), /torn|truncated|ends|count/i, 'truncated in a record');
+
+  const headerOnly = good.subarray(0, 20);
+  await assertRefused(Buffer.from(headerOnly), /torn|header|short|truncated/i, 'truncated inside the header');
+
+  const junk = Buffer.from('this is not a save file at all, just text\n'.repeat(10));
+  await assertRefused(junk, /magic/i, 'not a save file');
+});
