@@ -90,6 +90,7 @@ test('the last node saves at SIGINT; a restart brings back every item, type, map
 
   const again = await startNode({ dataDir: node.dataDir });
   const loadedLine = await again.waitForLog((l) => l['msg'] === 'save file loaded', 5000);
+  console.log(`# save/restart: the 1 s item was ${shortWasSaved ? '' : 'not '}in the save file; load: ${JSON.stringify({ loaded: loadedLine['loaded'], expired: loadedLine['expired'] })}`);
   if (shortWasSaved) assert.ok(Number(loadedLine['expired']) >= 1, `the expired item was dropped at load: ${JSON.stringify(loadedLine)}`);
   const r = new Cluster({ seeds: [again.addr], requestTimeoutMs: 10_000 });
   await r.connect();
