@@ -110,6 +110,7 @@ export async function serve(opts: ServerOptions): Promise<void> {
         process.exitCode = 3;
         return;
       }
+      node.badSavefileIgnored = true;
       log.error({ file: opts.savefile, err: why }, 'save file unreadable; starting without it (file left untouched)');
     }
   }

@@ -88,6 +88,7 @@ export const ErrorCode = {
   internal: 12,
   noOwner: 13,
   overloaded: 14,
+  seqGap: 15,
 } as const;
 
 export type ErrorCodeNumber = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -230,11 +230,17 @@ export class Membership {
       dialFailures: 0,
     };
     this.members.set(info.addr, m);
+    if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.dialIfUnlinked(info.addr));
     if (info.role === NodeRole.data) {
       this.node.log.info({ peer: info.addr }, 'member joined');
       this.node.onMemberAdded(info.addr);
     }
     return m;
+  }
+
+  private dialIfUnlinked(addr: string): void {
+    const m = this.members.get(addr);
+    if (m !== undefined && m.link === null && !m.dialing) this.dial(addr, false);
   }
 
   private attach(m: Member, link: PeerLink): void {
@@ -246,6 +252,8 @@ export class Membership {
     m.link = link;
     m.lastHeardMs = performance.now();
     m.dialFailures = 0;
+    // Updates parked while the link was down never reached this backup: rebuild those copies.
+    for (const b of this.node.repl.parkedBuckets(m.addr)) this.node.repl.dropBackup(b, m.addr, 'relinked after missing updates');
   }
 
   // ---- link events ----

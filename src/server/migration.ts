@@ -282,6 +282,9 @@ export class Migration {
     if ((!copying && !promoting) || compareOwners(owners, e) <= 0) {
       return link.fail(frame, ErrorCode.staleEpoch, 'hand-over does not match this node\'s table');
     }
+    if (owners.primary === this.node.me && owners.backup !== '' && this.node.members.linkOf(owners.backup) === null) {
+      return link.fail(frame, ErrorCode.retryLater, `not linked to the backup ${owners.backup} yet`);
+    }
     if (copying) this.incoming = null;
     const data = this.node.store.hold(m.hash);
     data.seq = Math.max(data.seq, m.seq);
@@ -298,6 +301,9 @@ export class Migration {
       return link.fail(frame, ErrorCode.staleEpoch, `bucket ${m.hash}: epoch ${m.epoch} from ${link.addr} is not current (${e.epoch}, primary ${e.primary || 'none'})`);
     }
     const data = this.node.store.hold(m.hash);
+    if (!copying && data.seq !== 0 && m.seq !== data.seq + 1) {
+      return link.fail(frame, ErrorCode.seqGap, `bucket ${m.hash}: expected seq ${data.seq + 1}, got ${m.seq}`);
+    }
     this.node.store.apply(m.hash, m.update);
     data.seq = m.seq;
     link.ack(frame);

@@ -59,6 +59,8 @@ export class ClusterNode {
   readonly balancer: Balancer;
   leaving = false;
   stopped = false;
+  /** The save file was unreadable and ignored: it is moved aside, never overwritten, before a save. */
+  badSavefileIgnored = false;
   readonly startedMs = Date.now();
   private server: Server | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -243,6 +245,7 @@ export class ClusterNode {
     if (level < 0 && !this.migration.isIncoming(b)) this.store.drop(b);
     if (level === 0) this.store.hold(b);
     this.migration.onTableChanged(b);
+    this.repl.onBackupChanged(b);
     const mask = this.table.mask;
     for (const s of this.clients) {
       if (before !== undefined && before !== level) s.pushHashmask(mask, b, level);

@@ -28,6 +28,7 @@ interface Subscriber {
 
 /** A full-wait write whose backup could not be reached: it waits for the backup's fate. */
 interface Parked {
+  b: number;
   done: BackupDone;
   sinceMs: number;
 }
@@ -65,7 +66,7 @@ export class Replication {
   private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
     if (link === null) {
       this.syncFailures++;
-      if (done !== null) this.park(addr, done);
+      if (done !== null) this.park(addr, msg.hash, done);
       return;
     }
     link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => this.onSyncReply(link, msg, reply, err, done), SYNC_TIMEOUT_MS);
@@ -77,7 +78,7 @@ export class Replication {
    * backup and the write is acknowledged (every remaining copy has it); if it is still neither back
    * nor gone after twice the dead-after time, the write is answered backupFailed (indeterminate).
    */
-  private park(addr: string, done: BackupDone): void {
+  private park(addr: string, b: number, done: BackupDone): void {
     if (!this.node.members.members.has(addr)) {
       // Already declared dead or gone: the bucket has no backup any more.
       done(0, '');
@@ -88,7 +89,26 @@ export class Replication {
       list = [];
       this.parked.set(addr, list);
     }
-    list.push({ done, sinceMs: performance.now() });
+    list.push({ b, done, sinceMs: performance.now() });
+  }
+
+  /** The writes parked on `addr`, by bucket (a relinked backup missed them: it must be rebuilt). */
+  parkedBuckets(addr: string): number[] {
+    return [...new Set((this.parked.get(addr) ?? []).map((p) => p.b))];
+  }
+
+  /** Bucket b's backup changed: writes parked on its old backup are complete (that copy is gone). */
+  onBackupChanged(b: number): void {
+    if (this.parked.size === 0) return;
+    const backup = this.node.table.get(b).backup;
+    for (const [addr, list] of this.parked) {
+      if (addr === backup) continue;
+      const keep = list.filter((p) => p.b !== b);
+      if (keep.length === list.length) continue;
+      for (const p of list) if (p.b === b) p.done(0, '');
+      if (keep.length === 0) this.parked.delete(addr);
+      else this.parked.set(addr, keep);
+    }
   }
 
   /** The member is gone for good: writes waiting on it are complete. */
@@ -117,7 +137,7 @@ export class Replication {
     }
     this.syncFailures++;
     if (reply === null && done !== null && link.closedFlag) {
-      this.park(link.addr, done);
+      this.park(link.addr, msg.hash, done);
       return;
     }
     let code: number = ErrorCode.backupFailed;
@@ -127,9 +147,22 @@ export class Replication {
       why = info.message;
       // The backup knows a newer owner: this node is stale for the bucket, the client must go there.
       if (info.code === ErrorCode.staleEpoch) code = ErrorCode.retryLater;
+      if (info.code === ErrorCode.seqGap) {
+        this.dropBackup(msg.hash, link.addr, why);
+        if (done !== null) this.park(link.addr, msg.hash, done);
+        return;
+      }
     }
     this.node.log.debug({ peer: link.addr, bucket: msg.hash, seq: msg.seq, why }, 'backup push failed');
     done?.(code, why);
+  }
+
+  /** The backup of b missed updates: it stops being the backup (the balancer makes a new one). */
+  dropBackup(b: number, addr: string, why: string): void {
+    const e = this.node.table.get(b);
+    if (e.primary !== this.node.me || e.backup !== addr) return;
+    this.node.log.warn({ bucket: b, backup: addr, why }, 'backup out of step: rebuilding it');
+    this.node.commit(b, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
   }
 
   // ---- logging nodes ----

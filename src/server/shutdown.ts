@@ -2,8 +2,8 @@
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
 import { existsSync } from 'node:fs';
-import { rename, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rename, mkdir, readdir, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, NodeRole } from '../protocol/messages/node.js';
 import { address as addressCodec } from '../protocol/messages/legacy.js';
@@ -156,6 +156,11 @@ export class Shutdown {
     const items = this.itemsOf(buckets);
     try {
       await mkdir(dirname(node.opts.savefile), { recursive: true });
+      if (node.badSavefileIgnored && existsSync(node.opts.savefile)) {
+        const aside = `${node.opts.savefile}.damaged-${stamp(Date.now())}`;
+        await rename(node.opts.savefile, aside);
+        node.log.warn({ file: node.opts.savefile, movedTo: aside }, 'the unreadable save file was moved aside, not overwritten');
+      }
       const r = await writeSaveFile(node.opts.savefile, items);
       node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');
     } catch (error) {
@@ -194,6 +199,7 @@ export class Shutdown {
 /** Loads the save file into a node starting alone; the file is then renamed aside, never loaded twice. */
 export async function loadSaveFile(node: ClusterNode): Promise<void> {
   const path = node.opts.savefile;
+  await removeStaleTempFiles(node);
   if (!existsSync(path)) return;
   const content = await readSaveFile(path);
   const now = Date.now();
@@ -208,9 +214,30 @@ export async function loadSaveFile(node: ClusterNode): Promise<void> {
     node.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
     loaded++;
   }
-  const aside = `${path}.loaded-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+  const aside = `${path}.loaded-${stamp(now)}`;
   await rename(path, aside);
   node.log.info({ file: path, loaded, expired, savedAt: new Date(content.createdAtMs).toISOString(), movedTo: aside }, 'save file loaded');
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[:.]/g, '-');
+}
+
+/** A save that was killed half way leaves `<savefile>.tmp-<pid>`; it is garbage, the real file is whole. */
+async function removeStaleTempFiles(node: ClusterNode): Promise<void> {
+  const dir = dirname(node.opts.savefile);
+  const prefix = `${basename(node.opts.savefile)}.tmp-`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+    node.log.warn({ file: join(dir, name) }, 'removed the temporary file of an interrupted save');
+  }
 }
 
 function sleep(ms: number): Promise<void> {

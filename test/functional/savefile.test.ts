@@ -49,35 +49,71 @@ function itemLines(content: SaveFileContent): string[] {
   return content.items.map(itemLine).sort();
 }
 
+const BINARY = Buffer.from([0, 1, 2, 0xfe, 0xff, 0, 0x80]);
+
+/** Items of every type, two maps, a plain key named like a map entry, a long and a short expiry. Returns when the 1 s item was sent. */
+async function writeEveryType(c: Cluster): Promise<number> {
+  await c.set('s-plain', 'hello');
+  await c.set('s-unicode', 'žluťoučký kůň 🐎');
+  await c.set('s-empty', '');
+  await c.set('i-pos', 2_147_483_647);
+  await c.set('i-neg', -2_147_483_648);
+  await c.set('i-zero', 0);
+  await c.set('l-big', 1n << 40n);
+  await c.set('l-min', -(1n << 63n));
+  await c.set('b-bytes', BINARY);
+  await c.set('b-empty', Buffer.alloc(0));
+  // a plain key with the same name as a map entry stays apart from it
+  await c.set('ada', 'plain ada');
+  await c.map('users').set('ada', 'Lovelace');
+  await c.map('users').set('alan', 'Turing');
+  await c.map('users').set('bin', Buffer.from('map-binary'));
+  await c.map('counters').set('hits', 41);
+  await c.map('counters').set('big', 1n << 50n);
+  await c.set('long-ttl', 'stays', { expiresSec: 3600 });
+  const shortSetAtMs = Date.now();
+  await c.set('short-ttl', 'goes', { expiresSec: 1 });
+  return shortSetAtMs;
+}
+
+async function checkEveryType(r: Cluster): Promise<void> {
+  assert.equal(await r.getString('s-plain'), 'hello');
+  assert.equal(await r.getString('s-unicode'), 'žluťoučký kůň 🐎');
+  assert.equal(await r.getString('s-empty'), '');
+  assert.equal(await r.getInt('i-pos'), 2_147_483_647);
+  assert.equal(await r.getInt('i-neg'), -2_147_483_648);
+  assert.equal(await r.getInt('i-zero'), 0);
+  assert.equal(await r.getLong('l-big'), 1n << 40n);
+  assert.equal(await r.getLong('l-min'), -(1n << 63n));
+  assert.deepEqual(await r.getBinary('b-bytes'), BINARY);
+  assert.deepEqual(await r.getBinary('b-empty'), Buffer.alloc(0));
+  // get() of any type returns the type that was written
+  assert.equal(typeof (await r.get('i-pos')), 'number');
+  assert.equal(typeof (await r.get('l-big')), 'bigint');
+  assert.ok(Buffer.isBuffer(await r.get('b-bytes')), 'binary comes back as a Buffer');
+  assert.equal(typeof (await r.get('s-plain')), 'string');
+  // an int must not come back as a long, nor a string as binary
+  await assert.rejects(r.getLong('i-pos'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
+  await assert.rejects(r.getBinary('s-plain'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
+  assert.equal(await r.get('ada'), 'plain ada');
+  const users = new Map<string, unknown>([['ada', 'Lovelace'], ['alan', 'Turing'], ['bin', Buffer.from('map-binary')]]);
+  assert.deepEqual(await r.map('users').getAll(), users);
+  assert.deepEqual(await r.map('counters').getAll(), new Map<string, unknown>([['hits', 41], ['big', 1n << 50n]]));
+  assert.equal(await r.getString('long-ttl'), 'stays');
+  const ttlMs = await r.ttl('long-ttl');
+  assert.ok(ttlMs >= 1000 && ttlMs <= 3_600_000, `the long item's remaining ttl ${ttlMs} ms is within (1 s, 3600 s)`);
+  assert.equal(await r.get('short-ttl'), null, 'the item that expired meanwhile is gone');
+  assert.equal(await r.ttl('short-ttl'), -2);
+  assert.equal(await r.ttl('s-plain'), -1, 'an item without expiry still has none');
+}
+
 test('the last node saves at SIGINT; a restart brings back every item, type, map and expiry', { timeout: 120_000 }, async () => {
   const node = await startNode();
   const c = new Cluster({ seeds: [node.addr], requestTimeoutMs: 10_000 });
   await c.connect();
-  const binary = Buffer.from([0, 1, 2, 0xfe, 0xff, 0, 0x80]);
-  const users = c.map('users');
-  const counters = c.map('counters');
   let shortSetAtMs: number;
   try {
-    await c.set('s-plain', 'hello');
-    await c.set('s-unicode', 'žluťoučký kůň 🐎');
-    await c.set('s-empty', '');
-    await c.set('i-pos', 2_147_483_647);
-    await c.set('i-neg', -2_147_483_648);
-    await c.set('i-zero', 0);
-    await c.set('l-big', 1n << 40n);
-    await c.set('l-min', -(1n << 63n));
-    await c.set('b-bytes', binary);
-    await c.set('b-empty', Buffer.alloc(0));
-    // a plain key with the same name as a map entry stays apart from it
-    await c.set('ada', 'plain ada');
-    await users.set('ada', 'Lovelace');
-    await users.set('alan', 'Turing');
-    await users.set('bin', Buffer.from('map-binary'));
-    await counters.set('hits', 41);
-    await counters.set('big', 1n << 50n);
-    await c.set('long-ttl', 'stays', { expiresSec: 3600 });
-    shortSetAtMs = Date.now();
-    await c.set('short-ttl', 'goes', { expiresSec: 1 });
+    shortSetAtMs = await writeEveryType(c);
   } finally {
     await c.close();
   }
@@ -95,40 +131,7 @@ test('the last node saves at SIGINT; a restart brings back every item, type, map
   const r = new Cluster({ seeds: [again.addr], requestTimeoutMs: 10_000 });
   await r.connect();
   try {
-    assert.equal(await r.getString('s-plain'), 'hello');
-    assert.equal(await r.getString('s-unicode'), 'žluťoučký kůň 🐎');
-    assert.equal(await r.getString('s-empty'), '');
-    assert.equal(await r.getInt('i-pos'), 2_147_483_647);
-    assert.equal(await r.getInt('i-neg'), -2_147_483_648);
-    assert.equal(await r.getInt('i-zero'), 0);
-    assert.equal(await r.getLong('l-big'), 1n << 40n);
-    assert.equal(await r.getLong('l-min'), -(1n << 63n));
-    assert.deepEqual(await r.getBinary('b-bytes'), binary);
-    assert.deepEqual(await r.getBinary('b-empty'), Buffer.alloc(0));
-    // get() of any type returns the type that was written
-    assert.equal(typeof (await r.get('i-pos')), 'number');
-    assert.equal(typeof (await r.get('l-big')), 'bigint');
-    assert.ok(Buffer.isBuffer(await r.get('b-bytes')), 'binary comes back as a Buffer');
-    assert.equal(typeof (await r.get('s-plain')), 'string');
-    // an int must not come back as a long, nor a string as binary
-    await assert.rejects(r.getLong('i-pos'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
-    await assert.rejects(r.getBinary('s-plain'), (e: unknown) => e instanceof ClusterError && e.code === 'WRONG_TYPE');
-    assert.equal(await r.get('ada'), 'plain ada');
-    assert.deepEqual(
-      await r.map('users').getAll(),
-      new Map<string, unknown>([
-        ['ada', 'Lovelace'],
-        ['alan', 'Turing'],
-        ['bin', Buffer.from('map-binary')],
-      ]),
-    );
-    assert.deepEqual(await r.map('counters').getAll(), new Map<string, unknown>([['hits', 41], ['big', 1n << 50n]]));
-    assert.equal(await r.getString('long-ttl'), 'stays');
-    const ttlMs = await r.ttl('long-ttl');
-    assert.ok(ttlMs >= 1000 && ttlMs <= 3_600_000, `the long item's remaining ttl ${ttlMs} ms is within (1 s, 3600 s)`);
-    assert.equal(await r.get('short-ttl'), null, 'the item that expired meanwhile is gone');
-    assert.equal(await r.ttl('short-ttl'), -2);
-    assert.equal(await r.ttl('s-plain'), -1, 'an item without expiry still has none');
+    await checkEveryType(r);
   } finally {
     await r.close();
   }
