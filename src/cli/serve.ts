@@ -130,6 +130,8 @@ export async function serve(opts: ServerOptions): Promise<void> {
     void shutdown.run().then(() => {
       clearInterval(statsTimer);
       log.info({ stats: node.statsDoc() }, 'final stats');
+      // The exit waits for the log to be written, but not forever (a closed stdout never flushes).
+      setTimeout(() => process.exit(0), 2000);
       log.flush(() => process.exit(0));
     });
   };

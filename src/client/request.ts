@@ -55,6 +55,13 @@ export class Request {
 
 function noop(): void {}
 
+/** setTimeout's largest delay. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
+function timerDelay(atMs: number, nowMs: number): number {
+  return Math.min(TIMER_MAX_MS, Math.max(1, Math.ceil(atMs - nowMs)));
+}
+
 /** Commands that change data: their outcome is unknown once sent and not answered. */
 export function isWrite(cmd: number): boolean {
   return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete;
@@ -116,8 +123,7 @@ export class RequestTracker {
 
   private arm(): void {
     if (this.head === null) return;
-    const delayMs = Math.max(1, Math.ceil(this.head.deadlineMs - this.now()));
-    this.timer = setTimeout(() => this.sweep(), delayMs);
+    this.timer = setTimeout(() => this.sweep(), timerDelay(this.head.deadlineMs, this.now()));
   }
 
   private sweep(): void {
@@ -182,7 +188,7 @@ export class ParkQueue {
   private arm(atMs: number): void {
     this.clearTimer();
     this.timerAtMs = atMs;
-    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(atMs - this.now())));
+    this.timer = setTimeout(() => this.fire(), timerDelay(atMs, this.now()));
   }
 
   private fire(): void {

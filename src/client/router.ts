@@ -171,7 +171,10 @@ export class Router implements LinkOwner, TopologyHost {
     }
     if (req.route === Route.bucket) this.topology.redirected(req.hash, addr);
     else this.learn(addr);
-    this.dispatch(req);
+    // A second redirect in a row means the nodes disagree for a moment (a hand-over in flight):
+    // wait a little and refresh the table rather than bounce at once.
+    if (req.redirects >= 2) this.park(req);
+    else this.dispatch(req);
   }
 
   private onFailInfo(link: NodeLink, req: Request, payload: Buffer): void {
@@ -195,7 +198,10 @@ export class Router implements LinkOwner, TopologyHost {
   // ---------------------------------------------------------------- links
 
   onLinkReady(link: NodeLink): void {
-    if (this.probe?.link === link) this.probe.done(null);
+    if (this.probe?.link === link) {
+      this.events.emit('nodeAdded', link.addr); // before the pushes that follow the hello ack
+      this.probe.done(null);
+    }
     this.scheduleParkedFlush();
   }
 
@@ -268,7 +274,6 @@ export class Router implements LinkOwner, TopologyHost {
       if ((this.state as RouterState) !== 'connecting') break;
       if (why === null) {
         this.state = 'connected';
-        this.events.emit('nodeAdded', seed);
         await this.topology.fetch();
         return;
       }

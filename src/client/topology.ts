@@ -156,17 +156,23 @@ export class Topology {
     const req = new Request();
     req.cmd = Cmd.getTable;
     req.route = Route.any;
-    this.refreshing = this.host
+    // Marked in flight before submit(): submit may park the request and ask for a refresh again.
+    let settle!: () => void;
+    const current = new Promise<void>((resolve) => (settle = resolve));
+    this.refreshing = current;
+    const done = (): void => {
+      if (this.refreshing === current) this.refreshing = null;
+      this.lastRefreshMs = this.now();
+      settle();
+    };
+    this.host
       .submit<TableMsg>(req)
       .then(
         (t) => this.applyChanges(this.table.applyAll(t.mask, t.entries.map(normEntry))),
         (e: Error) => this.logger.debug({ err: e.message }, 'table refresh failed'),
       )
-      .finally(() => {
-        this.refreshing = null;
-        this.lastRefreshMs = this.now();
-      });
-    return this.refreshing;
+      .finally(done);
+    return current;
   }
 
   stop(): void {

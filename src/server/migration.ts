@@ -166,7 +166,11 @@ export class Migration {
       this.frozen = -1;
       const ok = reply?.command === Reply.ack;
       if (ok) this.node.commit(b, owners);
-      else this.node.log.warn({ bucket: b, to: link.addr, why: err ?? replyWhy(reply) }, 'bucket hand-over not confirmed');
+      else {
+        this.node.log.warn({ bucket: b, to: link.addr, why: err ?? replyWhy(reply) }, 'bucket hand-over not confirmed');
+        // A member that died while the bucket was frozen was not acted on for it: do it now.
+        this.node.repairOwners(b);
+      }
       done(ok);
     }, COPY_CALL_TIMEOUT_MS);
   }
@@ -282,6 +286,7 @@ export class Migration {
     if ((!copying && !promoting) || compareOwners(owners, e) <= 0) {
       return link.fail(frame, ErrorCode.staleEpoch, 'hand-over does not match this node\'s table');
     }
+    if (this.node.leaving) return link.fail(frame, ErrorCode.shuttingDown, 'this node is shutting down');
     if (owners.primary === this.node.me && owners.backup !== '' && this.node.members.linkOf(owners.backup) === null) {
       return link.fail(frame, ErrorCode.retryLater, `not linked to the backup ${owners.backup} yet`);
     }
@@ -312,6 +317,10 @@ export class Migration {
   private onBackupRelease(link: PeerLink, frame: Frame, ref: nodeMsg.BucketRef): void {
     if (this.wrongMask(link, frame, ref.mask)) return;
     const e = this.node.table.get(ref.hash);
+    if (this.isFrozen(ref.hash) || this.outgoing?.b === ref.hash) {
+      // One decision per bucket at a time: the hand-over in flight decides first.
+      return link.fail(frame, ErrorCode.retryLater, `bucket ${ref.hash} is being handed over; ask again`);
+    }
     if (e.primary === this.node.me && e.backup === link.addr) {
       this.node.commit(ref.hash, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
     }

@@ -294,6 +294,8 @@ export class ClusterNode {
     const commits: [number, Owners][] = [];
     for (let b = 0; b < this.table.size; b++) {
       const e = this.table.get(b);
+      // A frozen bucket is being handed over: that decision comes first (repairOwners after it fails).
+      if (this.migration.isFrozen(b)) continue;
       if (e.primary === addr) {
         if (e.backup === this.me) commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
         else if ((e.backup === '' || !live.has(e.backup)) && lowest === this.me) {
@@ -308,6 +310,14 @@ export class ClusterNode {
     }
     if (commits.length > 0) this.log.info({ gone: addr, buckets: commits.length }, 'taking over buckets of a lost member');
     this.commitMany(commits);
+  }
+
+  /** After a failed hand-over of b: a backup that died meanwhile is dropped. */
+  repairOwners(b: number): void {
+    const e = this.table.get(b);
+    if (e.primary !== this.me || e.backup === '') return;
+    const m = this.members.members.get(e.backup);
+    if (m === undefined) this.commit(b, { epoch: e.epoch + 1, primary: this.me, backup: '' });
   }
 
   /** This incarnation was declared dead: drop everything and join again as a new member. */

@@ -124,13 +124,15 @@ export class Shutdown {
     for (const b of buckets) {
       const e = node.table.get(b);
       const link = node.members.linkOf(e.primary);
-      if (link === null) continue;
+      if (link === null || performance.now() > deadline) continue;
       await link.request(Cmd.backupRelease, (w) => {
         w.u32AsInt(node.table.mask);
         w.u32AsInt(b);
       }, 5000).catch(() => undefined);
     }
-    while (performance.now() < deadline && this.heldBuckets().backups.length > 0) await sleep(MOVE_RETRY_DELAY_MS);
+    // The commits come back as table updates; those still held are asked again next round.
+    const end = Math.min(deadline, performance.now() + 500);
+    while (performance.now() < end && this.heldBuckets().backups.length > 0) await sleep(MOVE_RETRY_DELAY_MS / 5);
   }
 
   /** Bounded: the buckets handed over get a backup on the nodes that stay, when there are two or more. */
