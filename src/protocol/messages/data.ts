@@ -33,12 +33,13 @@ export const set = {
   },
   /** Returns null for the value when the frame carries the none type (a bad request). */
   decode(r: Reader, enc: TextForm): Omit<SetMsg, 'value'> & { value: Value | null } {
-    const ref = readRef(r, enc);
+    const map = r.str(enc);
+    const key = r.str(enc);
     const expiresSec = r.i32();
     const flags = r.i32();
     const value = readValue(r);
     r.done('set');
-    return { ...ref, expiresSec, flags, value };
+    return { map, key, expiresSec, flags, value };
   },
 };
 
@@ -54,10 +55,11 @@ export const get = {
     w.i32(m.expectType);
   },
   decode(r: Reader, enc: TextForm): GetMsg {
-    const ref = readRef(r, enc);
+    const map = r.str(enc);
+    const key = r.str(enc);
     const expectType = r.i32();
     r.done('get');
-    return { ...ref, expectType };
+    return { map, key, expectType };
   },
 };
 
@@ -72,10 +74,11 @@ export const del = {
     w.i32(m.flags);
   },
   decode(r: Reader, enc: TextForm): KeyFlagsMsg {
-    const ref = readRef(r, enc);
+    const map = r.str(enc);
+    const key = r.str(enc);
     const flags = r.i32();
     r.done('delete');
-    return { ...ref, flags };
+    return { map, key, flags };
   },
 };
 
@@ -104,11 +107,12 @@ export const expire = {
     w.i32(m.flags);
   },
   decode(r: Reader, enc: TextForm): ExpireMsg {
-    const ref = readRef(r, enc);
+    const map = r.str(enc);
+    const key = r.str(enc);
     const expiresSec = r.i32();
     const flags = r.i32();
     r.done('expire');
-    return { ...ref, expiresSec, flags };
+    return { map, key, expiresSec, flags };
   },
 };
 

@@ -32,7 +32,7 @@ export const setInt = {
     const head = readSetHead(r);
     const value = r.i32();
     r.done('set_int');
-    return { ...head, value };
+    return { mapHash: head.mapHash, keyHash: head.keyHash, expiresSec: head.expiresSec, fullWait: head.fullWait, name: head.name, value };
   },
 };
 
@@ -46,7 +46,7 @@ export const setString = {
     const head = readSetHead(r);
     const value = r.strCopy();
     r.done('set_string');
-    return { ...head, value };
+    return { mapHash: head.mapHash, keyHash: head.keyHash, expiresSec: head.expiresSec, fullWait: head.fullWait, name: head.name, value };
   },
 };
 
