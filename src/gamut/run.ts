@@ -12,17 +12,9 @@ import { aggregate, loadTable, medianRound, ratioOf, type Aggregate, type Ratio 
 import { connectCluster, oursStore, type KvStore, type OursOptions } from './target.js';
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
 
-export interface GamutOptions {
+export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'durationSec' | 'requestsMax'> {
   /** Seed node, canonical "host:port". */
   cluster: string;
-  keys: number;
-  valueBytes: number;
-  inflight: number;
-  connections: number;
-  getWeight: number;
-  setWeight: number;
-  durationSec: number;
-  requestsMax: number;
   compareRedis: string | null;
   rounds: number;
   json: boolean;

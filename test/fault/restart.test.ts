@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
-import { cleanup, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, exitCodeOf, startNode, type NodeProcess } from '../helpers/nodes.js';
 import { startCluster, waitForGoalState } from '../helpers/cluster.js';
 
 after(cleanup);
@@ -72,14 +72,6 @@ class SetGetLoop {
   }
 }
 
-async function exitCodeOf(node: NodeProcess): Promise<number | string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running after ${EXIT_WAIT_MS} ms`), EXIT_WAIT_MS)));
-  const code = await Promise.race([node.exited, timeout]);
-  clearTimeout(timer);
-  return code;
-}
-
 async function restartCase(tag: string, stop: (n: NodeProcess) => Promise<void>): Promise<void> {
   const nodes = await startCluster(3);
   const addrs = nodes.map((n) => n.addr);
@@ -116,6 +108,6 @@ test('the client survives kill -9 and restart of a node on the same address', { 
 test('the client survives a graceful stop (SIGINT) and restart of a node on the same address', { timeout: 180_000 }, async () => {
   await restartCase('sigint', async (n) => {
     n.signal('SIGINT');
-    assert.equal(await exitCodeOf(n), 0, 'the node exits 0 after SIGINT');
+    assert.equal(await exitCodeOf(n, EXIT_WAIT_MS), 0, 'the node exits 0 after SIGINT');
   });
 });

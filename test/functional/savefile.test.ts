@@ -8,32 +8,17 @@ import { join } from 'node:path';
 import { Cluster, ClusterError } from '../../src/index.js';
 import { readSaveFile, type SaveFileContent } from '../../src/server/savefile.js';
 import type { Item } from '../../src/protocol/messages/node.js';
-import { cleanup, killNode, makeTempDir, runCli, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, killNode, makeTempDir, runCli, startNode, type NodeProcess, exitCodeOf, logTail } from '../helpers/nodes.js';
 
 after(cleanup);
 
 const SAVE_NAME = 'opencluster.save';
 const EXIT_WAIT_MS = 60_000;
 
-async function exitCodeOf(node: NodeProcess, waitMs = EXIT_WAIT_MS): Promise<number | string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running after ${waitMs} ms`), waitMs)));
-  const code = await Promise.race([node.exited, timeout]);
-  clearTimeout(timer);
-  return code;
-}
-
-function tail(node: NodeProcess, n = 8): string {
-  return node.logs
-    .slice(-n)
-    .map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : ''))
-    .join(' | ');
-}
-
 /** SIGINT to a lone node; asserts exit 0 and that the save file exists. */
 async function stopAndSave(node: NodeProcess): Promise<string> {
   node.signal('SIGINT');
-  assert.equal(await exitCodeOf(node), 0, `exit after SIGINT; last logs: ${tail(node)}`);
+  assert.equal(await exitCodeOf(node, EXIT_WAIT_MS), 0, `exit after SIGINT; last logs: ${logTail(node)}`);
   const path = join(node.dataDir, SAVE_NAME);
   assert.ok(existsSync(path), `the save file ${path} exists after the last node stopped`);
   return path;
@@ -210,7 +195,7 @@ test('kill -9 during a save leaves the previous save file intact', { timeout: 30
   }
   // B hands over to C.
   b.signal('SIGINT');
-  assert.equal(await exitCodeOf(b, 120_000), 0, `B's exit after SIGINT; last logs: ${tail(b)}`);
+  assert.equal(await exitCodeOf(b, 120_000), 0, `B's exit after SIGINT; last logs: ${logTail(b)}`);
   // C is now the last node: kill it the moment it says it is saving.
   const saving = cNode.waitForLog((l) => l['msg'] === 'last node of the cluster: saving instead of handing over', 60_000);
   cNode.signal('SIGINT');

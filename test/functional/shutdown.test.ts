@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
-import { cleanup, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, startNode, waitFor, exitCodeOf, logTail } from '../helpers/nodes.js';
 import { startCluster, waitForGoalState } from '../helpers/cluster.js';
 import { C, R, RawClient, int } from '../helpers/raw.js';
 
@@ -86,21 +86,6 @@ async function lostWrites(survivor: string, acked: Map<string, string>): Promise
   }
 }
 
-async function exitCodeOf(node: NodeProcess): Promise<number | string> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running after ${EXIT_WAIT_MS} ms`), EXIT_WAIT_MS)));
-  const code = await Promise.race([node.exited, timeout]);
-  clearTimeout(timer);
-  return code;
-}
-
-function tail(node: NodeProcess, n = 8): string {
-  return node.logs
-    .slice(-n)
-    .map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : ''))
-    .join(' | ');
-}
-
 test('SIGINT to two of three nodes, one after the other: every acknowledged write is readable, no request failed', { timeout: TEST_TIMEOUT_MS }, async () => {
   const nodes = await startCluster(3);
   const addrs = nodes.map((n) => n.addr);
@@ -111,10 +96,10 @@ test('SIGINT to two of three nodes, one after the other: every acknowledged writ
   try {
     await w.progress(2000, 'before the first SIGINT');
     nodes[0]!.signal('SIGINT');
-    assert.equal(await exitCodeOf(nodes[0]!), 0, `first node's exit; last logs: ${tail(nodes[0]!)}`);
+    assert.equal(await exitCodeOf(nodes[0]!, EXIT_WAIT_MS), 0, `first node's exit; last logs: ${logTail(nodes[0]!)}`);
     await w.progress(2000, 'between the two SIGINTs');
     nodes[1]!.signal('SIGINT');
-    assert.equal(await exitCodeOf(nodes[1]!), 0, `second node's exit; last logs: ${tail(nodes[1]!)}`);
+    assert.equal(await exitCodeOf(nodes[1]!, EXIT_WAIT_MS), 0, `second node's exit; last logs: ${logTail(nodes[1]!)}`);
     await w.progress(2000, 'after the second node left');
     await w.stop();
     assert.deepEqual([...w.rejections], [], `the client saw failed requests: ${w.describeRejections()}`);
@@ -137,9 +122,9 @@ test('SIGINT to two of three nodes at the same time: nothing acknowledged is los
     await w.progress(2000, 'before the SIGINTs');
     nodes[1]!.signal('SIGINT');
     nodes[2]!.signal('SIGINT');
-    const [code1, code2] = await Promise.all([exitCodeOf(nodes[1]!), exitCodeOf(nodes[2]!)]);
-    assert.equal(code1, 0, `node 2's exit; last logs: ${tail(nodes[1]!)}`);
-    assert.equal(code2, 0, `node 3's exit; last logs: ${tail(nodes[2]!)}`);
+    const [code1, code2] = await Promise.all([exitCodeOf(nodes[1]!, EXIT_WAIT_MS), exitCodeOf(nodes[2]!, EXIT_WAIT_MS)]);
+    assert.equal(code1, 0, `node 2's exit; last logs: ${logTail(nodes[1]!)}`);
+    assert.equal(code2, 0, `node 3's exit; last logs: ${logTail(nodes[2]!)}`);
     await w.progress(2000, 'after both left');
     await w.stop();
     const lost = await lostWrites(addrs[0]!, w.acked);
@@ -192,7 +177,7 @@ test('SIGINT with clients connected: exit 0, rich clients get goodbye, legacy cl
   const rich = await richRaw(node.addr, 1 | 2);
   try {
     node.signal('SIGINT');
-    assert.equal(await exitCodeOf(node), 0, `exit after SIGINT; last logs: ${tail(node)}`);
+    assert.equal(await exitCodeOf(node, EXIT_WAIT_MS), 0, `exit after SIGINT; last logs: ${logTail(node)}`);
     assert.ok(node.logs.some((l) => l['msg'] === 'shutdown complete'), 'the node logged its shutdown as complete');
     assert.equal(await legacy.waitClosed(5000), true, 'the legacy connection is closed');
     const legacyCommands = [...new Set(legacy.commandsSeen.map((f) => f.command))];
@@ -224,7 +209,7 @@ test('SIGINT to the only node with a client connected: exit 0 and the client is 
   void autoAck(legacy);
   try {
     node.signal('SIGINT');
-    assert.equal(await exitCodeOf(node), 0, `exit after SIGINT; last logs: ${tail(node)}`);
+    assert.equal(await exitCodeOf(node, EXIT_WAIT_MS), 0, `exit after SIGINT; last logs: ${logTail(node)}`);
     assert.equal(await legacy.waitClosed(5000), true, 'the legacy connection is closed');
     assert.ok(told.length > 0, 'the Cluster client emitted nodeLeaving or nodeRemoved');
   } finally {

@@ -97,8 +97,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
             if (idx >= 0) {
               waiters.splice(idx, 1);
               clearTimeout(timer);
-              const tail = logs.slice(-5).map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : '')).join(' | ');
-              reject(new Error(`node ${node.addr || '(starting)'} exited while a log line was awaited; last logs: ${tail}`));
+              reject(new Error(`node ${node.addr || '(starting)'} exited while a log line was awaited; last logs: ${logTail(node, 5)}`));
             }
           }, 50);
         });
@@ -173,4 +172,21 @@ export function runCli(args: string[], timeoutMs = 20000, input?: string): Promi
     if (input !== undefined) proc.stdin.end(input);
     else proc.stdin.end();
   });
+}
+
+/** The node's exit code once it exits, or a note that it still runs after waitMs. */
+export async function exitCodeOf(node: NodeProcess, waitMs: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`still running after ${waitMs} ms`), waitMs)));
+  const code = await Promise.race([node.exited, timeout]);
+  clearTimeout(timer);
+  return code;
+}
+
+/** The node's last log messages, for assertion messages. */
+export function logTail(node: NodeProcess, n = 8): string {
+  return node.logs
+    .slice(-n)
+    .map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : ''))
+    .join(' | ');
 }
