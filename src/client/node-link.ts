@@ -70,7 +70,7 @@ export class NodeLink implements RequestHolder {
     if (this.closed || this.retired || this.state !== 'down') return;
     this.clearReconnect();
     const { host, port } = parseAddress(this.addr);
-    const conn = new Connection(netConnect({ host, port }), { maxFrameBytes: this.opts.maxFrameBytes });
+    const conn = new Connection(netConnect({ host, port }), { maxFrameBytes: this.opts.maxFrameBytes, pauseReadOnOutput: false });
     this.conn = conn;
     this.state = 'connecting';
     conn.start({ onFrame: (f) => this.onFrame(conn, f), onClose: (r) => this.onClose(conn, r) });

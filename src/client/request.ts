@@ -40,6 +40,8 @@ export class Request {
   retries = 0;
   /** Sends whose outcome is unknown (written, no definitive "not applied" answer since). */
   unsureSends = 0;
+  /** How many times a link dropped with this request on it. */
+  linkLosses = 0;
   /** The link holding this request while in flight, and its request id there. */
   link: RequestHolder | null = null;
   id = 0;

@@ -9,6 +9,7 @@ import { address, failinfo } from '../protocol/messages/legacy.js';
 import { normalizeAddress } from '../shared/address.js';
 import { ClusterError, IndeterminateError, TimeoutError } from './errors.js';
 import { NodeLink, type LinkOwner, type Push } from './node-link.js';
+import { setPayloadBytes } from './wire.js';
 import type { ResolvedOptions } from './options.js';
 import { isWrite, ParkQueue, Request, RequestTracker, Route } from './request.js';
 import { Topology, type ClusterEvents, type TopologyHost } from './topology.js';
@@ -18,6 +19,9 @@ import { decodeResult, failInfoError } from './wire.js';
 const PARK_BASE_MS = 2;
 const PARK_MAX_MS = 100;
 
+
+/** A request whose link drops this many times fails rather than being resent again. */
+const MAX_LINK_LOSSES = 3;
 export type RouterState = 'idle' | 'connecting' | 'connected' | 'closing' | 'closed';
 
 export class Router implements LinkOwner, TopologyHost {
@@ -50,6 +54,10 @@ export class Router implements LinkOwner, TopologyHost {
     if (this.state === 'idle') return Promise.reject(new ClusterError('NOT_CONNECTED', 'not connected: call connect() first'));
     if (this.tracker.count >= this.opts.maxQueuedRequests) {
       return Promise.reject(new ClusterError('QUEUE_FULL', `${this.tracker.count} requests already waiting or in flight`));
+    }
+    if (req.cmd === Cmd.set && setPayloadBytes(req) > this.opts.maxFrameBytes) {
+      // A node closes a connection that sends a frame over its limit: never send one.
+      return Promise.reject(new ClusterError('BAD_REQUEST', `the item is larger than the frame limit of ${this.opts.maxFrameBytes} bytes`));
     }
     req.deadlineMs = this.now() + this.opts.requestTimeoutMs;
     const promise = new Promise<T>((resolve, reject) => {
@@ -212,8 +220,17 @@ export class Router implements LinkOwner, TopologyHost {
       for (const r of orphans) this.fail(r, new ClusterError('CLOSED', 'the client is closed'));
       return;
     }
-    // All our commands are idempotent: resend to the current owner, until the deadline.
-    for (const r of orphans) this.dispatch(r);
+    // All our commands are idempotent: resend to the current owner, until the deadline; a request
+    // that keeps losing its link is the likely cause (a node that refuses it) and fails.
+    for (const r of orphans) {
+      if (r.unsureSends > 0 && ++r.linkLosses > MAX_LINK_LOSSES) {
+        this.fail(r, isWrite(r.cmd)
+          ? new IndeterminateError('INDETERMINATE', `the connection dropped ${r.linkLosses} times with this write in flight: it may or may not be applied`, undefined, link.addr)
+          : new ClusterError('NOT_CONNECTED', `the connection dropped ${r.linkLosses} times with this request in flight`, undefined, link.addr));
+      } else {
+        this.dispatch(r);
+      }
+    }
     if (this.state === 'connected') {
       this.topology.refresh();
       this.rescue();

@@ -52,6 +52,13 @@ export function encodeRequest(w: Writer, req: Request): void {
   }
 }
 
+/** The payload size of a set (other requests are small): checked against the node's frame limit. */
+export function setPayloadBytes(req: Request): number {
+  const v = req.value;
+  const valueBytes = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : 8;
+  return 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes;
+}
+
 /** The reply number each command expects on success. */
 function expectedReply(cmd: number): number {
   switch (cmd) {

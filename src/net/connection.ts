@@ -10,6 +10,13 @@ export interface ConnectionOptions {
   maxFrameBytes?: number;
   /** Reading pauses while more than this many bytes wait to be written. */
   highWaterBytes?: number;
+  /**
+   * false for links where both ends send bulk traffic (node links, a client's links): if both
+   * stopped reading while their own output waits, neither would ever drain. Such a link instead
+   * fails once more than outputMaxBytes wait unsent (the peer is not reading at all).
+   */
+  pauseReadOnOutput?: boolean;
+  outputMaxBytes?: number;
 }
 
 export type CloseReason = { kind: 'local'; why: string } | { kind: 'remote' } | { kind: 'error'; error: Error };
@@ -25,6 +32,8 @@ export class Connection {
   readonly w = new Writer();
   private readonly decoder: FrameDecoder;
   private readonly highWaterBytes: number;
+  private pauseReadOnOutput: boolean;
+  private readonly outputMaxBytes: number;
   private flushScheduled = false;
   private closing = false;
   private closedFlag = false;
@@ -41,6 +50,8 @@ export class Connection {
   ) {
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.highWaterBytes = options.highWaterBytes ?? OUTPUT_HIGH_WATER_BYTES;
+    this.pauseReadOnOutput = options.pauseReadOnOutput ?? true;
+    this.outputMaxBytes = options.outputMaxBytes ?? 1024 * 1024 * 1024;
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     socket.on('error', (error: Error) => this.finish({ kind: 'error', error }));
@@ -51,9 +62,14 @@ export class Connection {
     });
   }
 
-  /** Changes the largest payload accepted from now on (a connection that became a node link). */
-  setMaxFrameBytes(bytes: number): void {
-    this.decoder.maxFrameBytes = bytes;
+  /** A connection that turned out to be a node link: larger frames, and reading never paused for output. */
+  becomeBidirectional(maxFrameBytes: number): void {
+    this.decoder.maxFrameBytes = maxFrameBytes;
+    this.pauseReadOnOutput = false;
+    if (this.readPausedForOutput) {
+      this.readPausedForOutput = false;
+      if (!this.readPausedByUser && !this.closedFlag) this.socket.resume();
+    }
   }
 
   /**
@@ -122,6 +138,12 @@ export class Connection {
     const out = this.w.take();
     this.bytesOut += out.length;
     const ok = this.socket.write(out);
+    if (!this.pauseReadOnOutput) {
+      if (this.socket.writableLength > this.outputMaxBytes) {
+        this.abort(new Error(`peer is not reading: ${this.socket.writableLength} bytes wait unsent`));
+      }
+      return;
+    }
     if (!ok || this.socket.writableLength > this.highWaterBytes) {
       if (!this.readPausedForOutput) {
         this.readPausedForOutput = true;

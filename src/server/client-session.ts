@@ -42,7 +42,15 @@ export class ClientSession {
   /** Runs `write` now when nothing waits ahead of it, else queues it behind the waiting replies. */
   reply(write: (conn: Connection) => void): void {
     if (this.queue.length === 0) write(this.conn);
-    else this.queue.push({ ready: true, write });
+    else this.enqueue({ ready: true, write });
+  }
+
+  private enqueue(slot: Slot): void {
+    this.queue.push(slot);
+    if (this.queue.length > MAX_PENDING_REPLIES_PER_CONNECTION && !this.pausedForQueue) {
+      this.pausedForQueue = true;
+      this.conn.pauseReading();
+    }
   }
 
   ack(frame: Frame): void {
@@ -84,11 +92,7 @@ export class ClientSession {
   /** Opens a reply slot that later replies queue behind. */
   defer(): Slot {
     const slot: Slot = { ready: false, write: null };
-    this.queue.push(slot);
-    if (this.queue.length > MAX_PENDING_REPLIES_PER_CONNECTION && !this.pausedForQueue) {
-      this.pausedForQueue = true;
-      this.conn.pauseReading();
-    }
+    this.enqueue(slot);
     return slot;
   }
 

@@ -32,14 +32,27 @@ export interface Member {
   dialing: boolean;
   nextDialMs: number;
   dialFailures: number;
+  /** Send time (this node's clock) of the latest heartbeat this member answered: the lease is built from these. */
+  replyOriginMs: number;
 }
+
+/** A data member declared dead, probed now and then by the lower address so that a split heals. */
+interface DeadProbe {
+  incarnation: bigint;
+  nextProbeMs: number;
+  attempts: number;
+}
+
+const PROBE_INTERVAL_MS = 1000;
+const PROBE_ATTEMPTS_MAX = 30;
+const DEAD_PROBES_MAX = 1024;
 
 const CALL_TIMEOUT_MS = 5000;
 
 export class Membership {
   readonly members = new Map<string, Member>();
   private readonly dead = new Set<string>();
-  private leaseOriginMs = 0;
+  private readonly probes = new Map<string, DeadProbe>();
   private lastTickMs = performance.now();
   private joinWaiter: ((ok: boolean) => void) | null = null;
 
@@ -63,14 +76,23 @@ export class Membership {
     return m?.link?.established === true ? m.link : null;
   }
 
-  private alone(): boolean {
-    for (const m of this.members.values()) if (m.role === NodeRole.data) return false;
+  /**
+   * Writes are allowed while every data member answered a heartbeat sent less than half the
+   * dead-after time ago (or this node is alone). A member that stops hearing from this node stops
+   * answering it, so this node stops writing before that member can declare it dead.
+   */
+  leaseValid(): boolean {
+    const now = performance.now();
+    const bound = this.deadAfterMs / 2;
+    for (const m of this.members.values()) {
+      if (m.role === NodeRole.data && now - m.replyOriginMs >= bound) return false;
+    }
     return true;
   }
 
-  /** Writes are allowed while this node has heard back from a peer recently, or is alone. */
-  leaseValid(): boolean {
-    return this.alone() || performance.now() - this.leaseOriginMs < this.deadAfterMs / 2;
+  /** Addresses of data members declared dead (seeds for a rejoin). */
+  deadAddrs(): string[] {
+    return [...this.probes.keys()];
   }
 
   // ---- joining ----
@@ -120,7 +142,7 @@ export class Membership {
     socket.once('connect', () => {
       clearTimeout(timer);
       connected = true;
-      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes }), this.node.linkEvents, true);
+      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes, pauseReadOnOutput: false }), this.node.linkEvents, true);
       link.addr = addr;
       const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
       link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
@@ -143,7 +165,6 @@ export class Membership {
     if (m !== undefined) m.dialing = false;
     if (reply !== null && reply.command === Reply.ack) {
       link.established = true;
-      if (this.alone()) this.leaseOriginMs = performance.now();
       const member = m ?? this.addMember({ addr, incarnation: 0n, role: NodeRole.data, state: MemberState.alive });
       this.attach(member, link);
       if (joining) this.joinLink = link;
@@ -206,7 +227,6 @@ export class Membership {
     link.incarnation = hello.incarnation;
     link.role = hello.role;
     link.established = true;
-    if (hello.role === NodeRole.data && this.alone()) this.leaseOriginMs = performance.now();
     if (m === undefined) m = this.addMember({ addr: hello.addr, incarnation: hello.incarnation, role: hello.role, state: MemberState.alive });
     m.incarnation = hello.incarnation;
     this.attach(m, link);
@@ -228,7 +248,9 @@ export class Membership {
       dialing: false,
       nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
+      replyOriginMs: performance.now(),
     };
+    this.probes.delete(info.addr);
     this.members.set(info.addr, m);
     if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.dialIfUnlinked(info.addr));
     if (info.role === NodeRole.data) {
@@ -253,7 +275,7 @@ export class Membership {
     m.lastHeardMs = performance.now();
     m.dialFailures = 0;
     // Updates parked while the link was down never reached this backup: rebuild those copies.
-    for (const b of this.node.repl.parkedBuckets(m.addr)) this.node.repl.dropBackup(b, m.addr, 'relinked after missing updates');
+    for (const b of this.node.repl.bucketsOutOfStep(m.addr)) this.node.repl.dropBackup(b, m.addr, 'relinked after missing updates');
   }
 
   // ---- link events ----
@@ -261,6 +283,7 @@ export class Membership {
   onLinkClose(link: PeerLink): void {
     this.node.repl.unsubscribe(link);
     if (link === this.joinLink) this.joinLink = null;
+    this.node.migration.onLinkClosed(link);
     const m = this.members.get(link.addr);
     if (m === undefined || m.link !== link) return;
     m.link = null;
@@ -400,6 +423,7 @@ export class Membership {
     if (this.members.get(m.addr) !== m) return;
     this.members.delete(m.addr);
     this.dead.add(`${m.addr}#${m.incarnation}`);
+    if (m.role === NodeRole.data) this.addProbe(m.addr, m.incarnation);
     const link = m.link;
     m.link = null;
     link?.abort(`declared dead: ${why}`);
@@ -426,7 +450,62 @@ export class Membership {
   reset(): void {
     for (const m of this.members.values()) m.link?.abort('rejoining as a new member');
     this.members.clear();
-    this.leaseOriginMs = 0;
+  }
+
+  // ---- healing a split ----
+
+  private addProbe(addr: string, incarnation: bigint): void {
+    if (this.probes.size >= DEAD_PROBES_MAX) this.probes.delete(this.probes.keys().next().value!);
+    this.probes.set(addr, { incarnation, nextProbeMs: performance.now() + PROBE_INTERVAL_MS, attempts: 0 });
+  }
+
+  /**
+   * BACKGROUND: two nodes that declared each other dead (a link that froze, a partition) would
+   * each go on alone. BEHAVIOR: the lower address probes the other with a hello. If the other
+   * answers ack, it is told it was declared dead (member_gone) and rejoins as a new member; if it
+   * answers declaredDead, the death was mutual and this node, the lower address, rejoins instead.
+   */
+  private probeDead(now: number): void {
+    for (const [addr, p] of this.probes) {
+      if (this.node.me > addr || now < p.nextProbeMs) continue;
+      p.nextProbeMs = now + PROBE_INTERVAL_MS * 2;
+      if (++p.attempts > PROBE_ATTEMPTS_MAX) {
+        this.probes.delete(addr);
+        continue;
+      }
+      this.probe(addr, p.incarnation);
+    }
+  }
+
+  private probe(addr: string, incarnation: bigint): void {
+    let target;
+    try {
+      target = parseAddress(addr);
+    } catch {
+      this.probes.delete(addr);
+      return;
+    }
+    const socket = connect({ host: target.host, port: target.port });
+    const timer = setTimeout(() => socket.destroy(), Math.max(500, this.deadAfterMs / 2));
+    socket.once('error', () => clearTimeout(timer));
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes, pauseReadOnOutput: false }), this.node.linkEvents, true);
+      link.addr = addr;
+      const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
+      link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply) => {
+        if (reply?.command === Reply.ack) {
+          this.node.log.warn({ peer: addr }, 'a node declared dead still runs: telling it to rejoin');
+          link.call(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, { addr, incarnation }), () => link.close('probe done'), CALL_TIMEOUT_MS);
+          this.probes.delete(addr);
+        } else if (reply?.command === Reply.failinfo && failinfo.decode(new Reader(reply.payload)).code === ErrorCode.declaredDead) {
+          link.close('probe refused');
+          this.node.rejoinAsNew(`${addr} and this node declared each other dead; the lower address rejoins`);
+        } else {
+          link.close('probe failed');
+        }
+      }, CALL_TIMEOUT_MS);
+    });
   }
 
   // ---- the periodic tick ----
@@ -441,6 +520,8 @@ export class Membership {
       return;
     }
     this.node.repl.expireParked(now);
+    this.node.migration.tick(now);
+    this.probeDead(now);
     for (const m of [...this.members.values()]) {
       const link = m.link;
       if (link !== null) {
@@ -471,7 +552,7 @@ export class Membership {
         m.primaries = back.primaries;
         m.backups = back.backups;
         m.transferring = back.transferring;
-        if (m.role === NodeRole.data && back.originMs > this.leaseOriginMs) this.leaseOriginMs = back.originMs;
+        if (back.originMs > m.replyOriginMs) m.replyOriginMs = back.originMs;
       },
       this.deadAfterMs,
     );

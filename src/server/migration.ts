@@ -6,7 +6,8 @@
 // end the source freezes writes to the bucket (they answer retryLater) for one round trip, sends
 // copy_finalise with the new owners and epoch, and commits once the target has acked it.
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
-import type { Reader } from '../protocol/codec.js';
+import { Reader } from '../protocol/codec.js';
+import { failinfo } from '../protocol/messages/legacy.js';
 import type { Frame } from '../protocol/header.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { COPY_BATCH_BYTES_MAX, COPY_BATCH_ITEMS_MAX } from '../shared/limits.js';
@@ -40,7 +41,11 @@ interface Incoming {
   link: PeerLink;
   role: number;
   items: number;
+  /** Monotonic ms of the last copy traffic: a copy silent past INCOMING_STALL_MS is dropped. */
+  lastMs: number;
 }
+
+const INCOMING_STALL_MS = 30_000;
 
 export class Migration {
   outgoing: Outgoing | null = null;
@@ -168,8 +173,9 @@ export class Migration {
       if (ok) this.node.commit(b, owners);
       else {
         this.node.log.warn({ bucket: b, to: link.addr, why: err ?? replyWhy(reply) }, 'bucket hand-over not confirmed');
+        if (reply !== null && failCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
         // A member that died while the bucket was frozen was not acted on for it: do it now.
-        this.node.repairOwners(b);
+        this.node.repairOwners(b, link.addr);
       }
       done(ok);
     }, COPY_CALL_TIMEOUT_MS);
@@ -189,6 +195,16 @@ export class Migration {
   }
 
   // ---- events ----
+
+  /** A link closed (possibly one replaced by a newer link to the same member). */
+  onLinkClosed(link: PeerLink): void {
+    if (this.outgoing?.link === link) this.abort(this.outgoing, 'link to the target closed');
+    if (this.incoming?.link === link) this.dropIncoming('link to the source closed');
+  }
+
+  tick(nowMs: number): void {
+    if (this.incoming !== null && nowMs - this.incoming.lastMs > INCOMING_STALL_MS) this.dropIncoming('copy stalled');
+  }
 
   onLinkLost(addr: string): void {
     if (this.outgoing?.target === addr) this.abort(this.outgoing, 'link to the target lost');
@@ -259,7 +275,7 @@ export class Migration {
     if (m.epoch < e.epoch || e.primary !== link.addr) return link.fail(frame, ErrorCode.staleEpoch, 'sender is not the current primary');
     if (this.node.table.level(m.hash, this.node.me) < 0) this.node.store.drop(m.hash);
     this.node.store.hold(m.hash);
-    this.incoming = { b: m.hash, from: link.addr, link, role: m.role, items: 0 };
+    this.incoming = { b: m.hash, from: link.addr, link, role: m.role, items: 0, lastMs: performance.now() };
     link.ack(frame);
   }
 
@@ -274,6 +290,7 @@ export class Migration {
       this.node.store.put(m.hash, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
     }
     inc.items += m.items.length;
+    inc.lastMs = performance.now();
     link.ack(frame);
   }
 
@@ -290,8 +307,11 @@ export class Migration {
     if (owners.primary === this.node.me && owners.backup !== '' && this.node.members.linkOf(owners.backup) === null) {
       return link.fail(frame, ErrorCode.retryLater, `not linked to the backup ${owners.backup} yet`);
     }
-    if (copying) this.incoming = null;
     const data = this.node.store.hold(m.hash);
+    if (promoting && !copying && data.seq !== m.seq) {
+      return link.fail(frame, ErrorCode.seqGap, `bucket ${m.hash}: this backup is at seq ${data.seq}, the primary at ${m.seq}`);
+    }
+    if (copying) this.incoming = null;
     data.seq = Math.max(data.seq, m.seq);
     this.node.adopt(m.hash, owners);
     link.ack(frame);
@@ -330,11 +350,20 @@ export class Migration {
 
 function replyWhy(reply: Frame | null): string {
   if (reply === null) return 'no reply';
-  if (reply.command === Reply.failinfo) {
-    // the payload is an int code then a string; a short, safe description
-    const code = reply.payload.length >= 4 ? reply.payload.readInt32BE(0) : -1;
-    const text = reply.payload.length >= 8 ? reply.payload.toString('utf8', 8) : '';
-    return `failinfo ${code}: ${text}`;
+  if (reply.command !== Reply.failinfo) return `reply ${reply.command}`;
+  try {
+    const info = failinfo.decode(new Reader(reply.payload));
+    return `failinfo ${info.code}: ${info.message}`;
+  } catch {
+    return 'a malformed failinfo';
   }
-  return `reply ${reply.command}`;
+}
+
+function failCode(reply: Frame): number {
+  if (reply.command !== Reply.failinfo) return 0;
+  try {
+    return failinfo.decode(new Reader(reply.payload)).code;
+  } catch {
+    return 0;
+  }
 }

@@ -69,6 +69,8 @@ export class ClusterNode {
 
   readonly onExpired = (b: number, map: string, key: string): void => {
     this.stats.expired++;
+    // A frozen bucket is being handed over with its seq: the new owner expires the item itself.
+    if (this.migration.isFrozen(b) || this.table.get(b).primary !== this.me) return;
     this.repl.publish(b, { op: UpdateOp.expired, map, key, expiresAtMs: 0, value: null }, null);
   };
 
@@ -218,7 +220,9 @@ export class ClusterNode {
     if (msg.mask > this.table.mask) this.widen(msg.mask);
     for (const e of msg.entries) {
       if (msg.mask < this.table.mask) {
-        for (const b of this.table.merge(msg.mask, e)) this.afterChange(b);
+        const before = new Map<number, number>();
+        for (let b = e.hash & msg.mask; b <= this.table.mask; b += msg.mask + 1) before.set(b, this.table.level(b, this.me));
+        for (const b of this.table.merge(msg.mask, e)) this.afterChange(b, before.get(b));
         continue;
       }
       const b = e.hash & this.table.mask;
@@ -312,12 +316,18 @@ export class ClusterNode {
     this.commitMany(commits);
   }
 
-  /** After a failed hand-over of b: a backup that died meanwhile is dropped. */
-  repairOwners(b: number): void {
+  /**
+   * After a failed hand-over of b to `target`. BACKGROUND: the target may have taken the new owners
+   * (epoch + 1) and died before its ack arrived. BEHAVIOR: if it is dead, this node decides again at
+   * epoch + 2, above anything it may have told others; a backup that died meanwhile is dropped.
+   */
+  repairOwners(b: number, target: string): void {
     const e = this.table.get(b);
-    if (e.primary !== this.me || e.backup === '') return;
-    const m = this.members.members.get(e.backup);
-    if (m === undefined) this.commit(b, { epoch: e.epoch + 1, primary: this.me, backup: '' });
+    if (e.primary !== this.me) return;
+    const targetGone = !this.members.members.has(target);
+    const backupGone = e.backup !== '' && !this.members.members.has(e.backup);
+    if (!targetGone && !backupGone) return;
+    this.commit(b, { epoch: e.epoch + (targetGone ? 2 : 1), primary: this.me, backup: backupGone ? '' : e.backup });
   }
 
   /** This incarnation was declared dead: drop everything and join again as a new member. */
@@ -326,11 +336,15 @@ export class ClusterNode {
     if (this.rejoining) return;
     this.rejoining = true;
     this.log.warn({ why }, 'rejoining the cluster as a new member; all local data dropped');
-    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
+    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.members.deadAddrs(), ...this.opts.nodes])];
     this.migration.abortAll('rejoining');
-    this.members.reset();
-    for (const b of this.store.heldBuckets()) this.store.drop(b);
+    this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
+    for (const b of this.store.heldBuckets()) {
+      for (const s of this.clients) s.pushHashmask(this.table.mask, b, -1);
+      this.store.drop(b);
+    }
     this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
+    this.members.reset();
     this.incarnation = newIncarnation();
     void this.members.join(seeds, () => this.stopped).then((ok) => {
       this.rejoining = false;
@@ -437,7 +451,7 @@ export class ClusterNode {
     if (s.kind !== 'none') return s.failinfo(frame, ErrorCode.badRequest, 'a client connection cannot become a node link');
     nodeMsg.serverHello.decode(new Reader(frame.payload)); // a malformed hello stays a client connection (badRequest)
     this.clients.delete(s);
-    s.conn.setMaxFrameBytes(this.peerFrameBytes);
+    s.conn.becomeBidirectional(this.peerFrameBytes);
     const link = new PeerLink(s.conn, this.linkEvents, false);
     this.members.onServerHello(link, frame);
   }
@@ -492,6 +506,11 @@ function splitHostPort(addr: string): [string, string] {
   return [host, addr.slice(idx + 1)];
 }
 
+const NODE_COMMANDS: ReadonlySet<number> = new Set([
+  Cmd.shuttingDown, Cmd.members, Cmd.heartbeat, Cmd.memberGone, Cmd.tableSync, Cmd.widenMask, Cmd.copyBegin, Cmd.copyItems,
+  Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch,
+]);
+
 function isNodeCommand(command: number): boolean {
-  return command === Cmd.shuttingDown || (command >= 50 && command < 100) || (command >= 500 && command < 600);
+  return NODE_COMMANDS.has(command);
 }

@@ -36,6 +36,7 @@ interface Parked {
 export class Replication {
   private readonly subscribers = new Map<PeerLink, Subscriber>();
   private readonly parked = new Map<string, Parked[]>();
+  private readonly outOfStep = new Map<string, Set<number>>();
   syncFailures = 0;
   loggerDrops = 0;
 
@@ -66,22 +67,33 @@ export class Replication {
   private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
     if (link === null) {
       this.syncFailures++;
+      this.markOutOfStep(addr, msg.hash);
       if (done !== null) this.park(addr, msg.hash, done);
       return;
     }
     link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => this.onSyncReply(link, msg, reply, err, done), SYNC_TIMEOUT_MS);
   }
 
+  /** An update for bucket b may not have reached `addr`: if it links again, its copy is rebuilt. */
+  private markOutOfStep(addr: string, b: number): void {
+    let set = this.outOfStep.get(addr);
+    if (set === undefined) {
+      set = new Set();
+      this.outOfStep.set(addr, set);
+    }
+    set.add(b);
+  }
+
   /**
    * BACKGROUND: the backup of a full-wait write cannot be reached (its link dropped). BEHAVIOR: the
    * write waits for the backup's fate: once that node is declared dead or leaves, the bucket has no
-   * backup and the write is acknowledged (every remaining copy has it); if it is still neither back
-   * nor gone after twice the dead-after time, the write is answered backupFailed (indeterminate).
+   * backup and the write is acknowledged if this node still owns the bucket (every remaining copy
+   * has it), else answered retryLater (the client takes it to the new owner); if the backup is
+   * still neither back nor gone after twice the dead-after time, backupFailed (indeterminate).
    */
   private park(addr: string, b: number, done: BackupDone): void {
     if (!this.node.members.members.has(addr)) {
-      // Already declared dead or gone: the bucket has no backup any more.
-      done(0, '');
+      this.complete(b, done);
       return;
     }
     let list = this.parked.get(addr);
@@ -92,20 +104,31 @@ export class Replication {
     list.push({ b, done, sinceMs: performance.now() });
   }
 
-  /** The writes parked on `addr`, by bucket (a relinked backup missed them: it must be rebuilt). */
-  parkedBuckets(addr: string): number[] {
-    return [...new Set((this.parked.get(addr) ?? []).map((p) => p.b))];
+  /** A write whose backup is gone: acknowledged only while this node still owns its bucket. */
+  private complete(b: number, done: BackupDone): void {
+    if (this.node.table.get(b).primary === this.node.me) done(0, '');
+    else done(ErrorCode.retryLater, 'this node no longer owns the bucket; retry at its owner');
+  }
+
+  /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
+  bucketsOutOfStep(addr: string): number[] {
+    const out = new Set(this.outOfStep.get(addr) ?? []);
+    for (const p of this.parked.get(addr) ?? []) out.add(p.b);
+    return [...out];
   }
 
   /** Bucket b's backup changed: writes parked on its old backup are complete (that copy is gone). */
   onBackupChanged(b: number): void {
-    if (this.parked.size === 0) return;
     const backup = this.node.table.get(b).backup;
+    for (const [addr, set] of this.outOfStep) {
+      if (addr !== backup && set.delete(b) && set.size === 0) this.outOfStep.delete(addr);
+    }
+    if (this.parked.size === 0) return;
     for (const [addr, list] of this.parked) {
       if (addr === backup) continue;
       const keep = list.filter((p) => p.b !== b);
       if (keep.length === list.length) continue;
-      for (const p of list) if (p.b === b) p.done(0, '');
+      for (const p of list) if (p.b === b) this.complete(b, p.done);
       if (keep.length === 0) this.parked.delete(addr);
       else this.parked.set(addr, keep);
     }
@@ -113,10 +136,19 @@ export class Replication {
 
   /** The member is gone for good: writes waiting on it are complete. */
   onPeerGone(addr: string): void {
+    this.outOfStep.delete(addr);
     const list = this.parked.get(addr);
     if (list === undefined) return;
     this.parked.delete(addr);
-    for (const p of list) p.done(0, '');
+    for (const p of list) this.complete(p.b, p.done);
+  }
+
+  /** This node drops everything (it rejoins as new): no waiting write was made durable anywhere. */
+  failAll(why: string): void {
+    const all = [...this.parked.values()].flat();
+    this.parked.clear();
+    this.outOfStep.clear();
+    for (const p of all) p.done(ErrorCode.retryLater, why);
   }
 
   /** Called by the node's tick: parked writes past their bound are answered backupFailed. */
@@ -136,8 +168,9 @@ export class Replication {
       return;
     }
     this.syncFailures++;
-    if (reply === null && done !== null && link.closedFlag) {
-      this.park(link.addr, msg.hash, done);
+    if (reply === null && link.closedFlag) {
+      this.markOutOfStep(link.addr, msg.hash);
+      if (done !== null) this.park(link.addr, msg.hash, done);
       return;
     }
     let code: number = ErrorCode.backupFailed;
@@ -149,7 +182,7 @@ export class Replication {
       if (info.code === ErrorCode.staleEpoch) code = ErrorCode.retryLater;
       if (info.code === ErrorCode.seqGap) {
         this.dropBackup(msg.hash, link.addr, why);
-        if (done !== null) this.park(link.addr, msg.hash, done);
+        if (done !== null) this.complete(msg.hash, done);
         return;
       }
     }

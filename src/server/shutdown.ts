@@ -2,7 +2,7 @@
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
 import { existsSync } from 'node:fs';
-import { rename, mkdir, readdir, unlink } from 'node:fs/promises';
+import { rename, mkdir, readdir, unlink, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, NodeRole } from '../protocol/messages/node.js';
@@ -162,6 +162,12 @@ export class Shutdown {
         const aside = `${node.opts.savefile}.damaged-${stamp(Date.now())}`;
         await rename(node.opts.savefile, aside);
         node.log.warn({ file: node.opts.savefile, movedTo: aside }, 'the unreadable save file was moved aside, not overwritten');
+      } else if (existsSync(node.opts.savefile)) {
+        // A save file this run did not load (it joined a cluster): kept under another name too,
+        // and still whole at its own path until the new one replaces it in one rename.
+        const kept = `${node.opts.savefile}.previous-${stamp(Date.now())}`;
+        await link(node.opts.savefile, kept);
+        node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept');
       }
       const r = await writeSaveFile(node.opts.savefile, items);
       node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');
