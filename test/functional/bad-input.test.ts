@@ -248,6 +248,16 @@ test('node commands on a client connection are refused and change nothing', { ti
   await assertUsable(c, 'bad-input-after-node-commands');
 });
 
+test('numbers near the node commands that name no command get unknown (9)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const c = await open();
+  for (const command of [55, 63, 99, 501, 599]) {
+    const f = await c.request(command);
+    assert.equal(f.command, R.unknown, `command ${command} is not defined: unknown (9), got ${f.command}`);
+    assert.equal(f.payload.readUInt16BE(0), command);
+  }
+  await assertUsable(c, 'bad-input-after-undefined-numbers');
+});
+
 test('a malformed server_hello (50): failinfo badRequest, then the connection is closed or still a working client connection', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await open();
   // string address with a negative length: it can never name a node to dial.
