@@ -97,31 +97,13 @@ export function registerServe(program: Command): void {
 export async function serve(opts: ServerOptions): Promise<void> {
   const log = createLogger(opts.logLevel, opts.logFile);
   const node = new ClusterNode(opts, log);
-  const alone = opts.nodes.length === 0;
-  if (alone) {
-    try {
-      await loadSaveFile(node);
-    } catch (error) {
-      const why = error instanceof SaveFileError ? error.message : String(error);
-      if (!opts.ignoreBadSavefile) {
-        log.fatal({ file: opts.savefile, err: why }, 'cannot start: the save file is unreadable (left untouched; --ignore-bad-savefile to start anyway)');
-        process.stderr.write(`opencluster: ${why} (left untouched; use --ignore-bad-savefile to start anyway)\n`);
-        log.flush();
-        process.exitCode = 3;
-        return;
-      }
-      node.badSavefileIgnored = true;
-      log.error({ file: opts.savefile, err: why }, 'save file unreadable; starting without it (file left untouched)');
-    }
-  }
-  await node.listen();
-  log.info({ addr: node.me, incarnation: String(node.incarnation) }, 'listening');
-  node.startTimers();
   const shutdown = new Shutdown(node);
-  const statsTimer = setInterval(() => log.info({ stats: node.statsDoc() }, 'stats'), STATS_REPORT_INTERVAL_MS);
+  let statsTimer: NodeJS.Timeout | undefined;
+  // Signals are taken from the first moment: one that comes before the node listens waits for it.
+  let listening = false;
+  let pendingSignal: string | null = null;
   let exiting = false;
-  const onSignal = (signal: string): void => {
-    log.info({ signal }, 'signal received');
+  const stop = (): void => {
     if (exiting) {
       void shutdown.run();
       return;
@@ -135,8 +117,46 @@ export async function serve(opts: ServerOptions): Promise<void> {
       log.flush(() => process.exit(0));
     });
   };
+  const onSignal = (signal: string): void => {
+    log.info({ signal }, 'signal received');
+    if (listening) stop();
+    else pendingSignal = signal;
+  };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const alone = opts.nodes.length === 0;
+  if (alone && !(await loadSaveFileOrRefuse(node))) return;
+  await node.listen();
+  log.info({ addr: node.me, incarnation: String(node.incarnation) }, 'listening');
+  node.startTimers();
+  statsTimer = setInterval(() => log.info({ stats: node.statsDoc() }, 'stats'), STATS_REPORT_INTERVAL_MS);
+  listening = true;
+  if (pendingSignal !== null) {
+    if (alone) node.startAlone();
+    stop();
+    return;
+  }
   const joined = alone ? (node.startAlone(), true) : await node.join(opts.nodes);
   if (joined) log.info({ addr: node.me, alone }, 'ready');
+}
+
+/** Loads the save file; false (exit code 3 set) when it is unreadable and not to be ignored. */
+async function loadSaveFileOrRefuse(node: ClusterNode): Promise<boolean> {
+  const { opts, log } = node;
+  try {
+    await loadSaveFile(node);
+    return true;
+  } catch (error) {
+    const why = error instanceof SaveFileError ? error.message : String(error);
+    if (!opts.ignoreBadSavefile) {
+      log.fatal({ file: opts.savefile, err: why }, 'cannot start: the save file is unreadable (left untouched; --ignore-bad-savefile to start anyway)');
+      process.stderr.write(`opencluster: ${why} (left untouched; use --ignore-bad-savefile to start anyway)\n`);
+      log.flush();
+      process.exitCode = 3;
+      return false;
+    }
+    node.badSavefileIgnored = true;
+    log.error({ file: opts.savefile, err: why }, 'save file unreadable; starting without it (file left untouched)');
+    return true;
+  }
 }

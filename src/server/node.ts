@@ -131,7 +131,7 @@ export class ClusterNode {
       this.startAlone();
       return true;
     }
-    return this.members.join(list, () => this.stopped);
+    return this.members.join(list, () => this.stopped || this.leaving);
   }
 
   startTimers(): void {

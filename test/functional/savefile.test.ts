@@ -294,3 +294,21 @@ test('a damaged save file: exit 3, the file named, the file untouched; --ignore-
   const junk = Buffer.from('this is not a save file at all, just text\n'.repeat(10));
   await assertRefused(junk, /magic/i, 'not a save file');
 });
+
+test('a node that joined a cluster never overwrites an earlier save file it did not load', { timeout: 120_000 }, async () => {
+  const first = await startNode();
+  const c = new Cluster({ seeds: [first.addr] });
+  await c.connect();
+  for (let i = 0; i < 100; i++) await c.set(`earlier-${i}`, i);
+  await c.close();
+  const path = await stopAndSave(first);
+  const earlier = itemLines(await readSaveFile(path));
+  assert.equal(earlier.length, 100);
+  // The same data dir, told to join a cluster whose seed is down: it loads nothing, holds nothing.
+  const joiner = await startNode({ dataDir: first.dataDir, nodes: ['127.0.0.1:1'] });
+  joiner.signal('SIGINT');
+  assert.equal(await exitCodeOf(joiner, EXIT_WAIT_MS), 0, `exit after SIGINT; last logs: ${logTail(joiner)}`);
+  const kept = readdirSync(first.dataDir).filter((n) => n.startsWith(`${SAVE_NAME}.previous-`));
+  assert.equal(kept.length, 1, `the earlier save file is kept beside the new one: ${readdirSync(first.dataDir).join(', ')}`);
+  assert.deepEqual(itemLines(await readSaveFile(join(first.dataDir, kept[0]!))), earlier, 'the kept file holds every earlier item');
+});
