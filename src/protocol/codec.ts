@@ -12,6 +12,8 @@ export class DecodeError extends Error {
 }
 
 const INITIAL_WRITER_BYTES = 16 * 1024;
+const TAKE_MIN_BYTES = 512;
+const TAKE_MAX_BYTES = 1024 * 1024;
 
 /**
  * Writes frames back to back into one growing buffer. A frame is opened with begin(), its
@@ -82,7 +84,11 @@ export class Writer {
   take(): Buffer {
     assert(this.frameStart < 0, 'take() inside an open frame');
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(Math.max(INITIAL_WRITER_BYTES, Math.min(this.buf.length, 1024 * 1024)));
+    // The next buffer is sized by what this batch used: small batches (one request in flight)
+    // come from Node's shared pool and make almost no garbage; large ones keep room to grow.
+    let next = TAKE_MIN_BYTES;
+    while (next < this.pos * 2 && next < TAKE_MAX_BYTES) next *= 2;
+    this.buf = Buffer.allocUnsafe(next);
     this.pos = 0;
     return out;
   }

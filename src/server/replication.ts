@@ -56,10 +56,14 @@ export class Replication {
     const data = node.store.hold(b);
     data.seq++;
     const e = node.table.get(b);
+    const copyLink = node.migration.copyTargetLink(b);
+    if (e.backup === '' && copyLink === null && this.subscribers.size === 0) {
+      done?.(0, ''); // nobody to tell: a lone node's hot path allocates nothing more
+      return;
+    }
     const msg: SyncUpdateMsg = { mask: node.table.mask, hash: b, epoch: e.epoch, seq: data.seq, update };
     if (e.backup !== '') this.pushTo(e.backup, node.members.linkOf(e.backup), msg, done);
     else done?.(0, '');
-    const copyLink = node.migration.copyTargetLink(b);
     if (copyLink !== null) this.pushTo(copyLink.addr, copyLink, msg, null);
     if (this.subscribers.size > 0) for (const sub of this.subscribers.values()) this.enqueue(sub, msg);
   }
