@@ -28,6 +28,9 @@ export interface ConnectionEvents {
   onClose(reason: CloseReason): void;
 }
 
+/** Frames handled between two writes while a chunk of frames is worked through. */
+const SUB_BATCH_FRAMES = 16;
+
 export class Connection {
   readonly w = new Writer();
   private readonly decoder: FrameDecoder;
@@ -40,6 +43,7 @@ export class Connection {
   private readPausedForOutput = false;
   private readPausedByUser = false;
   private handlers: ConnectionEvents | undefined;
+  private framesSinceFlush = 0;
   bytesIn = 0;
   bytesOut = 0;
   framesIn = 0;
@@ -134,6 +138,7 @@ export class Connection {
   /** Writes the batch now. */
   flush(): void {
     this.flushScheduled = false;
+    this.framesSinceFlush = 0;
     if (this.closedFlag || this.w.length === 0 || this.w.inFrame) return;
     const out = this.w.take();
     this.bytesOut += out.length;
@@ -167,6 +172,9 @@ export class Connection {
         if (this.closedFlag) return;
         this.framesIn++;
         this.handlers!.onFrame(frame);
+        // Replies leave in sub-batches while a long chunk of requests is worked through, so the
+        // peer starts on the first ones at once instead of both ends taking turns (ping-pong).
+        if (++this.framesSinceFlush >= SUB_BATCH_FRAMES && this.w.length > 0 && !this.w.inFrame) this.flush();
       });
     } catch (error) {
       this.abort(error instanceof Error ? error : new Error(String(error)));
