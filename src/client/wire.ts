@@ -55,6 +55,9 @@ export function encodeRequest(w: Writer, req: Request): void {
 /** The payload size of a set (other requests are small): checked against the node's frame limit. */
 export function setPayloadBytes(req: Request): number {
   const v = req.value;
+  // A UTF-8 string is at most 3 bytes per UTF-16 unit: small items skip the exact count.
+  const bound = 24 + 3 * (req.map.length + req.key.length) + (typeof v === 'string' ? 3 * v.length : v instanceof Uint8Array ? v.length : 8);
+  if (bound < 65536) return bound;
   const valueBytes = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : 8;
   return 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes;
 }
