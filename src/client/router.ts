@@ -9,7 +9,7 @@ import { address, failinfo } from '../protocol/messages/legacy.js';
 import { normalizeAddress } from '../shared/address.js';
 import { ClusterError, IndeterminateError, TimeoutError } from './errors.js';
 import { NodeLink, type LinkOwner, type Push } from './node-link.js';
-import { setPayloadBytes } from './wire.js';
+import { setPayloadFits } from './wire.js';
 import type { ResolvedOptions } from './options.js';
 import { isWrite, ParkQueue, Request, RequestTracker, Route } from './request.js';
 import { Topology, type ClusterEvents, type TopologyHost } from './topology.js';
@@ -55,7 +55,7 @@ export class Router implements LinkOwner, TopologyHost {
     if (this.tracker.count >= this.opts.maxQueuedRequests) {
       return Promise.reject(new ClusterError('QUEUE_FULL', `${this.tracker.count} requests already waiting or in flight`));
     }
-    if (req.cmd === Cmd.set && setPayloadBytes(req) > this.opts.maxFrameBytes) {
+    if (req.cmd === Cmd.set && !setPayloadFits(req, this.opts.maxFrameBytes)) {
       // A node closes a connection that sends a frame over its limit: never send one.
       return Promise.reject(new ClusterError('BAD_REQUEST', `the item is larger than the frame limit of ${this.opts.maxFrameBytes} bytes`));
     }

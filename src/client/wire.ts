@@ -52,14 +52,14 @@ export function encodeRequest(w: Writer, req: Request): void {
   }
 }
 
-/** The payload size of a set (other requests are small): checked against the node's frame limit. */
-export function setPayloadBytes(req: Request): number {
+/** Whether a set's payload fits the node's frame limit (other requests are small). */
+export function setPayloadFits(req: Request, maxFrameBytes: number): boolean {
   const v = req.value;
-  // A UTF-8 string is at most 3 bytes per UTF-16 unit: small items skip the exact count.
+  // A UTF-8 string takes at most 3 bytes per UTF-16 unit: most items pass on that bound alone.
   const bound = 24 + 3 * (req.map.length + req.key.length) + (typeof v === 'string' ? 3 * v.length : v instanceof Uint8Array ? v.length : 8);
-  if (bound < 65536) return bound;
+  if (bound <= maxFrameBytes) return true;
   const valueBytes = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : 8;
-  return 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes;
+  return 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes <= maxFrameBytes;
 }
 
 /** The reply number each command expects on success. */
