@@ -269,7 +269,8 @@ export class Membership {
     if (m.link !== null && m.link !== link) {
       const old = m.link;
       m.link = null;
-      old.close('replaced by a newer link');
+      // Aborted, not closed: its unanswered pushes fail now, before the out-of-step check below.
+      old.abort('replaced by a newer link');
     }
     m.link = link;
     m.lastHeardMs = performance.now();

@@ -59,6 +59,8 @@ export class ClusterNode {
   readonly balancer: Balancer;
   leaving = false;
   stopped = false;
+  /** True once this node started a cluster or completed a join: only then can it have data to save. */
+  everServed = false;
   /** The save file was unreadable and ignored: it is moved aside, never overwritten, before a save. */
   badSavefileIgnored = false;
   readonly startedMs = Date.now();
@@ -118,6 +120,7 @@ export class ClusterNode {
 
   /** Starts a cluster alone: every bucket is ours. */
   startAlone(): void {
+    this.everServed = true;
     for (let b = 0; b < this.table.size; b++) {
       this.table.set(b, { epoch: 1, primary: this.me, backup: '' });
       this.store.hold(b);
@@ -131,7 +134,9 @@ export class ClusterNode {
       this.startAlone();
       return true;
     }
-    return this.members.join(list, () => this.stopped || this.leaving);
+    const ok = await this.members.join(list, () => this.stopped || this.leaving);
+    if (ok) this.everServed = true;
+    return ok;
   }
 
   startTimers(): void {

@@ -114,6 +114,15 @@ export class Replication {
     else done(ErrorCode.retryLater, 'this node no longer owns the bucket; retry at its owner');
   }
 
+  /**
+   * A write whose backup `addr` stopped being the backup: if that node is gone, the write is done
+   * (as complete()); if it still runs, its copy was dropped without this write: backupFailed.
+   */
+  private completeWithout(addr: string, b: number, done: BackupDone): void {
+    if (this.node.members.members.has(addr)) done(ErrorCode.backupFailed, `backup ${addr} fell out of step and is being rebuilt; applied on the primary only`);
+    else this.complete(b, done);
+  }
+
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
   bucketsOutOfStep(addr: string): number[] {
     const out = new Set(this.outOfStep.get(addr) ?? []);
@@ -132,7 +141,7 @@ export class Replication {
       if (addr === backup) continue;
       const keep = list.filter((p) => p.b !== b);
       if (keep.length === list.length) continue;
-      for (const p of list) if (p.b === b) this.complete(b, p.done);
+      for (const p of list) if (p.b === b) this.completeWithout(addr, b, p.done);
       if (keep.length === 0) this.parked.delete(addr);
       else this.parked.set(addr, keep);
     }
@@ -186,7 +195,7 @@ export class Replication {
       if (info.code === ErrorCode.staleEpoch) code = ErrorCode.retryLater;
       if (info.code === ErrorCode.seqGap) {
         this.dropBackup(msg.hash, link.addr, why);
-        if (done !== null) this.complete(msg.hash, done);
+        if (done !== null) this.completeWithout(link.addr, msg.hash, done);
         return;
       }
     }

@@ -2,7 +2,7 @@
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
 import { existsSync } from 'node:fs';
-import { rename, mkdir, readdir, unlink, link } from 'node:fs/promises';
+import { rename, mkdir, readdir, unlink, link, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, NodeRole } from '../protocol/messages/node.js';
@@ -48,7 +48,8 @@ export class Shutdown {
     } else if (left.primaries.length > 0) {
       node.log.warn({ buckets: left.primaries.length, items: this.itemsIn(left.primaries) }, 'could not hand over every bucket in time');
     }
-    if (left.primaries.length > 0 || this.isLastNode()) await this.save(left.primaries);
+    if (!node.everServed) node.log.info('this node never joined a cluster: nothing to save, any save file left as it is');
+    else if (left.primaries.length > 0 || this.isLastNode()) await this.save(left.primaries);
     this.phase = 'waiting for backups';
     await this.waitForBackups(deadline);
     this.phase = 'saying goodbye';
@@ -166,8 +167,10 @@ export class Shutdown {
         // A save file this run did not load (it joined a cluster): kept under another name too,
         // and still whole at its own path until the new one replaces it in one rename.
         const kept = `${node.opts.savefile}.previous-${stamp(Date.now())}`;
-        await link(node.opts.savefile, kept);
-        node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept');
+        await link(node.opts.savefile, kept)
+          .catch(() => copyFile(node.opts.savefile, kept))
+          .then(() => node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept'))
+          .catch((error: unknown) => node.log.error({ file: node.opts.savefile, err: String(error) }, 'could not keep the earlier save file; it is replaced'));
       }
       const r = await writeSaveFile(node.opts.savefile, items);
       node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');

@@ -295,7 +295,7 @@ test('a damaged save file: exit 3, the file named, the file untouched; --ignore-
   await assertRefused(junk, /magic/i, 'not a save file');
 });
 
-test('a node that joined a cluster never overwrites an earlier save file it did not load', { timeout: 120_000 }, async () => {
+async function earlierSaveFile(): Promise<{ dataDir: string; path: string; earlier: string[] }> {
   const first = await startNode();
   const c = new Cluster({ seeds: [first.addr] });
   await c.connect();
@@ -304,11 +304,35 @@ test('a node that joined a cluster never overwrites an earlier save file it did 
   const path = await stopAndSave(first);
   const earlier = itemLines(await readSaveFile(path));
   assert.equal(earlier.length, 100);
+  return { dataDir: first.dataDir, path, earlier };
+}
+
+test('a node that never joined its cluster saves nothing and leaves the save file as it is', { timeout: 120_000 }, async () => {
+  const { dataDir, path, earlier } = await earlierSaveFile();
   // The same data dir, told to join a cluster whose seed is down: it loads nothing, holds nothing.
-  const joiner = await startNode({ dataDir: first.dataDir, nodes: ['127.0.0.1:1'] });
+  const joiner = await startNode({ dataDir, nodes: ['127.0.0.1:1'] });
   joiner.signal('SIGINT');
   assert.equal(await exitCodeOf(joiner, EXIT_WAIT_MS), 0, `exit after SIGINT; last logs: ${logTail(joiner)}`);
-  const kept = readdirSync(first.dataDir).filter((n) => n.startsWith(`${SAVE_NAME}.previous-`));
-  assert.equal(kept.length, 1, `the earlier save file is kept beside the new one: ${readdirSync(first.dataDir).join(', ')}`);
-  assert.deepEqual(itemLines(await readSaveFile(join(first.dataDir, kept[0]!))), earlier, 'the kept file holds every earlier item');
+  assert.deepEqual(itemLines(await readSaveFile(path)), earlier, 'the save file still holds every earlier item');
+  assert.deepEqual(readdirSync(dataDir).filter((n) => n.includes('.previous-')), [], 'nothing was written beside it');
+});
+
+test('the last node of a cluster it joined keeps an earlier save file it did not load', { timeout: 120_000 }, async () => {
+  const { dataDir, path, earlier } = await earlierSaveFile();
+  const b = await startNode();
+  const joiner = await startNode({ dataDir, nodes: [b.addr] });
+  await joiner.waitForLog((l) => l['msg'] === 'ready');
+  const c = new Cluster({ seeds: [b.addr] });
+  await c.connect();
+  for (let i = 0; i < 10; i++) await c.set(`later-${i}`, i);
+  await c.close();
+  b.signal('SIGINT');
+  assert.equal(await exitCodeOf(b, EXIT_WAIT_MS), 0, `first node's exit; last logs: ${logTail(b)}`);
+  joiner.signal('SIGINT');
+  assert.equal(await exitCodeOf(joiner, EXIT_WAIT_MS), 0, `last node's exit; last logs: ${logTail(joiner)}`);
+  const saved = itemLines(await readSaveFile(path));
+  assert.equal(saved.length, 10, 'the new save file holds the cluster\'s items');
+  const kept = readdirSync(dataDir).filter((n) => n.startsWith(`${SAVE_NAME}.previous-`));
+  assert.equal(kept.length, 1, `the earlier save file is kept beside the new one: ${readdirSync(dataDir).join(', ')}`);
+  assert.deepEqual(itemLines(await readSaveFile(join(dataDir, kept[0]!))), earlier, 'the kept file holds every earlier item');
 });
