@@ -117,7 +117,7 @@ function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<
     return;
   }
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b, true);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
@@ -128,7 +128,7 @@ function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<
 
 function readLocal(node: ClusterNode, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
   const b = node.store.bucketOf(map, key);
-  const route = node.route(b, false);
+  const route = node.route(b);
   if (route !== Route.local) {
     notHere(node, s, frame, b, route);
     return undefined;
@@ -171,7 +171,7 @@ function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
 
 function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b, true);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   const existed = node.store.read(b, m.map, m.key, Date.now(), node.onExpired) !== undefined;
   node.store.remove(b, m.map, m.key);
@@ -181,7 +181,7 @@ function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Key
 
 function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b, true);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
@@ -197,7 +197,7 @@ function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Exp
 
 function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: string): void {
   const b = (mapRouteHashLatin1(map) & node.store.mask) >>> 0;
-  const route = node.route(b, false);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   node.stats.reads++;
   const entries = node.store.mapEntries(b, map, Date.now(), node.onExpired);
@@ -213,7 +213,7 @@ function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: strin
 
 function onMapDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
   const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
-  const route = node.route(b, true);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   const existed = node.store.mapEntries(b, m.map, Date.now(), node.onExpired).length > 0;
   node.store.removeMap(b, m.map);
@@ -239,7 +239,7 @@ function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
 
 function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
-  const route = node.route(b, true);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   if (fnv1aLatin1(m.name) !== m.keyHash) {
     node.stats.badRequests++;
@@ -256,7 +256,7 @@ function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legac
 
 function onLegacyGet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.HashRef): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
-  const route = node.route(b, false);
+  const route = node.route(b);
   if (route !== Route.local) return notHere(node, s, frame, b, route);
   node.stats.reads++;
   const want = frame.command === Cmd.getInt ? ValueType.int32 : ValueType.string;

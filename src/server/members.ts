@@ -322,6 +322,10 @@ export class Membership {
         link.ack(frame);
         if (link === this.joinLink && this.joinWaiter !== null) this.joinWaiter(true);
         return;
+      case Cmd.getTable: {
+        const msg = { mask: this.node.table.mask, entries: this.node.table.toEntries() };
+        return link.replyWith(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
+      }
       case Cmd.widenMask:
         this.node.widen(nodeMsg.widenMask.decode(r));
         return link.ack(frame);

@@ -46,17 +46,31 @@ interface Incoming {
 }
 
 const INCOMING_STALL_MS = 30_000;
+const UNSURE_ASK_EVERY_MS = 500;
+
+/**
+ * A hand-over whose copy_finalise got no answer (timeout, link lost): the target may or may not
+ * have taken the new owners. The bucket stays frozen until that is known.
+ */
+interface Unsure {
+  b: number;
+  target: string;
+  owners: Owners;
+  askAtMs: number;
+  asking: boolean;
+}
 
 export class Migration {
   outgoing: Outgoing | null = null;
   incoming: Incoming | null = null;
   private frozen = -1;
+  private unsure: Unsure | null = null;
   moved = 0;
 
   constructor(private readonly node: ClusterNode) {}
 
   get busy(): boolean {
-    return this.outgoing !== null || this.frozen >= 0;
+    return this.outgoing !== null || this.frozen >= 0 || this.unsure !== null;
   }
 
   isFrozen(b: number): boolean {
@@ -168,16 +182,80 @@ export class Migration {
     const data = this.node.store.hold(b);
     const msg = { mask: this.node.table.mask, hash: b, epoch: owners.epoch, seq: data.seq, primary: owners.primary, backup: owners.backup };
     link.call(Cmd.copyFinalise, (w) => nodeMsg.copyFinalise.encode(w, msg), (reply, err) => {
-      this.frozen = -1;
-      const ok = reply?.command === Reply.ack;
-      if (ok) this.node.commit(b, owners);
-      else {
-        this.node.log.warn({ bucket: b, to: link.addr, why: err ?? replyWhy(reply) }, 'bucket hand-over not confirmed');
-        if (reply !== null && failCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
-        // A member that died while the bucket was frozen was not acted on for it: do it now.
-        this.node.repairOwners(b, link.addr);
+      if (reply?.command === Reply.ack) {
+        this.frozen = -1;
+        this.node.commit(b, owners);
+        done(true);
+        return;
       }
-      done(ok);
+      if (reply === null) {
+        this.unsure = { b, target: link.addr, owners, askAtMs: performance.now(), asking: false };
+        this.node.log.warn({ bucket: b, to: link.addr, why: err }, 'hand-over outcome unknown: the bucket stays frozen until the target\'s view is known');
+        done(false);
+        return;
+      }
+      this.frozen = -1;
+      this.node.log.warn({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
+      if (failCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
+      // A member that died while the bucket was frozen was not acted on for it: do it now.
+      this.node.repairOwners(b);
+      done(false);
+    }, COPY_CALL_TIMEOUT_MS);
+  }
+
+  // ---- a hand-over with an unknown outcome ----
+
+  /** The target's whole table arrived (on relink, or asked for): its entry for b is known now. */
+  onFullTable(from: string): void {
+    const u = this.unsure;
+    if (u !== null && u.target === from) this.settleUnsure('the target\'s table is known');
+  }
+
+  /** Any table change: a newer entry for the frozen bucket settles it. */
+  onTableMerged(): void {
+    const u = this.unsure;
+    if (u !== null && this.node.table.get(u.b).epoch >= u.owners.epoch) this.settleUnsure('a newer entry arrived');
+  }
+
+  private settleUnsure(why: string): void {
+    const u = this.unsure!;
+    this.unsure = null;
+    this.frozen = -1;
+    this.node.log.info({ bucket: u.b, target: u.target, owner: this.node.table.get(u.b).primary, why }, 'hand-over outcome settled');
+  }
+
+  /**
+   * The target died with the outcome unknown. BEHAVIOR: decide again at the planned epoch + 1, above
+   * anything the target may have told others. The bucket goes to the planned backup when it lives
+   * (it has every write: writes were frozen, and it would choose itself on the target's death),
+   * else stays here.
+   */
+  onMemberGone(addr: string): void {
+    const u = this.unsure;
+    if (u === null || u.target !== addr) return;
+    this.unsure = null;
+    this.frozen = -1;
+    const e = this.node.table.get(u.b);
+    if (e.epoch >= u.owners.epoch && e.primary !== addr) return;
+    const me = this.node.me;
+    const heirBackup = u.owners.primary === addr && u.owners.backup !== '' && u.owners.backup !== me && this.node.members.members.has(u.owners.backup);
+    const heir = heirBackup ? u.owners.backup : me;
+    this.node.log.warn({ bucket: u.b, target: addr, heir }, 'hand-over target died with the outcome unknown: deciding again');
+    this.node.commit(u.b, { epoch: Math.max(e.epoch, u.owners.epoch) + 1, primary: heir, backup: '' });
+  }
+
+  private askUnsure(nowMs: number): void {
+    const u = this.unsure;
+    if (u === null || u.asking || nowMs < u.askAtMs) return;
+    const link = this.node.members.linkOf(u.target);
+    if (link === null) return;
+    u.asking = true;
+    link.call(Cmd.getTable, null, (reply) => {
+      u.asking = false;
+      u.askAtMs = performance.now() + UNSURE_ASK_EVERY_MS;
+      if (this.unsure !== u || reply?.command !== Reply.table) return;
+      this.node.mergeTable(nodeMsg.table.decode(new Reader(reply.payload)), u.target);
+      if (this.unsure === u) this.settleUnsure('asked the target');
     }, COPY_CALL_TIMEOUT_MS);
   }
 
@@ -204,6 +282,7 @@ export class Migration {
 
   tick(nowMs: number): void {
     if (this.incoming !== null && nowMs - this.incoming.lastMs > INCOMING_STALL_MS) this.dropIncoming('copy stalled');
+    this.askUnsure(nowMs);
   }
 
   onLinkLost(addr: string): void {

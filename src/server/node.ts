@@ -153,7 +153,7 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
-      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => this.route(b, true) === Route.local, this.onExpired);
+      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => this.route(b) === Route.local, this.onExpired);
     });
   }
 
@@ -178,10 +178,12 @@ export class ClusterNode {
   // ---- deciding ----
 
   /** Who serves bucket b now: this node, another (redirect), nobody yet (retry), nobody (noOwner). */
-  route(b: number, write: boolean): Route {
+  route(b: number): Route {
     const e = this.table.get(b);
     if (e.primary === this.me) {
-      if (write && this.migration.isFrozen(b)) return Route.retry;
+      // Frozen: the bucket is changing hands; the new owner may already serve it, so neither
+      // writes nor reads are answered here until that settles.
+      if (this.migration.isFrozen(b)) return Route.retry;
       if (!this.members.leaseValid()) return Route.retry;
       return Route.local;
     }
@@ -222,6 +224,12 @@ export class ClusterNode {
 
   /** Entries from another member: newer ones win. */
   mergeTable(msg: nodeMsg.TableMsg, from: string): void {
+    this.mergeEntries(msg);
+    this.migration.onTableMerged();
+    if (msg.entries.length === this.table.size) this.migration.onFullTable(from);
+  }
+
+  private mergeEntries(msg: nodeMsg.TableMsg): void {
     if (msg.mask > this.table.mask) this.widen(msg.mask);
     for (const e of msg.entries) {
       if (msg.mask < this.table.mask) {
@@ -233,7 +241,6 @@ export class ClusterNode {
       const b = e.hash & this.table.mask;
       if (compareOwners(e, this.table.get(b)) > 0) this.applyOwners(b, e);
     }
-    void from;
   }
 
   sendTable(link: PeerLink): void {
@@ -297,6 +304,7 @@ export class ClusterNode {
    */
   onMemberGone(addr: string): void {
     this.migration.onLinkLost(addr);
+    this.migration.onMemberGone(addr);
     for (const s of this.clients) s.pushServerGone(addr);
     const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
     const lowest = [...live].sort()[0];
@@ -321,18 +329,11 @@ export class ClusterNode {
     this.commitMany(commits);
   }
 
-  /**
-   * After a failed hand-over of b to `target`. BACKGROUND: the target may have taken the new owners
-   * (epoch + 1) and died before its ack arrived. BEHAVIOR: if it is dead, this node decides again at
-   * epoch + 2, above anything it may have told others; a backup that died meanwhile is dropped.
-   */
-  repairOwners(b: number, target: string): void {
+  /** After a refused hand-over of b: a backup that died while b was frozen is dropped now. */
+  repairOwners(b: number): void {
     const e = this.table.get(b);
-    if (e.primary !== this.me) return;
-    const targetGone = !this.members.members.has(target);
-    const backupGone = e.backup !== '' && !this.members.members.has(e.backup);
-    if (!targetGone && !backupGone) return;
-    this.commit(b, { epoch: e.epoch + (targetGone ? 2 : 1), primary: this.me, backup: backupGone ? '' : e.backup });
+    if (e.primary !== this.me || e.backup === '' || this.members.members.has(e.backup)) return;
+    this.commit(b, { epoch: e.epoch + 1, primary: this.me, backup: '' });
   }
 
   /** This incarnation was declared dead: drop everything and join again as a new member. */
