@@ -58,6 +58,7 @@ export const Cmd = {
   members: 51,
   heartbeat: 52,
   memberGone: 53,
+  probe: 54,
   tableSync: 60,
   widenMask: 62,
   copyBegin: 510,

@@ -455,6 +455,7 @@ export class Membership {
   reset(): void {
     for (const m of this.members.values()) m.link?.abort('rejoining as a new member');
     this.members.clear();
+    this.probes.clear();
   }
 
   // ---- healing a split ----
@@ -465,10 +466,12 @@ export class Membership {
   }
 
   /**
-   * BACKGROUND: two nodes that declared each other dead (a link that froze, a partition) would
-   * each go on alone. BEHAVIOR: the lower address probes the other with a hello. If the other
-   * answers ack, it is told it was declared dead (member_gone) and rejoins as a new member; if it
-   * answers declaredDead, the death was mutual and this node, the lower address, rejoins instead.
+   * BACKGROUND: two sides that declared each other dead (a link that froze, a partition) would
+   * each go on alone. BEHAVIOR: the lower address sends a probe naming the incarnation it declared
+   * dead, on a fresh connection that changes no membership. A node that is not that incarnation
+   * answers notMe (a new node on a reused address is left alone). That incarnation compares the
+   * sizes of the two sides: the smaller side rejoins as new members (the higher address on a tie),
+   * so the larger side's data, and its acknowledged writes, survive.
    */
   private probeDead(now: number): void {
     for (const [addr, p] of this.probes) {
@@ -482,6 +485,10 @@ export class Membership {
     }
   }
 
+  private clusterSize(): number {
+    return 1 + this.dataMembers().length;
+  }
+
   private probe(addr: string, incarnation: bigint): void {
     let target;
     try {
@@ -491,26 +498,43 @@ export class Membership {
       return;
     }
     const socket = connect({ host: target.host, port: target.port });
-    const timer = setTimeout(() => socket.destroy(), Math.max(500, this.deadAfterMs / 2));
-    socket.once('error', () => clearTimeout(timer));
+    const timer = setTimeout(() => socket.destroy(), CALL_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('error', () => undefined);
     socket.once('connect', () => {
-      clearTimeout(timer);
-      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes, pauseReadOnOutput: false }), this.node.linkEvents, true);
-      link.addr = addr;
-      const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
-      link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply) => {
-        if (reply?.command === Reply.ack) {
-          this.node.log.warn({ peer: addr }, 'a node declared dead still runs: telling it to rejoin');
-          link.call(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, { addr, incarnation }), () => link.close('probe done'), CALL_TIMEOUT_MS);
-          this.probes.delete(addr);
-        } else if (reply?.command === Reply.failinfo && failinfo.decode(new Reader(reply.payload)).code === ErrorCode.declaredDead) {
-          link.close('probe refused');
-          this.node.rejoinAsNew(`${addr} and this node declared each other dead; the lower address rejoins`);
+      const conn = new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes });
+      const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
+      const msg: nodeMsg.ProbeMsg = {
+        from: this.node.me,
+        fromIncarnation: this.node.incarnation,
+        target: addr,
+        targetIncarnation: incarnation,
+        fromClusterSize: this.clusterSize(),
+      };
+      link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
+        link.close('probe done');
+        if (reply?.command !== Reply.long) return;
+        const verdict = new Reader(reply.payload).i64n();
+        this.node.log.debug({ peer: addr, verdict }, 'probe answered');
+        if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
+          this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`);
         } else {
-          link.close('probe failed');
+          if (verdict === nodeMsg.ProbeVerdict.iRejoin) this.node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
+          this.probes.delete(addr);
         }
       }, CALL_TIMEOUT_MS);
     });
+  }
+
+  /** A probe (54) on a fresh connection: answered without touching membership. */
+  onProbe(msg: nodeMsg.ProbeMsg): number {
+    const { ProbeVerdict } = nodeMsg;
+    if (msg.target !== this.node.me || msg.targetIncarnation !== this.node.incarnation) return ProbeVerdict.notMe;
+    const mine = this.clusterSize();
+    const iRejoin = mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
+    if (!iRejoin) return ProbeVerdict.youRejoin;
+    setImmediate(() => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`));
+    return ProbeVerdict.iRejoin;
   }
 
   // ---- the periodic tick ----

@@ -408,6 +408,10 @@ export class ClusterNode {
         }
         case Cmd.serverHello:
           return this.becomeLink(s, frame);
+        case Cmd.probe: {
+          const verdict = this.members.onProbe(nodeMsg.probe.decode(new Reader(frame.payload)));
+          return s.send(frame, Reply.long, (w) => data.longReply.encode(w, verdict));
+        }
         default:
           if (isNodeCommand(frame.command)) return s.failinfo(frame, ErrorCode.notMember, 'node command on a client connection');
           return handleClientCommand(this, s, frame);

@@ -150,6 +150,34 @@ export const memberGone = {
   },
 };
 
+export interface ProbeMsg {
+  from: string;
+  fromIncarnation: bigint;
+  target: string;
+  targetIncarnation: bigint;
+  /** Data nodes the sender counts in its cluster, itself included. */
+  fromClusterSize: number;
+}
+
+/** Verdicts of a probe (reply long (7)). */
+export const ProbeVerdict = { notMe: 0, iRejoin: 1, youRejoin: 2 } as const;
+
+/** probe (54): string sender, long its incarnation, string target, long target incarnation, int sender's cluster size. */
+export const probe = {
+  encode(w: Writer, m: ProbeMsg): void {
+    w.strLatin1(m.from);
+    w.i64(m.fromIncarnation);
+    w.strLatin1(m.target);
+    w.i64(m.targetIncarnation);
+    w.i32(m.fromClusterSize);
+  },
+  decode(r: Reader): ProbeMsg {
+    const m = { from: r.strLatin1(), fromIncarnation: r.i64(), target: r.strLatin1(), targetIncarnation: r.i64(), fromClusterSize: r.i32() };
+    r.done('probe');
+    return m;
+  },
+};
+
 /** widen_mask (62): int the new, wider mask. */
 export const widenMask = {
   encode(w: Writer, mask: number): void {
