@@ -342,7 +342,9 @@ export class ClusterNode {
     if (this.rejoining) return;
     this.rejoining = true;
     this.log.warn({ why }, 'rejoining the cluster as a new member; all local data dropped');
-    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.members.deadAddrs(), ...this.opts.nodes])];
+    // Only members believed alive and the configured seeds: a dead member's address may now be
+    // another node's, which must not be joined by accident.
+    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
     this.migration.abortAll('rejoining');
     this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
     for (const b of this.store.heldBuckets()) {

@@ -5,7 +5,11 @@ import { startNode, waitFor, type NodeProcess, type StartOptions } from './nodes
 export async function startCluster(count: number, opts: StartOptions = {}): Promise<NodeProcess[]> {
   const first = await startNode(opts);
   const nodes = [first];
-  for (let i = 1; i < count; i++) nodes.push(await startNode({ ...opts, nodes: [first.addr] }));
+  for (let i = 1; i < count; i++) {
+    const n = await startNode({ ...opts, nodes: [first.addr] });
+    await n.waitForLog((l) => l['msg'] === 'ready');
+    nodes.push(n);
+  }
   return nodes;
 }
 

@@ -150,6 +150,7 @@ const nodeCases: Case[] = [
     nodeMsg.bucketOwner.decode,
   ),
   c('node.serverHello', rec({ addr: latin1, incarnation: long, role: int32 }), nodeMsg.serverHello.encode, nodeMsg.serverHello.decode),
+  c('node.probe', rec({ from: latin1, fromIncarnation: long, target: latin1, targetIncarnation: long, fromClusterSize: int32 }), nodeMsg.probe.encode, nodeMsg.probe.decode),
   c(
     'node.members',
     fc.array(rec({ addr: latin1, incarnation: long, role: int32, state: int32 }), { maxLength: 6 }),
