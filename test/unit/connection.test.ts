@@ -1,0 +1,87 @@
+// Connection over real loopback sockets: replies leave in order and in sub-batches while a long
+// chunk is worked through; a bidirectional link fails once its peer stops reading entirely.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Connection } from '../../src/net/connection.js';
+import { Writer } from '../../src/protocol/codec.js';
+import type { Frame } from '../../src/protocol/header.js';
+
+const servers: Server[] = [];
+after(() => {
+  for (const s of servers) s.close();
+});
+
+async function pair(): Promise<{ server: Socket; client: Socket }> {
+  const server = createServer();
+  servers.push(server);
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const client = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve) => client.once('connect', resolve));
+  return { server: await accepted, client };
+}
+
+function frames(count: number): Buffer {
+  const w = new Writer();
+  for (let i = 1; i <= count; i++) {
+    w.begin(30, 0, i);
+    w.i32(i);
+    w.end();
+  }
+  return w.take();
+}
+
+test('100 requests in one chunk: 100 replies in order, written in sub-batches', async () => {
+  const { server, client } = await pair();
+  let writes = 0;
+  const write = server.write.bind(server) as (chunk: Buffer) => boolean;
+  server.write = ((chunk: Buffer) => {
+    writes++;
+    return write(chunk);
+  }) as typeof server.write;
+  const conn = new Connection(server);
+  conn.start({
+    onFrame: (f: Frame) => conn.sendEmpty(1, f.command, f.requestId),
+    onClose: () => undefined,
+  });
+  const replies = new Connection(client);
+  const ids: number[] = [];
+  const done = new Promise<void>((resolve) => {
+    replies.start({
+      onFrame: (f: Frame) => {
+        ids.push(f.requestId);
+        if (ids.length === 100) resolve();
+      },
+      onClose: () => undefined,
+    });
+  });
+  client.write(frames(100));
+  await done;
+  assert.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i + 1), 'replies in request order');
+  assert.ok(writes >= 6, `replies left in sub-batches (${writes} writes for 100 replies)`);
+  replies.close('done');
+  conn.close('done');
+});
+
+test('a bidirectional link whose peer never reads fails instead of buffering without bound', async () => {
+  const { server, client } = await pair();
+  client.pause(); // the peer reads nothing
+  const conn = new Connection(server, { pauseReadOnOutput: false, outputMaxBytes: 4 * 1024 * 1024 });
+  const closed = new Promise<string>((resolve) => {
+    conn.start({
+      onFrame: () => undefined,
+      onClose: (reason) => resolve(reason.kind === 'error' ? reason.error.message : reason.kind),
+    });
+  });
+  const payload = Buffer.alloc(64 * 1024, 1);
+  for (let i = 0; i < 2000 && !conn.closed; i++) {
+    const w = conn.begin(30, 0, i + 1);
+    w.strBytes(payload);
+    conn.end();
+    conn.flush();
+  }
+  assert.match(await closed, /not reading/);
+  client.destroy();
+});
