@@ -8,7 +8,9 @@ import { Writer } from '../../src/protocol/codec.js';
 import type { Frame } from '../../src/protocol/header.js';
 
 const servers: Server[] = [];
+const sockets: Socket[] = [];
 after(() => {
+  for (const s of sockets) s.destroy();
   for (const s of servers) s.close();
 });
 
@@ -20,7 +22,9 @@ async function pair(): Promise<{ server: Socket; client: Socket }> {
   const port = (server.address() as { port: number }).port;
   const client = connect({ host: '127.0.0.1', port });
   await new Promise<void>((resolve) => client.once('connect', resolve));
-  return { server: await accepted, client };
+  const accepted2 = await accepted;
+  sockets.push(client, accepted2);
+  return { server: accepted2, client };
 }
 
 function frames(count: number): Buffer {
