@@ -3,22 +3,7 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, startNode, type NodeProcess } from '../helpers/nodes.js';
-import {
-  C,
-  checkHealthy,
-  failCode,
-  fnv,
-  frame,
-  getPayload,
-  int,
-  R,
-  RawClient,
-  seededBytes,
-  setIntPayload,
-  setStringPayload,
-  str,
-  type RawFrame,
-} from '../helpers/raw.js';
+import { C, checkHealthy, failCode, fnv, frame, getPayload, int, R, RawClient, seededBytes, setIntPayload, setStringPayload, str, type RawFrame, RawPool } from '../helpers/raw.js';
 
 const MAX_FRAME_BYTES = 4096;
 const TEST_TIMEOUT_MS = 20000;
@@ -26,27 +11,25 @@ const WAIT_MS = 5000;
 const BAD_REQUEST = 3;
 
 let node: NodeProcess;
-const clients: RawClient[] = [];
+const pool = new RawPool();
 
 before(async () => {
   node = await startNode({ args: ['--max-frame-bytes', String(MAX_FRAME_BYTES)] });
 });
 
 afterEach(async (t) => {
-  for (const c of clients.splice(0)) c.destroy();
+  pool.destroyAll();
   assert.equal(node.proc.exitCode, null, `the node died during "${t.name}"`);
   assert.equal(await checkHealthy(node.addr, t.name), undefined, `a second connection after "${t.name}"`);
 });
 
 after(async () => {
-  for (const c of clients) c.destroy();
+  pool.destroyAll();
   await cleanup();
 });
 
-async function open(): Promise<RawClient> {
-  const c = await RawClient.connect(node.addr);
-  clients.push(c);
-  return c;
+function open(): Promise<RawClient> {
+  return pool.open(node.addr);
 }
 
 /** A failinfo with code badRequest answering `command` with id `id`, the payload well formed. */

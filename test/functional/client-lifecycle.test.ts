@@ -6,23 +6,15 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, ClusterError, IndeterminateError, TimeoutError } from '../../src/index.js';
+import { Cluster, IndeterminateError, TimeoutError } from '../../src/index.js';
 import { cleanup, killNode, startNode } from '../helpers/nodes.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/index.js, relative to dist/test/functional. */
 const INDEX_PATH = join(here, '..', '..', 'src', 'index.js');
 
 after(cleanup);
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<ClusterError> {
-  let caught: unknown;
-  await assert.rejects(p, (e: unknown) => {
-    caught = e;
-    return e instanceof ClusterError && e.code === code;
-  });
-  return caught as ClusterError;
-}
 
 /** A loopback port that was just bound and closed: nothing listens there. */
 async function deadPort(): Promise<number> {

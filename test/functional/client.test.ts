@@ -3,19 +3,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError, WrongTypeError, type ClusterValue } from '../../src/index.js';
 import { cleanup, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { rejectsWith } from '../helpers/assertions.js';
 
 let node: NodeProcess;
 let cluster: Cluster;
 const added: string[] = [];
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<ClusterError> {
-  let caught: unknown;
-  await assert.rejects(p, (e: unknown) => {
-    caught = e;
-    return e instanceof ClusterError && e.code === code;
-  });
-  return caught as ClusterError;
-}
 
 before(async () => {
   node = await startNode();

@@ -3,26 +3,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, startNode, type NodeProcess } from '../helpers/nodes.js';
-import { C, failCode, fnv, frame, getPayload, int, R, RawClient, setIntPayload, setStringPayload, str, type RawFrame } from '../helpers/raw.js';
+import { C, failCode, fnv, frame, getPayload, int, R, RawClient, setIntPayload, setStringPayload, str, type RawFrame, RawPool } from '../helpers/raw.js';
 
 const TEST_TIMEOUT_MS = 20000;
 const WAIT_MS = 5000;
 
 let node: NodeProcess;
-const clients: RawClient[] = [];
+const pool = new RawPool();
 
 before(async () => {
   node = await startNode();
 });
 after(async () => {
-  for (const c of clients) c.destroy();
+  pool.destroyAll();
   await cleanup();
 });
 
-async function open(): Promise<RawClient> {
-  const c = await RawClient.connect(node.addr);
-  clients.push(c);
-  return c;
+function open(): Promise<RawClient> {
+  return pool.open(node.addr);
 }
 
 /** A get that must miss: fail (2), or failinfo (3) with a well-formed payload. */
@@ -266,8 +264,7 @@ test('two nodes: server_info on hello, and tryelsewhere (4) with the primary for
   // The get is redirected too; at the named node the set and the get succeed.
   const g = await c.request(C.getInt, getPayload(0, fnv(redirected.name)));
   assert.ok(g.command === R.tryelsewhere || (g.command === R.failinfo && failCode(g) === 5), `get at the wrong node answered ${g.command}`);
-  const d = await RawClient.connect(other.addr);
-  clients.push(d);
+  const d = await pool.open(other.addr);
   let set: RawFrame | undefined;
   for (let k = 0; k < 50; k++) {
     set = await d.request(C.setInt, setIntPayload(0, redirected.name, wantInt));

@@ -285,3 +285,18 @@ export async function checkHealthy(addr: string, tag: string): Promise<string | 
     await c.closed;
   }
 }
+
+/** The raw clients a test file opened, destroyed together at the end (or after each test). */
+export class RawPool {
+  private readonly clients: RawClient[] = [];
+
+  async open(addr: string): Promise<RawClient> {
+    const c = await RawClient.connect(addr);
+    this.clients.push(c);
+    return c;
+  }
+
+  destroyAll(): void {
+    for (const c of this.clients.splice(0)) c.destroy();
+  }
+}
