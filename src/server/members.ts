@@ -90,10 +90,6 @@ export class Membership {
     return true;
   }
 
-  /** Addresses of data members declared dead (seeds for a rejoin). */
-  deadAddrs(): string[] {
-    return [...this.probes.keys()];
-  }
 
   // ---- joining ----
 
