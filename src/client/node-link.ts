@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Reader } from '../protocol/codec.js';
 import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
 import type { Frame } from '../protocol/header.js';
-import { clientHello } from '../protocol/messages/data.js';
+import { clientHello, stringsReply } from '../protocol/messages/data.js';
 import { address, failinfo, hashmask } from '../protocol/messages/legacy.js';
 import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
 import { Connection, type CloseReason } from '../net/connection.js';
@@ -13,7 +13,8 @@ import { parseAddress } from '../shared/address.js';
 import { assert } from '../shared/assert.js';
 import type { ResolvedOptions } from './options.js';
 import type { Request, RequestHolder } from './request.js';
-import { encodeRequest } from './wire.js';
+import { encodeRequest, setPayloadFits } from './wire.js';
+import { ClusterError } from './errors.js';
 
 /** connecting: socket or hello under way; ready: usable; draining: the node said goodbye. */
 export type LinkState = 'connecting' | 'ready' | 'draining' | 'down' | 'closed';
@@ -31,7 +32,11 @@ export interface LinkOwner {
   /** A reply to `req`; the frame's payload is valid only during the call. */
   onReply(link: NodeLink, req: Request, frame: Frame): void;
   onPush(link: NodeLink, push: Push): void;
+  /** A request this link will not send (it would break the node's frame limit). */
+  onRefused(req: Request, error: ClusterError): void;
 }
+
+const MAX_FRAME_CAPABILITY = 'max_frame_bytes=';
 
 const EXPONENT_MAX = 30;
 
@@ -44,6 +49,9 @@ export class NodeLink implements RequestHolder {
   private waiting: Request[] = [];
   private nextId = 1;
   private helloId = 0;
+  private capsId = 0;
+  /** The node's frame limit, once its capabilities said it (else the client's own). */
+  private nodeMaxFrameBytes: number;
   private goodbyeId = 0;
   private goodbyeDone: (() => void) | null = null;
   private attempt = 0;
@@ -55,7 +63,9 @@ export class NodeLink implements RequestHolder {
     readonly addr: string,
     private readonly owner: LinkOwner,
     private readonly opts: ResolvedOptions,
-  ) {}
+  ) {
+    this.nodeMaxFrameBytes = opts.maxFrameBytes;
+  }
 
   /** Usable for new requests now, or soon (connecting). */
   get accepting(): boolean {
@@ -80,6 +90,10 @@ export class NodeLink implements RequestHolder {
       features: Feature.richPushes | Feature.goodbyePush,
     });
     conn.end();
+    // Pipelined behind the hello: the node's frame limit, so no request is sent that it must refuse.
+    this.nodeMaxFrameBytes = this.opts.maxFrameBytes;
+    this.capsId = this.takeId();
+    conn.sendEmpty(Cmd.capabilities, 0, this.capsId);
     const ms = this.opts.connectTimeoutMs;
     this.connectTimer = setTimeout(() => conn.abort(new Error(`no client_hello ack within ${ms} ms`)), ms);
   }
@@ -88,6 +102,14 @@ export class NodeLink implements RequestHolder {
   send(req: Request): void {
     const conn = this.conn;
     assert(conn !== null && this.state === 'ready', 'send() on a link that is not ready');
+    if (this.capsId !== 0) {
+      this.waiting.push(req); // the node's frame limit is not known yet: a moment
+      return;
+    }
+    if (req.cmd === Cmd.set && !setPayloadFits(req, this.nodeMaxFrameBytes)) {
+      this.owner.onRefused(req, new ClusterError('BAD_REQUEST', `the item is larger than ${this.addr}'s frame limit of ${this.nodeMaxFrameBytes} bytes`, undefined, this.addr));
+      return;
+    }
     const id = this.takeId();
     req.link = this;
     req.id = id;
@@ -166,14 +188,32 @@ export class NodeLink implements RequestHolder {
     return id;
   }
 
+  private learnFrameLimit(payload: Buffer): void {
+    try {
+      for (const cap of stringsReply.decode(new Reader(payload), 'utf8', 1024)) {
+        if (!cap.startsWith(MAX_FRAME_CAPABILITY)) continue;
+        const n = Number(cap.slice(MAX_FRAME_CAPABILITY.length));
+        if (Number.isSafeInteger(n) && n > 0) this.nodeMaxFrameBytes = Math.min(n, this.opts.maxFrameBytes);
+      }
+    } catch (e) {
+      this.opts.logger.debug({ node: this.addr, err: (e as Error).message }, 'capabilities not understood');
+    }
+  }
+
   private becomeReady(): void {
     this.clearConnectTimer();
     this.state = 'ready';
     this.attempt = 0;
+    this.flushWaiting();
+    this.owner.onLinkReady(this);
+  }
+
+  /** Sends what waited for the handshake, once the node's limits are known too. */
+  private flushWaiting(): void {
+    if (this.state !== 'ready' || this.capsId !== 0) return;
     const queued = this.waiting;
     this.waiting = [];
     for (const r of queued) if (!r.done) this.send(r);
-    this.owner.onLinkReady(this);
   }
 
   private onFrame(conn: Connection, f: Frame): void {
@@ -187,6 +227,12 @@ export class NodeLink implements RequestHolder {
       this.helloId = 0;
       if (f.command === Reply.ack) this.becomeReady();
       else conn.abort(new Error(`client_hello answered with reply ${f.command}`));
+      return;
+    }
+    if (id === this.capsId && f.replyTo === Cmd.capabilities) {
+      this.capsId = 0;
+      if (f.command === Reply.strings) this.learnFrameLimit(f.payload);
+      this.flushWaiting();
       return;
     }
     if (id === this.goodbyeId && f.replyTo === Cmd.goodbye) {
@@ -252,6 +298,7 @@ export class NodeLink implements RequestHolder {
     this.clearConnectTimer();
     this.state = this.closed ? 'closed' : 'down';
     this.helloId = 0;
+    this.capsId = 0;
     this.goodbyeDone?.();
     const orphans: Request[] = [];
     for (const r of this.waiting) if (!r.done) orphans.push(r);

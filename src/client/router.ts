@@ -205,6 +205,10 @@ export class Router implements LinkOwner, TopologyHost {
 
   // ---------------------------------------------------------------- links
 
+  onRefused(req: Request, error: ClusterError): void {
+    this.fail(req, error);
+  }
+
   onLinkReady(link: NodeLink): void {
     if (this.probe?.link === link) {
       this.events.emit('nodeAdded', link.addr); // before the pushes that follow the hello ack

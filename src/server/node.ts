@@ -43,6 +43,11 @@ export interface NodeStats {
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy'];
 
+/** The capabilities list, with this node's frame limit as `max_frame_bytes=N`. */
+function capabilities(maxFrameBytes: number): string[] {
+  return [...CAPABILITIES, `max_frame_bytes=${maxFrameBytes}`];
+}
+
 export class ClusterNode {
   me = '';
   incarnation = newIncarnation();
@@ -401,7 +406,7 @@ export class ClusterNode {
         case Cmd.ping:
           return s.ack(frame);
         case Cmd.capabilities:
-          return s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, CAPABILITIES, 'latin1'));
+          return s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, capabilities(this.opts.maxFrameBytes), 'latin1'));
         case Cmd.stats:
           return s.send(frame, Reply.json, (w) => data.jsonReply.encode(w, this.statsDoc()));
         case Cmd.getTable: {
