@@ -105,11 +105,11 @@ export async function serve(opts: ServerOptions): Promise<void> {
   let exiting = false;
   const stop = (): void => {
     if (exiting) {
-      void shutdown.run();
+      void shutdown.run().catch(() => undefined);
       return;
     }
     exiting = true;
-    void shutdown.run().then(() => {
+    void shutdown.run().catch((error: unknown) => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'shutdown failed; exiting')).then(() => {
       clearInterval(statsTimer);
       log.info({ stats: node.statsDoc() }, 'final stats');
       // The exit waits for the log to be written, but not forever (a closed stdout never flushes).
@@ -122,6 +122,8 @@ export async function serve(opts: ServerOptions): Promise<void> {
     if (listening) stop();
     else pendingSignal = signal;
   };
+  // A promise rejected with nobody to catch it is a programmer error: logged loudly, not a crash.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'unhandled rejection'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   const alone = opts.nodes.length === 0;

@@ -11,7 +11,7 @@ export class Balancer {
 
   /** After a move, the next decision comes at once rather than at the next tick. */
   private readonly again = (ok: boolean): void => {
-    if (ok) setImmediate(() => this.tick());
+    if (ok) setImmediate(() => this.node.safely('balance', () => this.tick()));
   };
 
   tick(): void {

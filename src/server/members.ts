@@ -135,14 +135,14 @@ export class Membership {
       clearTimeout(timer);
       if (!connected) this.dialFailed(addr, joining, err.code === 'ECONNREFUSED');
     });
-    socket.once('connect', () => {
+    socket.once('connect', () => this.node.safely('dial', () => {
       clearTimeout(timer);
       connected = true;
       const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes, pauseReadOnOutput: false }), this.node.linkEvents, true);
       link.addr = addr;
       const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
       link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
-    });
+    }));
   }
 
   private dialFailed(addr: string, joining: boolean, refused: boolean): void {
@@ -248,7 +248,7 @@ export class Membership {
     };
     this.probes.delete(info.addr);
     this.members.set(info.addr, m);
-    if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.dialIfUnlinked(info.addr));
+    if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.node.safely('dial', () => this.dialIfUnlinked(info.addr)));
     if (info.role === NodeRole.data) {
       this.node.log.info({ peer: info.addr }, 'member joined');
       this.node.onMemberAdded(info.addr);
@@ -497,7 +497,7 @@ export class Membership {
     const timer = setTimeout(() => socket.destroy(), CALL_TIMEOUT_MS);
     socket.once('close', () => clearTimeout(timer));
     socket.once('error', () => undefined);
-    socket.once('connect', () => {
+    socket.once('connect', () => this.node.safely('probe', () => {
       const conn = new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes });
       const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
       const msg: nodeMsg.ProbeMsg = {
@@ -519,7 +519,7 @@ export class Membership {
           this.probes.delete(addr);
         }
       }, CALL_TIMEOUT_MS);
-    });
+    }));
   }
 
   /** A probe (54) on a fresh connection: answered without touching membership. */
@@ -529,7 +529,7 @@ export class Membership {
     const mine = this.clusterSize();
     const iRejoin = mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
     if (!iRejoin) return ProbeVerdict.youRejoin;
-    setImmediate(() => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`));
+    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`)));
     return ProbeVerdict.iRejoin;
   }
 

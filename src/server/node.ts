@@ -97,6 +97,18 @@ export class ClusterNode {
     };
   }
 
+  /**
+   * Runs a callback from a timer, an immediate or a socket event: a programmer error in it is logged
+   * and contained, never a crash of the node (requests have their own handling in the dispatchers).
+   */
+  safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.error({ err: error instanceof Error ? error.stack : String(error), what }, 'internal error contained');
+    }
+  }
+
   // ---- lifecycle ----
 
   /** Binds the listener; the node is then known by the address it really listens on. */
@@ -359,10 +371,11 @@ export class ClusterNode {
     this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
     this.members.reset();
     this.incarnation = newIncarnation();
-    void this.members.join(seeds, () => this.stopped).then((ok) => {
-      this.rejoining = false;
-      this.log.info({ ok }, 'rejoined');
-    });
+    void this.members
+      .join(seeds, () => this.stopped)
+      .then((ok) => this.log.info({ ok }, 'rejoined'))
+      .catch((error: unknown) => this.log.error({ err: String(error) }, 'rejoin failed'))
+      .finally(() => (this.rejoining = false));
   }
 
   private rejoining = false;

@@ -233,7 +233,7 @@ export class Replication {
     sub.queue.push(msg);
     if (!sub.flushScheduled) {
       sub.flushScheduled = true;
-      setImmediate(() => this.flush(sub));
+      setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
     }
   }
 
@@ -256,7 +256,7 @@ export class Replication {
   private afterBatch(sub: Subscriber): void {
     if (sub.queue.length > 0 && !sub.flushScheduled) {
       sub.flushScheduled = true;
-      setImmediate(() => this.flush(sub));
+      setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
     }
   }
 }
