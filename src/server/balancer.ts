@@ -2,7 +2,8 @@
 // gives one bucket away (a node only gives, never asks). Order: unbacked buckets get a backup first,
 // then primaries even out (promoting an existing backup where possible), then backups even out.
 // One move at a time per node; the receiver refuses a second incoming copy.
-import { CopyRole } from '../protocol/messages/node.js';
+import { Cmd } from '../protocol/commands.js';
+import { CopyRole, widenMask } from '../protocol/messages/node.js';
 import type { ClusterNode } from './node.js';
 import type { Member } from './members.js';
 
@@ -34,12 +35,8 @@ export class Balancer {
     if (lowest !== node.me) return false;
     const newMask = node.table.mask * 2 + 1;
     node.widen(newMask);
-    node.members.broadcast(62, (w) => w.u32AsInt(newMask));
+    node.members.broadcast(Cmd.widenMask, (w) => widenMask.encode(w, newMask));
     return true;
-  }
-
-  private counts(): Map<string, { primaries: number; backups: number }> {
-    return this.node.table.counts();
   }
 
   private pick(targets: Member[], key: (addr: string) => number, exclude: string[] = []): Member | undefined {
@@ -58,7 +55,7 @@ export class Balancer {
 
   private backupUnbacked(targets: Member[]): boolean {
     const node = this.node;
-    const counts = this.counts();
+    const counts = node.table.counts();
     for (let b = 0; b < node.table.size; b++) {
       const e = node.table.get(b);
       if (e.primary !== node.me || e.backup !== '') continue;
@@ -71,7 +68,7 @@ export class Balancer {
 
   private givePrimary(targets: Member[]): boolean {
     const node = this.node;
-    const counts = this.counts();
+    const counts = node.table.counts();
     const n = targets.length + 1;
     const hi = Math.ceil(node.table.size / n);
     const mine = counts.get(node.me)?.primaries ?? 0;
@@ -92,7 +89,7 @@ export class Balancer {
 
   private moveBackup(targets: Member[]): boolean {
     const node = this.node;
-    const counts = this.counts();
+    const counts = node.table.counts();
     const n = targets.length + 1;
     const hi = Math.ceil(node.table.size / n);
     for (let b = 0; b < node.table.size; b++) {

@@ -289,7 +289,6 @@ export class Membership {
       this.node.log.info({ peer: m.addr }, 'logging node left');
       return;
     }
-    this.node.migration.onLinkLost(m.addr);
     m.nextDialMs = performance.now();
   }
 

@@ -7,7 +7,7 @@
 // copy_finalise with the new owners and epoch, and commits once the target has acked it.
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import { Reader } from '../protocol/codec.js';
-import { failinfo } from '../protocol/messages/legacy.js';
+import { failinfo, unknown } from '../protocol/messages/legacy.js';
 import type { Frame } from '../protocol/header.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { COPY_BATCH_BYTES_MAX, COPY_BATCH_ITEMS_MAX } from '../shared/limits.js';
@@ -334,7 +334,7 @@ export class Migration {
         return this.onBackupRelease(link, frame, nodeMsg.bucketRef.decode(r));
       default:
         this.node.stats.unknownCommands++;
-        link.replyWith(frame, Reply.unknown, (w) => w.u16(frame.command));
+        link.replyWith(frame, Reply.unknown, (w) => unknown.encode(w, frame.command));
     }
   }
 
@@ -392,7 +392,7 @@ export class Migration {
     }
     if (copying) this.incoming = null;
     data.seq = Math.max(data.seq, m.seq);
-    this.node.adopt(m.hash, owners);
+    this.node.commit(m.hash, owners); // applied here and told to everyone, as the source does
     link.ack(frame);
   }
 

@@ -234,11 +234,6 @@ export class ClusterNode {
     this.members.broadcast(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg));
   }
 
-  /** New owners handed to this node by copy_finalise: applied, and told to everyone. */
-  adopt(b: number, owners: Owners): void {
-    this.commit(b, owners);
-  }
-
   /** Entries from another member: newer ones win. */
   mergeTable(msg: nodeMsg.TableMsg, from: string): void {
     this.mergeEntries(msg);

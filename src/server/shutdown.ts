@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { rename, mkdir, readdir, unlink, link, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
-import { CopyRole, NodeRole } from '../protocol/messages/node.js';
+import { CopyRole, NodeRole, bucketRef } from '../protocol/messages/node.js';
 import { address as addressCodec } from '../protocol/messages/legacy.js';
 import type { Item } from '../protocol/messages/node.js';
 import type { ClusterNode } from './node.js';
@@ -126,10 +126,8 @@ export class Shutdown {
       const e = node.table.get(b);
       const link = node.members.linkOf(e.primary);
       if (link === null || performance.now() > deadline) continue;
-      await link.request(Cmd.backupRelease, (w) => {
-        w.u32AsInt(node.table.mask);
-        w.u32AsInt(b);
-      }, 5000).catch(() => undefined);
+      const ref = { mask: node.table.mask, hash: b };
+      await link.request(Cmd.backupRelease, (w) => bucketRef.encode(w, ref), 5000).catch(() => undefined);
     }
     // The commits come back as table updates; those still held are asked again next round.
     const end = Math.min(deadline, performance.now() + 500);
