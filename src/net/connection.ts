@@ -28,6 +28,8 @@ export interface ConnectionEvents {
   onClose(reason: CloseReason): void;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Frames handled between two writes while a chunk of frames is worked through. */
 const SUB_BATCH_FRAMES = 16;
 
@@ -44,6 +46,9 @@ export class Connection {
   private readPausedByUser = false;
   private handlers: ConnectionEvents | undefined;
   private framesSinceFlush = 0;
+  /** True while the decoder is handing out frames (a resume then needs no separate drain). */
+  private decoding = false;
+  private drainScheduled = false;
   bytesIn = 0;
   bytesOut = 0;
   framesIn = 0;
@@ -72,7 +77,7 @@ export class Connection {
     this.pauseReadOnOutput = false;
     if (this.readPausedForOutput) {
       this.readPausedForOutput = false;
-      if (!this.readPausedByUser && !this.closedFlag) this.socket.resume();
+      this.resumeIfUnpaused();
     }
   }
 
@@ -126,7 +131,31 @@ export class Connection {
 
   resumeReading(): void {
     this.readPausedByUser = false;
-    if (!this.readPausedForOutput && !this.closedFlag) this.socket.resume();
+    this.resumeIfUnpaused();
+  }
+
+  private get readPaused(): boolean {
+    return this.readPausedForOutput || this.readPausedByUser;
+  }
+
+  /**
+   * Reading goes on once neither pause holds: first the frames the decoder kept when it stopped
+   * mid-chunk (on a later tick, never inside the caller's own handler), then the socket.
+   */
+  private resumeIfUnpaused(): void {
+    if (this.readPaused || this.closedFlag || this.decoding) return;
+    if (!this.decoder.hasWholeFrame) {
+      this.socket.resume();
+      return;
+    }
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      if (this.readPaused || this.closedFlag) return;
+      this.decode(EMPTY);
+      if (!this.readPaused && !this.closedFlag) this.socket.resume();
+    });
   }
 
   private scheduleFlush(): void {
@@ -149,7 +178,7 @@ export class Connection {
       }
       return;
     }
-    if (!ok || this.socket.writableLength > this.highWaterBytes) {
+    if (!ok && this.socket.writableLength > this.highWaterBytes) {
       if (!this.readPausedForOutput) {
         this.readPausedForOutput = true;
         this.socket.pause();
@@ -160,27 +189,43 @@ export class Connection {
   private onDrain(): void {
     if (this.readPausedForOutput && this.socket.writableLength <= this.highWaterBytes / 2) {
       this.readPausedForOutput = false;
-      if (!this.readPausedByUser && !this.closedFlag) this.socket.resume();
+      this.resumeIfUnpaused();
     }
   }
 
   private onData(chunk: Buffer): void {
     if (this.closedFlag) return;
     this.bytesIn += chunk.length;
+    this.decode(chunk);
+  }
+
+  /**
+   * Hands out the chunk's frames until reading pauses: a chunk of many small requests must not
+   * make replies pile up past the high-water mark (the rest waits in the decoder).
+   */
+  private decode(chunk: Buffer): void {
+    this.decoding = true;
     try {
       this.decoder.push(chunk, (frame) => {
-        if (this.closedFlag) return;
+        if (this.closedFlag) return false;
         this.framesIn++;
         this.handlers!.onFrame(frame);
         // Replies leave in sub-batches while a long chunk of requests is worked through, so the
         // peer starts on the first ones at once instead of both ends taking turns (ping-pong).
-        if (++this.framesSinceFlush >= SUB_BATCH_FRAMES && this.w.length > 0 && !this.w.inFrame) this.flush();
+        if ((++this.framesSinceFlush >= SUB_BATCH_FRAMES || this.w.length > this.highWaterBytes) && this.w.length > 0 && !this.w.inFrame) {
+          this.flush();
+        }
+        return !this.readPaused;
       });
     } catch (error) {
       this.abort(error instanceof Error ? error : new Error(String(error)));
       return;
+    } finally {
+      this.decoding = false;
     }
     if (this.w.length > this.highWaterBytes) this.flush();
+    // A pause set and lifted again by handlers while frames were handed out: read on.
+    if (!this.readPaused && !this.closedFlag && this.socket.isPaused()) this.socket.resume();
   }
 
   /** Flushes what is batched, then ends the connection. Idempotent. */

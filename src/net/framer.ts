@@ -9,7 +9,8 @@ export class FrameError extends Error {
 /**
  * Feed chunks with push(); whole frames come out through the callback, in order. A frame that
  * lies inside one chunk is handed out as a view of that chunk (no copy); a frame split across
- * chunks is assembled once, when its last byte arrives.
+ * chunks is assembled once, when its last byte arrives. The callback may return false to stop:
+ * the rest of the chunk is kept, and the next push (an empty chunk will do) goes on from there.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -17,21 +18,29 @@ export class FrameDecoder {
 
   constructor(public maxFrameBytes: number) {}
 
-  /** Bytes held of a frame that is not complete yet. */
+  /** Bytes held: of a frame that is not complete yet, or of frames left when the callback stopped. */
   get pendingBytes(): number {
     return this.buffered;
   }
 
-  push(chunk: Buffer, onFrame: (frame: Frame) => void): void {
+  /** True when at least one whole frame is held (the callback stopped before it). */
+  get hasWholeFrame(): boolean {
+    const need = this.neededBytes();
+    return need !== undefined && this.buffered >= need;
+  }
+
+  push(chunk: Buffer, onFrame: (frame: Frame) => boolean | void): void {
     let buf: Buffer;
     if (this.buffered === 0) {
       buf = chunk;
     } else {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
+      if (chunk.length > 0) {
+        this.chunks.push(chunk);
+        this.buffered += chunk.length;
+      }
       const need = this.neededBytes();
       if (need === undefined || this.buffered < need) return;
-      buf = Buffer.concat(this.chunks, this.buffered);
+      buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       this.buffered = 0;
     }
@@ -44,13 +53,14 @@ export class FrameDecoder {
       }
       const total = HEADER_BYTES + length;
       if (end - off < total) break;
-      onFrame({
+      const more = onFrame({
         command: buf.readUInt16BE(off),
         replyTo: buf.readUInt16BE(off + 2),
         requestId: buf.readUInt32BE(off + 4),
         payload: buf.subarray(off + HEADER_BYTES, off + total),
       });
       off += total;
+      if (more === false) break;
     }
     if (off < end) {
       const rest = buf.subarray(off);

@@ -89,3 +89,45 @@ test('a bidirectional link whose peer never reads fails instead of buffering wit
   assert.match(await closed, /not reading/);
   client.destroy();
 });
+
+test('many requests in one chunk, large replies, a peer that does not read: frames stop being handled until it reads, then all are answered in order', async () => {
+  const { server, client } = await pair();
+  const replyBytes = 256 * 1024;
+  const big = Buffer.alloc(replyBytes, 3);
+  const conn = new Connection(server, { highWaterBytes: 1024 * 1024 });
+  let handled = 0;
+  conn.start({
+    onFrame: (f: Frame) => {
+      handled++;
+      conn.begin(1, f.command, f.requestId).strBytes(big);
+      conn.end();
+    },
+    onClose: () => undefined,
+  });
+  client.pause();
+  const count = 400; // 100 MiB of replies if every request were handled at once
+  client.write(frames(count));
+  // Wait until the node side has stopped (its handled count no longer moves).
+  let last = -1;
+  for (let i = 0; i < 100 && handled !== last; i++) {
+    last = handled;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(handled < count / 4, `only ${handled} of ${count} requests handled while the peer reads nothing`);
+  assert.ok(conn.pendingOutputBytes < 8 * 1024 * 1024, `output held: ${conn.pendingOutputBytes} bytes`);
+  const replies = new Connection(client, { maxFrameBytes: 1024 * 1024 });
+  const ids: number[] = [];
+  await new Promise<void>((resolve) => {
+    replies.start({
+      onFrame: (f: Frame) => {
+        ids.push(f.requestId);
+        if (ids.length === count) resolve();
+      },
+      onClose: () => undefined,
+    });
+    client.resume();
+  });
+  assert.deepEqual(ids, Array.from({ length: count }, (_, i) => i + 1), 'every reply, in request order');
+  replies.close('done');
+  conn.close('done');
+});

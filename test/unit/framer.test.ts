@@ -79,7 +79,9 @@ test('property: frames views stay valid while handled, even when the callback co
       const dec = new FrameDecoder(MAX_FRAME_BYTES);
       const kept: Frame[] = [];
       // Socket chunks are never reused, so a view kept past the callback still shows its bytes.
-      for (const c of split(stream, cuts)) dec.push(c, (f) => kept.push(f));
+      for (const c of split(stream, cuts)) dec.push(c, (f) => {
+        kept.push(f);
+      });
       assert.equal(kept.length, frames.length);
       kept.forEach((f, i) => assert.deepEqual(Buffer.from(f.payload), frames[i]!.payload));
     }),
@@ -145,7 +147,9 @@ test('property: an oversize length throws FrameError no later than the chunk tha
         for (const c of chunks) {
           fed += c.length;
           try {
-            dec.push(c, (f) => got.push(f.command));
+            dec.push(c, (f) => {
+              got.push(f.command);
+            });
           } catch (e) {
             assert.ok(e instanceof FrameError, `expected FrameError, got ${String(e)}`);
             thrownAt = fed;
@@ -195,5 +199,38 @@ test('property: writeHeader and readHeader round trip', () => {
         assert.deepEqual(b.subarray(3), manual);
       },
     ),
+  );
+});
+
+test('property: a callback that stops keeps the rest; pushing on (empty chunks too) hands out every frame once, in order', () => {
+  fc.assert(
+    fc.property(
+      fc.array(frameArb, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.array(fc.boolean(), { minLength: 1, maxLength: 20 }),
+      (frames, cuts, stops) => {
+        const stream = Buffer.concat(frames.map(encodeFrame));
+        const dec = new FrameDecoder(MAX_FRAME_BYTES);
+        const got: PlainFrame[] = [];
+        let call = 0;
+        const onFrame = (f: Frame): boolean => {
+          got.push({ command: f.command, replyTo: f.replyTo, requestId: f.requestId, payload: Buffer.from(f.payload) });
+          return !stops[call++ % stops.length];
+        };
+        const drain = (): void => {
+          // Bounded: each empty push hands out at least one held frame or none is held.
+          for (let i = 0; i <= frames.length && dec.hasWholeFrame; i++) dec.push(Buffer.alloc(0), onFrame);
+        };
+        for (const c of split(stream, cuts)) {
+          drain();
+          dec.push(c, onFrame);
+        }
+        drain();
+        assert.equal(dec.hasWholeFrame, false, 'nothing whole is left behind');
+        assert.equal(dec.pendingBytes, 0);
+        assert.deepEqual(got, frames);
+      },
+    ),
+    { numRuns: 300 },
   );
 });
