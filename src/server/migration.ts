@@ -175,10 +175,30 @@ export class Migration {
     return true;
   }
 
-  /** Freezes writes to b, has the target take the new owners, then commits them here. */
+  /**
+   * Freezes writes to b, waits until the backup answered every push of b, has the target take the
+   * new owners, then commits them here.
+   */
   private finalise(b: number, link: PeerLink, owners: Owners, done: MoveDone): void {
     assert(this.frozen < 0, 'one bucket frozen at a time');
     this.frozen = b;
+    const epoch = this.node.table.get(b).epoch;
+    // Frozen, no new writes: the backup first has every push answered, then the owners change.
+    this.node.repl.whenPushesAnswered(b, () => {
+      const e = this.node.table.get(b);
+      if (link.closedFlag || e.primary !== this.node.me || e.epoch !== epoch) {
+        // Nothing was sent: the outcome is known (no change), and the bucket serves again.
+        this.frozen = -1;
+        this.node.log.warn({ bucket: b, to: link.addr }, 'hand-over dropped before it was sent: the target\'s link or the bucket changed');
+        this.node.repairOwners(b);
+        done(false);
+        return;
+      }
+      this.sendFinalise(b, link, owners, done);
+    });
+  }
+
+  private sendFinalise(b: number, link: PeerLink, owners: Owners, done: MoveDone): void {
     const data = this.node.store.hold(b);
     const msg = { mask: this.node.table.mask, hash: b, epoch: owners.epoch, seq: data.seq, primary: owners.primary, backup: owners.backup };
     link.call(Cmd.copyFinalise, (w) => nodeMsg.copyFinalise.encode(w, msg), (reply, err) => {

@@ -6,6 +6,7 @@ import { failinfo } from '../protocol/messages/legacy.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import type { PeerLink } from './peer-link.js';
+import { assert } from '../shared/assert.js';
 import type { ClusterNode } from './node.js';
 
 /** code 0: the backup applied it; otherwise a failinfo code and why. */
@@ -36,7 +37,12 @@ interface Parked {
 export class Replication {
   private readonly subscribers = new Map<PeerLink, Subscriber>();
   private readonly parked = new Map<string, Parked[]>();
+  /** Full-wait writes whose backup fell out of step, by bucket: they wait for its new backup. */
+  private readonly rebacking = new Map<number, Parked[]>();
   private readonly outOfStep = new Map<string, Set<number>>();
+  /** Backup pushes sent and not answered yet, per bucket (absent: none). */
+  private readonly pushesInFlight = new Map<number, number>();
+  private readonly pushWaiters = new Map<number, (() => void)[]>();
   syncFailures = 0;
   loggerDrops = 0;
 
@@ -62,20 +68,56 @@ export class Replication {
       return;
     }
     const msg: SyncUpdateMsg = { mask: node.table.mask, hash: b, epoch: e.epoch, seq: data.seq, update };
-    if (e.backup !== '') this.pushTo(e.backup, node.members.linkOf(e.backup), msg, done);
+    if (e.backup !== '') this.pushTo(e.backup, node.members.linkOf(e.backup), msg, done, true);
     else done?.(0, '');
-    if (copyLink !== null) this.pushTo(copyLink.addr, copyLink, msg, null);
+    if (copyLink !== null) this.pushTo(copyLink.addr, copyLink, msg, null, false);
     if (this.subscribers.size > 0) for (const sub of this.subscribers.values()) this.enqueue(sub, msg);
   }
 
-  private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null): void {
+  private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null, toBackup: boolean): void {
     if (link === null) {
       this.syncFailures++;
       this.markOutOfStep(addr, msg.hash);
       if (done !== null) this.park(addr, msg.hash, done);
       return;
     }
-    link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => this.onSyncReply(link, msg, reply, err, done), SYNC_TIMEOUT_MS);
+    const b = msg.hash;
+    if (toBackup) this.pushesInFlight.set(b, (this.pushesInFlight.get(b) ?? 0) + 1);
+    link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => {
+      if (toBackup) this.pushAnswered(b);
+      this.onSyncReply(link, msg, reply, err, done);
+    }, SYNC_TIMEOUT_MS);
+  }
+
+  private pushAnswered(b: number): void {
+    const left = (this.pushesInFlight.get(b) ?? 0) - 1;
+    assert(left >= 0, `bucket ${b}: more push answers than pushes`);
+    if (left > 0) {
+      this.pushesInFlight.set(b, left);
+      return;
+    }
+    this.pushesInFlight.delete(b);
+    const waiters = this.pushWaiters.get(b);
+    if (waiters === undefined) return;
+    this.pushWaiters.delete(b);
+    for (const fn of waiters) this.node.safely('hand-over after backup pushes', fn);
+  }
+
+  /**
+   * Calls `fn` once every backup push of bucket b sent so far is answered (at once if none is out).
+   * BACKGROUND: a hand-over of a frozen bucket must not race its last pushes: the new primary's
+   * table reaches the backup on another link, and the backup would refuse the old primary's late
+   * pushes (stale epoch) and then see a gap in the new primary's. Bounded: every push is answered,
+   * fails with its link, or times out after SYNC_TIMEOUT_MS.
+   */
+  whenPushesAnswered(b: number, fn: () => void): void {
+    if (!this.pushesInFlight.has(b)) {
+      fn();
+      return;
+    }
+    const waiters = this.pushWaiters.get(b);
+    if (waiters === undefined) this.pushWaiters.set(b, [fn]);
+    else waiters.push(fn);
   }
 
   /** An update for bucket b may not have reached `addr`: if it links again, its copy is rebuilt. */
@@ -115,12 +157,23 @@ export class Replication {
   }
 
   /**
-   * A write whose backup `addr` stopped being the backup: if that node is gone, the write is done
-   * (as complete()); if it still runs, its copy was dropped without this write: backupFailed.
+   * A write whose backup `addr` stopped being the backup before applying it. BEHAVIOR: if that node
+   * is gone, the write is done (as complete()). If it still runs, its copy is being rebuilt from
+   * this primary, which holds the write: the write waits for the bucket's new backup (every copy
+   * made from here on has it), is then done as complete(), and is answered backupFailed if no new
+   * backup comes within twice the dead-after time.
    */
   private completeWithout(addr: string, b: number, done: BackupDone): void {
-    if (this.node.members.members.has(addr)) done(ErrorCode.backupFailed, `backup ${addr} fell out of step and is being rebuilt; applied on the primary only`);
-    else this.complete(b, done);
+    if (!this.node.members.members.has(addr) || this.node.table.get(b).backup !== '') {
+      this.complete(b, done);
+      return;
+    }
+    let list = this.rebacking.get(b);
+    if (list === undefined) {
+      list = [];
+      this.rebacking.set(b, list);
+    }
+    list.push({ b, done, sinceMs: performance.now() });
   }
 
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
@@ -132,7 +185,13 @@ export class Replication {
 
   /** Bucket b's backup changed: writes parked on its old backup are complete (that copy is gone). */
   onBackupChanged(b: number): void {
-    const backup = this.node.table.get(b).backup;
+    const e = this.node.table.get(b);
+    const backup = e.backup;
+    const waiting = this.rebacking.get(b);
+    if (waiting !== undefined && (backup !== '' || e.primary !== this.node.me)) {
+      this.rebacking.delete(b);
+      for (const p of waiting) this.complete(b, p.done);
+    }
     for (const [addr, set] of this.outOfStep) {
       if (addr !== backup && set.delete(b) && set.size === 0) this.outOfStep.delete(addr);
     }
@@ -158,8 +217,9 @@ export class Replication {
 
   /** This node drops everything (it rejoins as new): no waiting write was made durable anywhere. */
   failAll(why: string): void {
-    const all = [...this.parked.values()].flat();
+    const all = [...this.parked.values(), ...this.rebacking.values()].flat();
     this.parked.clear();
+    this.rebacking.clear();
     this.outOfStep.clear();
     for (const p of all) p.done(ErrorCode.retryLater, why);
   }
@@ -172,6 +232,17 @@ export class Replication {
         list.shift()!.done(ErrorCode.backupFailed, `backup ${addr} neither answered nor was declared dead; applied on the primary only`);
       }
       if (list.length === 0) this.parked.delete(addr);
+    }
+    if (this.rebacking.size === 0) return;
+    // Alone, no backup can be made: the only copy has the write.
+    const alone = this.node.members.targets().length === 0;
+    for (const [b, list] of this.rebacking) {
+      while (list.length > 0 && (alone || nowMs - list[0]!.sinceMs > boundMs)) {
+        const p = list.shift()!;
+        if (alone) this.complete(b, p.done);
+        else p.done(ErrorCode.backupFailed, `bucket ${b} got no new backup in time; applied on the primary only`);
+      }
+      if (list.length === 0) this.rebacking.delete(b);
     }
   }
 

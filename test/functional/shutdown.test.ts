@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
-import { cleanup, startNode, waitFor, exitCodeOf, logTail } from '../helpers/nodes.js';
+import { backupsOutOfStep, cleanup, startNode, waitFor, exitCodeOf, logTail } from '../helpers/nodes.js';
 import { startCluster, waitForGoalState } from '../helpers/cluster.js';
 import { C, R, RawClient, int } from '../helpers/raw.js';
 
@@ -103,6 +103,7 @@ test('SIGINT to two of three nodes, one after the other: every acknowledged writ
     await w.progress(2000, 'after the second node left');
     await w.stop();
     assert.deepEqual([...w.rejections], [], `the client saw failed requests: ${w.describeRejections()}`);
+    assert.deepEqual(backupsOutOfStep(nodes), [], 'no backup missed an update during the planned stops');
     const lost = await lostWrites(addrs[2]!, w.acked);
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} of ${w.acked.size} acknowledged writes lost or wrong`);
   } finally {

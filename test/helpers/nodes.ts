@@ -1,6 +1,6 @@
 // Test helper: real `opencluster serve` processes on loopback, their logs, and their cleanup.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,9 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
   args.push(...(opts.args ?? []));
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const logs: Record<string, unknown>[] = [];
+  // For diagnosing a failed run by hand: OC_TEST_LOG_DIR=dir keeps every node's log lines there.
+  const keepDir = process.env['OC_TEST_LOG_DIR'];
+  const keepFile = keepDir === undefined ? undefined : join(keepDir, `node-${proc.pid ?? 'x'}.log`);
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   const onLine = (text: string): void => {
     let line: Record<string, unknown>;
@@ -58,6 +61,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
       line = { msg: text, raw: true };
     }
     logs.push(line);
+    if (keepFile !== undefined) appendFileSync(keepFile, `${text}\n`);
     for (let i = waiters.length - 1; i >= 0; i--) {
       if (waiters[i]!.pred(line)) {
         waiters[i]!.resolve(line);
@@ -189,4 +193,14 @@ export function logTail(node: NodeProcess, n = 8): string {
     .slice(-n)
     .map((l) => String(l['msg']) + (l['err'] ? `: ${String(l['err'])}` : ''))
     .join(' | ');
+}
+
+/**
+ * Backups that fell out of step on any of these nodes (a push missed, the copy rebuilt). Planned
+ * changes (joins, graceful stops) must never cause one: each is an update a backup did not get.
+ */
+export function backupsOutOfStep(nodes: NodeProcess[]): string[] {
+  return nodes.flatMap((n) =>
+    n.logs.filter((l) => l['msg'] === 'backup out of step: rebuilding it').map((l) => `${n.addr} bucket ${String(l['bucket'])}: ${String(l['why'])}`),
+  );
 }
