@@ -51,7 +51,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
   const logs: Record<string, unknown>[] = [];
   // For diagnosing a failed run by hand: OC_TEST_LOG_DIR=dir keeps every node's log lines there.
   const keepDir = process.env['OC_TEST_LOG_DIR'];
-  const keepFile = keepDir === undefined ? undefined : join(keepDir, `node-${proc.pid ?? 'x'}.log`);
+  const keepFile = keepDir === undefined || keepDir === '' ? undefined : join(keepDir, `node-${proc.pid ?? 'x'}.log`);
   const waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   const onLine = (text: string): void => {
     let line: Record<string, unknown>;
