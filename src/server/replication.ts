@@ -115,9 +115,7 @@ export class Replication {
       fn();
       return;
     }
-    const waiters = this.pushWaiters.get(b);
-    if (waiters === undefined) this.pushWaiters.set(b, [fn]);
-    else waiters.push(fn);
+    appendTo(this.pushWaiters, b, fn);
   }
 
   /** An update for bucket b may not have reached `addr`: if it links again, its copy is rebuilt. */
@@ -142,12 +140,7 @@ export class Replication {
       this.complete(b, done);
       return;
     }
-    let list = this.parked.get(addr);
-    if (list === undefined) {
-      list = [];
-      this.parked.set(addr, list);
-    }
-    list.push({ b, done, sinceMs: performance.now() });
+    appendTo(this.parked, addr, { b, done, sinceMs: performance.now() });
   }
 
   /** A write whose backup is gone: acknowledged only while this node still owns its bucket. */
@@ -168,12 +161,7 @@ export class Replication {
       this.complete(b, done);
       return;
     }
-    let list = this.rebacking.get(b);
-    if (list === undefined) {
-      list = [];
-      this.rebacking.set(b, list);
-    }
-    list.push({ b, done, sinceMs: performance.now() });
+    appendTo(this.rebacking, b, { b, done, sinceMs: performance.now() });
   }
 
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
@@ -342,4 +330,11 @@ function batchLength(queue: readonly SyncUpdateMsg[]): number {
     n++;
   }
   return Math.max(1, n);
+}
+
+/** Appends to the list kept under `key`, making the list if there is none. */
+function appendTo<K, V>(lists: Map<K, V[]>, key: K, value: V): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
 }
