@@ -27,6 +27,7 @@ interface ServeFlags {
   heartbeatMs: string;
   shutdownTimeoutMs: string;
   mask: string;
+  quorum: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -66,6 +67,8 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   const mask = /^0x[0-9a-f]+$/i.test(f.mask) ? Number.parseInt(f.mask, 16) : /^\d+$/.test(f.mask) ? Number(f.mask) : NaN;
   if (!isValidMask(mask) || mask > 0xfff) throw new UsageError(`--mask must be 2^n-1 between 0x1 and 0xfff, got "${f.mask}"`);
   o.mask = mask;
+  if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
+  o.quorum = f.quorum;
   return o;
 }
 
@@ -88,6 +91,7 @@ export function registerServe(program: Command): void {
     .option('--heartbeat-ms <ms>', 'heartbeat interval between nodes', String(d.heartbeatIntervalMs))
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
+    .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);

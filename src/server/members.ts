@@ -54,6 +54,8 @@ export class Membership {
   private readonly dead = new Set<string>();
   private readonly probes = new Map<string, DeadProbe>();
   private lastTickMs = performance.now();
+  /** Silent members kept for want of a quorum (logged once each until heard again). */
+  private readonly noQuorumLogged = new Set<string>();
   private joinWaiter: ((ok: boolean) => void) | null = null;
 
   constructor(private readonly node: ClusterNode) {}
@@ -174,7 +176,7 @@ export class Membership {
       why = info.message;
       if (info.code === ErrorCode.declaredDead) {
         link.close('declared dead');
-        this.node.rejoinAsNew('peer says this incarnation was declared dead');
+        this.node.rejoinAsNew('peer says this incarnation was declared dead', addr);
         if (joining) this.joinWaiter?.(false);
         return;
       }
@@ -370,7 +372,7 @@ export class Membership {
 
   private onMemberGone(link: PeerLink, msg: nodeMsg.MemberGoneMsg): void {
     if (msg.addr === this.node.me) {
-      if (msg.incarnation === this.node.incarnation) this.node.rejoinAsNew(`declared dead by ${link.addr}`);
+      if (msg.incarnation === this.node.incarnation) this.node.rejoinAsNew(`declared dead by ${link.addr}`, link.addr);
       return;
     }
     const m = this.members.get(msg.addr);
@@ -512,7 +514,7 @@ export class Membership {
         const verdict = new Reader(reply.payload).i64n();
         this.node.log.debug({ peer: addr, verdict }, 'probe answered');
         if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
-          this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`);
+          this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
         } else {
           if (verdict === nodeMsg.ProbeVerdict.iRejoin) this.node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
           this.probes.delete(addr);
@@ -528,7 +530,7 @@ export class Membership {
     const mine = this.clusterSize();
     const iRejoin = mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
     if (!iRejoin) return ProbeVerdict.youRejoin;
-    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`)));
+    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`, msg.from)));
     return ProbeVerdict.iRejoin;
   }
 
@@ -552,17 +554,55 @@ export class Membership {
         if (link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = link.lastHeardMs;
         link.sweep(now);
       }
-      if (now - m.lastHeardMs > this.deadAfterMs) {
-        if (m.role === NodeRole.data) this.declareDead(m, `silent for ${Math.round(now - m.lastHeardMs)} ms`);
-        else {
-          this.members.delete(m.addr);
-          link?.abort('logging node silent');
-        }
+      if (now - m.lastHeardMs <= this.deadAfterMs) {
+        this.noQuorumLogged.delete(m.addr);
+      } else if (m.role !== NodeRole.data) {
+        this.members.delete(m.addr);
+        link?.abort('logging node silent');
         continue;
+      } else if (this.hasQuorum(now)) {
+        this.declareDead(m, `silent for ${Math.round(now - m.lastHeardMs)} ms`);
+        continue;
+      } else {
+        this.noteNoQuorum(m, now); // kept: heartbeats and dials go on below
       }
       if (link?.established === true) this.sendHeartbeat(m, link, now);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
     }
+  }
+
+  /**
+   * BACKGROUND: silence alone cannot tell a dead member from a network cut; if both sides of a cut
+   * declared the other dead, both would promote backups and take writes (split brain), and the
+   * smaller side's writes would be dropped when it heals. BEHAVIOR: with --quorum majority and
+   * three or more data nodes, a silent member is declared dead only while this node hears (within
+   * the dead-after time) more than half of the data nodes it knows, itself included, or exactly
+   * half when that half holds the lowest address. The other side keeps its members, so its lease
+   * stays invalid: it serves nothing until the cut heals, and it rejoins then. Proof of death needs
+   * no quorum: a refused dial, a new incarnation on the address, or a report from a member (which
+   * had a quorum itself). Two nodes cannot tell a cut from a death, so two go on as without quorum.
+   */
+  hasQuorum(now: number): boolean {
+    if (this.node.opts.quorum === 'off') return true;
+    const data = this.dataMembers();
+    const total = data.length + 1;
+    if (total < 3) return true;
+    const heard = data.filter((m) => now - m.lastHeardMs <= this.deadAfterMs);
+    const heardCount = heard.length + 1;
+    if (heardCount * 2 > total) return true;
+    if (heardCount * 2 < total) return false;
+    const lowest = [this.node.me, ...data.map((m) => m.addr)].sort()[0]!;
+    return lowest === this.node.me || heard.some((m) => m.addr === lowest);
+  }
+
+  /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
+  private noteNoQuorum(m: Member, now: number): void {
+    if (this.noQuorumLogged.has(m.addr)) return;
+    this.noQuorumLogged.add(m.addr);
+    this.node.log.warn(
+      { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.dataMembers().length + 1 },
+      'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again',
+    );
   }
 
   private sendHeartbeat(m: Member, link: PeerLink, now: number): void {

@@ -349,14 +349,16 @@ export class ClusterNode {
   }
 
   /** This incarnation was declared dead: drop everything and join again as a new member. */
-  rejoinAsNew(why: string): void {
+  /** Drops everything and joins again as a new member, through `via` (the node that said so) first. */
+  rejoinAsNew(why: string, via: string): void {
     if (this.stopped || this.leaving) return;
     if (this.rejoining) return;
     this.rejoining = true;
     this.log.warn({ why }, 'rejoining the cluster as a new member; all local data dropped');
-    // Only members believed alive and the configured seeds: a dead member's address may now be
-    // another node's, which must not be joined by accident.
-    const seeds = [...new Set([...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
+    // The node that told us, members believed alive and the configured seeds: a dead member's
+    // address may now be another node's, which must not be joined by accident. `via` is always
+    // there, so a node that started the cluster alone (no seeds) and was cut off finds its way back.
+    const seeds = [...new Set([via, ...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
     this.migration.abortAll('rejoining');
     this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
     for (const b of this.store.heldBuckets()) {

@@ -26,6 +26,12 @@ export interface ServerOptions {
   mask: number;
   /** Widen the mask when fewer than this many buckets per node would remain. */
   minBucketsPerNode: number;
+  /**
+   * 'majority': a silent member is declared dead only while this node hears a majority of the
+   * cluster (with three or more nodes), so a cut-off minority stops instead of taking over.
+   * 'off': any node declares silent members dead (two sides of a partition both go on).
+   */
+  quorum: 'majority' | 'off';
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -46,5 +52,6 @@ export function defaultServerOptions(): ServerOptions {
     shutdownTimeoutMs: 30_000,
     mask: DEFAULT_MASK,
     minBucketsPerNode: 4,
+    quorum: 'majority',
   };
 }

@@ -40,6 +40,8 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   startTimeoutMs?: number;
+  /** Run inside this network namespace (made by the test, see netns.ts); `ip netns exec` keeps the PID. */
+  netns?: string;
 }
 
 export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
@@ -47,7 +49,8 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
   const args = [CLI_PATH, 'serve', '--listen', opts.listen ?? '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'debug'];
   for (const n of opts.nodes ?? []) args.push('--node', n);
   args.push(...(opts.args ?? []));
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  const [file, argv] = opts.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', opts.netns, process.execPath, ...args]];
+  const proc = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const logs: Record<string, unknown>[] = [];
   // For diagnosing a failed run by hand: OC_TEST_LOG_DIR=dir keeps every node's log lines there.
   const keepDir = process.env['OC_TEST_LOG_DIR'];

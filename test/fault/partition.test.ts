@@ -1,0 +1,160 @@
+// A network partition, in network namespaces of our own: node A is cut off from B and C (and from
+// a client beside them) while a client on each side writes. With --quorum majority (the default)
+// the cut-off node declares no one dead and serves nothing, the majority takes A's buckets over,
+// and after the cut heals no acknowledged write is lost. With --quorum off both sides go on, and
+// the same check finds the cut-off side's acknowledged writes lost: what the quorum is there for.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cleanup, startNode, waitFor, logTail, type NodeProcess } from '../helpers/nodes.js';
+import { TestNet } from '../helpers/netns.js';
+
+const AGENT_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'netns-agent.js');
+const PORT = 13600;
+const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100'];
+/** Long enough for the majority to declare A dead (1.5 s) and take over, and for A to try to. */
+const PARTITION_MS = 6000;
+/** A's lease (half the dead-after time) has run out well before this after the cut. */
+const LEASE_GONE_MS = 1500;
+const WRITER_MAX_MS = 120_000;
+const AGENT_TIMEOUT_MS = 60_000;
+
+const net = TestNet.create(['a', 'b', 'c', 'cl']);
+const unavailable = typeof net === 'string' ? net : false;
+const agents = new Set<ChildProcess>();
+
+after(async () => {
+  for (const p of agents) p.kill('SIGKILL');
+  await cleanup();
+  if (typeof net !== 'string') net.destroy();
+});
+
+function inNs(host: string, args: string[]): ChildProcess {
+  const n = net as TestNet;
+  const p = spawn('ip', ['netns', 'exec', n.ns(host), process.execPath, AGENT_PATH, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  agents.add(p);
+  p.on('exit', () => agents.delete(p));
+  return p;
+}
+
+/** Runs the agent to its end and returns its last stdout line, parsed (bounded). */
+function agentJson<T>(host: string, args: string[], input = ''): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const p = inNs(host, args);
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), AGENT_TIMEOUT_MS);
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0) reject(new Error(`agent ${args[0]} in ${host} exited ${code}: ${err.slice(-500)}`));
+      else resolve(JSON.parse(last) as T);
+    });
+    p.stdin!.end(input);
+  });
+}
+
+interface Writer {
+  acks: string[];
+  stop(): Promise<{ tried: number; rejections: Record<string, number> }>;
+}
+
+function startWriter(host: string, seeds: string[], tag: string): Writer {
+  const p = inNs(host, ['write', seeds.join(','), tag, String(WRITER_MAX_MS)]);
+  const acks: string[] = [];
+  let summary: { tried: number; rejections: Record<string, number> } | undefined;
+  createInterface({ input: p.stdout! }).on('line', (line) => {
+    if (line.startsWith('A ')) acks.push(line.slice(2));
+    else if (line.startsWith('{')) summary = JSON.parse(line) as typeof summary;
+  });
+  const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+  return {
+    acks,
+    async stop() {
+      p.kill('SIGTERM');
+      const code = await exited;
+      assert.equal(code, 0, `writer ${tag} exits cleanly`);
+      assert.ok(summary !== undefined, `writer ${tag} printed its summary`);
+      return summary;
+    },
+  };
+}
+
+async function waitForGoal(addrs: string[], timeoutMs: number): Promise<void> {
+  await waitFor(`goal state of ${addrs.join(', ')}`, async () => ((await agentJson<{ goal: boolean }>('cl', ['goal', addrs.join(',')])).goal ? true : undefined), timeoutMs, 500);
+}
+
+const declaredDead = (n: NodeProcess): string[] => n.logs.filter((l) => l['msg'] === 'member declared dead').map((l) => String(l['peer']));
+
+interface Outcome {
+  a: NodeProcess;
+  b: NodeProcess;
+  c: NodeProcess;
+  acked: number;
+  minorityAckedWhileCut: number;
+  lostCount: number;
+  lost: string[];
+}
+
+/** Three nodes, a writer on each side; A cut off for PARTITION_MS, then healed; every ack read back. */
+async function partitionCase(quorum: 'majority' | 'off'): Promise<Outcome> {
+  const n = net as TestNet;
+  const addr = (h: string): string => `${n.ip(h)}:${PORT}`;
+  const args = [...NODE_ARGS, '--quorum', quorum];
+  const a = await startNode({ netns: n.ns('a'), listen: addr('a'), args });
+  const b = await startNode({ netns: n.ns('b'), listen: addr('b'), nodes: [addr('a')], args });
+  await b.waitForLog((l) => l['msg'] === 'ready');
+  const c = await startNode({ netns: n.ns('c'), listen: addr('c'), nodes: [addr('a')], args });
+  await c.waitForLog((l) => l['msg'] === 'ready');
+  const addrs = ['a', 'b', 'c'].map(addr);
+  await waitForGoal(addrs, 30_000);
+
+  const majority = startWriter('cl', addrs, 'maj');
+  const minority = startWriter('a', [addr('a')], 'min');
+  await waitFor('both writers acknowledged', () => (majority.acks.length >= 200 && minority.acks.length >= 200 ? true : undefined), 30_000);
+  n.cut('a');
+  await new Promise((r) => setTimeout(r, LEASE_GONE_MS));
+  const minorityAtLeaseEnd = minority.acks.length;
+  await new Promise((r) => setTimeout(r, PARTITION_MS - LEASE_GONE_MS));
+  const minorityAckedWhileCut = minority.acks.length - minorityAtLeaseEnd;
+  n.heal('a');
+  await waitForGoal(addrs, 60_000);
+  await waitFor('writes acknowledged after the heal', () => (majority.acks.length > 0 ? true : undefined), 10_000);
+  const [maj, min] = await Promise.all([majority.stop(), minority.stop()]);
+  console.log(`# quorum ${quorum}: majority writer ${majority.acks.length} acked of ${maj.tried} ${JSON.stringify(maj.rejections)}; minority writer ${minority.acks.length} acked of ${min.tried} ${JSON.stringify(min.rejections)}, ${minorityAckedWhileCut} while cut off`);
+  const keys = [...majority.acks, ...minority.acks];
+  const read = await agentJson<{ checked: number; lostCount: number; lost: string[] }>('cl', ['read', addrs.join(',')], `${keys.join('\n')}\n`);
+  assert.equal(read.checked, keys.length, 'every acknowledged key was read back');
+  console.log(`# quorum ${quorum}: ${read.lostCount} of ${keys.length} acknowledged writes lost`);
+  return { a, b, c, acked: keys.length, minorityAckedWhileCut, lostCount: read.lostCount, lost: read.lost };
+}
+
+test('a partition with --quorum majority: the cut-off node stops, the majority takes over, no acknowledged write is lost', { skip: unavailable, timeout: 180_000 }, async () => {
+  try {
+    const o = await partitionCase('majority');
+    assert.equal(o.lostCount, 0, `${o.lostCount} of ${o.acked} acknowledged writes lost or wrong: ${o.lost.join(', ')}`);
+    assert.equal(o.minorityAckedWhileCut, 0, 'the cut-off node acknowledged no write once its lease ran out');
+    assert.ok(o.a.logs.some((l) => String(l['msg']).startsWith('no quorum')), `A noticed it has no quorum; last logs: ${logTail(o.a)}`);
+    assert.deepEqual(declaredDead(o.a), [], 'A declared no one dead');
+    assert.ok([...declaredDead(o.b), ...declaredDead(o.c)].includes(o.a.addr), 'the majority declared A dead');
+    assert.ok(o.a.logs.some((l) => String(l['msg']).includes('rejoin')), 'A rejoined as a new member after the heal');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a partition with --quorum off: both sides go on, and the cut-off side\'s acknowledged writes are lost when it heals', { skip: unavailable, timeout: 180_000 }, async () => {
+  try {
+    const o = await partitionCase('off');
+    assert.ok(declaredDead(o.a).length > 0, 'the cut-off node declared the others dead and went on');
+    assert.ok(o.minorityAckedWhileCut > 0, 'the cut-off node acknowledged writes while cut off');
+    assert.ok(o.lostCount > 0, `writes acknowledged by the cut-off side are lost on heal (${o.lostCount} of ${o.acked})`);
+  } finally {
+    await cleanup();
+  }
+});

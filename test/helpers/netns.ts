@@ -1,0 +1,91 @@
+// Test helper: a small network of our own, made of network namespaces (no default route, nothing
+// can leave the machine): one namespace per host, all plugged into a bridge in another namespace.
+// A host can be cut off (its port leaves the bridge: silence, as in a real partition) and healed.
+import { execFileSync } from 'node:child_process';
+
+const SUBNET = '10.231.0';
+
+export class TestNet {
+  private readonly made: string[] = [];
+  private readonly bridgeNs: string;
+
+  private constructor(
+    private readonly prefix: string,
+    readonly hosts: readonly string[],
+  ) {
+    this.bridgeNs = `${prefix}-br`;
+  }
+
+  /** Makes the network, or returns why it cannot be made here (no CAP_NET_ADMIN, no iproute2). */
+  static create(hosts: string[]): TestNet | string {
+    const net = new TestNet(`oc${process.pid}`, hosts);
+    try {
+      net.build();
+      return net;
+    } catch (error) {
+      net.destroy();
+      return `network namespaces unavailable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    }
+  }
+
+  private build(): void {
+    this.addNs(this.bridgeNs);
+    ip('-n', this.bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.bridgeNs, 'link', 'set', 'br0', 'up');
+    this.hosts.forEach((h, i) => {
+      const ns = this.ns(h);
+      this.addNs(ns);
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      // Made inside the bridge's namespace, the other end moved straight into the host's.
+      ip('-n', this.bridgeNs, 'link', 'add', port(i), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      ip('-n', this.bridgeNs, 'link', 'set', port(i), 'master', 'br0');
+      ip('-n', this.bridgeNs, 'link', 'set', port(i), 'up');
+      ip('-n', ns, 'addr', 'add', `${this.ip(h)}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    });
+  }
+
+  private addNs(ns: string): void {
+    ip('netns', 'add', ns);
+    this.made.push(ns);
+  }
+
+  ns(host: string): string {
+    return `${this.prefix}-${host}`;
+  }
+
+  ip(host: string): string {
+    const i = this.hosts.indexOf(host);
+    if (i < 0) throw new Error(`no host ${host}`);
+    return `${SUBNET}.${i + 1}`;
+  }
+
+  /** The host's port leaves the bridge: its packets go nowhere, and nothing reaches it. */
+  cut(host: string): void {
+    ip('-n', this.bridgeNs, 'link', 'set', port(this.hosts.indexOf(host)), 'nomaster');
+  }
+
+  heal(host: string): void {
+    ip('-n', this.bridgeNs, 'link', 'set', port(this.hosts.indexOf(host)), 'master', 'br0');
+  }
+
+  /** Deletes every namespace made (their links go with them). Processes inside must be ended first. */
+  destroy(): void {
+    for (const ns of this.made.splice(0).reverse()) {
+      try {
+        ip('netns', 'del', ns);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function port(i: number): string {
+  if (i < 0) throw new Error('no such host');
+  return `p${i}`;
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
+}
