@@ -231,6 +231,9 @@ describe('usage and connection errors exit 2 with one line', () => {
       ['map'],
       ['map', 'frob', 'm'],
       [],
+      ['serve', '--listen', '127.0.0.1:0', '--quorum', 'sometimes'],
+      ['serve', '--listen', '127.0.0.1:0', '--mask', '0x10'],
+      ['serve', '--listen', '127.0.0.1:0', '--dead-after-ms', '300', '--heartbeat-ms', '200'],
     ];
     for (const args of cases) {
       const r = await runCli(args);
