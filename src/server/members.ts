@@ -15,6 +15,7 @@ import * as nodeMsg from '../protocol/messages/node.js';
 import { failinfo, address as addressCodec } from '../protocol/messages/legacy.js';
 import { parseAddress } from '../shared/address.js';
 import { PeerLink } from './peer-link.js';
+import { sideHasQuorum } from './quorum.js';
 import type { ClusterNode } from './node.js';
 
 const { NodeRole, MemberState } = nodeMsg;
@@ -584,15 +585,8 @@ export class Membership {
    */
   hasQuorum(now: number): boolean {
     if (this.node.opts.quorum === 'off') return true;
-    const data = this.dataMembers();
-    const total = data.length + 1;
-    if (total < 3) return true;
-    const heard = data.filter((m) => now - m.lastHeardMs <= this.deadAfterMs);
-    const heardCount = heard.length + 1;
-    if (heardCount * 2 > total) return true;
-    if (heardCount * 2 < total) return false;
-    const lowest = [this.node.me, ...data.map((m) => m.addr)].sort()[0]!;
-    return lowest === this.node.me || heard.some((m) => m.addr === lowest);
+    const others = this.dataMembers().map((m) => ({ addr: m.addr, heard: now - m.lastHeardMs <= this.deadAfterMs }));
+    return sideHasQuorum(this.node.me, others);
   }
 
   /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
