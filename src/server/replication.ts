@@ -222,8 +222,9 @@ export class Replication {
       if (list.length === 0) this.parked.delete(addr);
     }
     if (this.rebacking.size === 0) return;
-    // Alone, no backup can be made: the only copy has the write.
-    const alone = this.node.members.targets().length === 0;
+    // Alone (no other data member at all, not merely none reachable): no backup can be made, and
+    // the only copy has the write.
+    const alone = this.node.members.dataMembers().length === 0;
     for (const [b, list] of this.rebacking) {
       while (list.length > 0 && (alone || nowMs - list[0]!.sinceMs > boundMs)) {
         const p = list.shift()!;
