@@ -152,7 +152,8 @@ export class Connection {
     this.drainScheduled = true;
     setImmediate(() => {
       this.drainScheduled = false;
-      if (this.readPaused || this.closedFlag) return;
+      // Closing: the held frames' replies could not be sent any more (the socket is ending).
+      if (this.readPaused || this.closedFlag || this.closing) return;
       this.decode(EMPTY);
       if (!this.readPaused && !this.closedFlag) this.socket.resume();
     });

@@ -499,7 +499,15 @@ export class Membership {
     const timer = setTimeout(() => socket.destroy(), CALL_TIMEOUT_MS);
     socket.once('close', () => clearTimeout(timer));
     socket.once('error', () => undefined);
+    // The decision to probe belongs to this incarnation and this declaration: once either is gone
+    // (this node rejoined, the member came back), the probe must not speak for the new state.
+    const myIncarnation = this.node.incarnation;
+    const current = (): boolean => this.node.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
     socket.once('connect', () => this.node.safely('probe', () => {
+      if (!current()) {
+        socket.destroy();
+        return;
+      }
       const conn = new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes });
       const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
       const msg: nodeMsg.ProbeMsg = {
@@ -511,7 +519,7 @@ export class Membership {
       };
       link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
         link.close('probe done');
-        if (reply?.command !== Reply.long) return;
+        if (reply?.command !== Reply.long || !current()) return;
         const verdict = new Reader(reply.payload).i64n();
         this.node.log.debug({ peer: addr, verdict }, 'probe answered');
         if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
@@ -528,10 +536,17 @@ export class Membership {
   onProbe(msg: nodeMsg.ProbeMsg): number {
     const { ProbeVerdict } = nodeMsg;
     if (msg.target !== this.node.me || msg.targetIncarnation !== this.node.incarnation) return ProbeVerdict.notMe;
+    // The prober declared this node dead, but this node never declared the prober dead (a cut-off
+    // minority without a quorum keeps its members): the prober's side went on, this side rejoins.
+    // Sizes are compared only when both sides declared each other dead; a side that kept its
+    // members would otherwise count nodes that left it long ago.
+    const m = this.members.get(msg.from);
+    const stillMine = m !== undefined && m.role === NodeRole.data && (m.incarnation === msg.fromIncarnation || m.incarnation === 0n);
     const mine = this.clusterSize();
-    const iRejoin = mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
+    const iRejoin = stillMine || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
     if (!iRejoin) return ProbeVerdict.youRejoin;
-    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(`declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`, msg.from)));
+    const why = stillMine ? `declared dead by ${msg.from}, a member this side never declared dead` : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
+    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(why, msg.from)));
     return ProbeVerdict.iRejoin;
   }
 
@@ -549,19 +564,21 @@ export class Membership {
     this.node.repl.expireParked(now);
     this.node.migration.tick(now);
     this.probeDead(now);
+    for (const m of this.members.values()) {
+      if (m.link !== null && m.link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = m.link.lastHeardMs;
+    }
+    // Judged once per tick, on fresh last-heard times, before any death changes the count.
+    let quorum: boolean | undefined;
     for (const m of [...this.members.values()]) {
       const link = m.link;
-      if (link !== null) {
-        if (link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = link.lastHeardMs;
-        link.sweep(now);
-      }
+      link?.sweep(now);
       if (now - m.lastHeardMs <= this.deadAfterMs) {
         this.noQuorumLogged.delete(m.addr);
       } else if (m.role !== NodeRole.data) {
         this.members.delete(m.addr);
         link?.abort('logging node silent');
         continue;
-      } else if (this.hasQuorum(now)) {
+      } else if ((quorum ??= this.hasQuorum(now))) {
         this.declareDead(m, `silent for ${Math.round(now - m.lastHeardMs)} ms`);
         continue;
       } else {
@@ -577,7 +594,7 @@ export class Membership {
    * declared the other dead, both would promote backups and take writes (split brain), and the
    * smaller side's writes would be dropped when it heals. BEHAVIOR: with --quorum majority and
    * three or more data nodes, a silent member is declared dead only while this node hears (within
-   * the dead-after time) more than half of the data nodes it knows, itself included, or exactly
+   * half the dead-after time) more than half of the data nodes it knows, itself included, or exactly
    * half when that half holds the lowest address. The other side keeps its members, so its lease
    * stays invalid: it serves nothing until the cut heals, and it rejoins then. Proof of death needs
    * no quorum: a refused dial, a new incarnation on the address, or a report from a member (which
@@ -585,8 +602,8 @@ export class Membership {
    */
   hasQuorum(now: number): boolean {
     if (this.node.opts.quorum === 'off') return true;
-    const others = this.dataMembers().map((m) => ({ addr: m.addr, heard: now - m.lastHeardMs <= this.deadAfterMs }));
-    return sideHasQuorum(this.node.me, others);
+    const others = this.dataMembers().map((m) => ({ addr: m.addr, silentMs: now - m.lastHeardMs }));
+    return sideHasQuorum(this.node.me, others, this.deadAfterMs);
   }
 
   /** Logged once per silence of a member (not every tick): it is kept, this side waits. */

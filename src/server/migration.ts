@@ -64,6 +64,7 @@ export class Migration {
   outgoing: Outgoing | null = null;
   incoming: Incoming | null = null;
   private frozen = -1;
+  private finaliseSent = false;
   private unsure: Unsure | null = null;
   moved = 0;
 
@@ -75,6 +76,11 @@ export class Migration {
 
   isFrozen(b: number): boolean {
     return this.frozen === b;
+  }
+
+  /** b is frozen and its copy_finalise is out (not merely waiting for the backup's answers). */
+  isHandOverSent(b: number): boolean {
+    return this.frozen === b && this.finaliseSent;
   }
 
   isIncoming(b: number): boolean {
@@ -188,7 +194,7 @@ export class Migration {
       const e = this.node.table.get(b);
       if (link.closedFlag || e.primary !== this.node.me || e.epoch !== epoch) {
         // Nothing was sent: the outcome is known (no change), and the bucket serves again.
-        this.frozen = -1;
+        this.unfreeze();
         this.node.log.warn({ bucket: b, to: link.addr }, 'hand-over dropped before it was sent: the target\'s link or the bucket changed');
         this.node.repairOwners(b);
         done(false);
@@ -198,12 +204,18 @@ export class Migration {
     });
   }
 
+  private unfreeze(): void {
+    this.frozen = -1;
+    this.finaliseSent = false;
+  }
+
   private sendFinalise(b: number, link: PeerLink, owners: Owners, done: MoveDone): void {
+    this.finaliseSent = true;
     const data = this.node.store.hold(b);
     const msg = { mask: this.node.table.mask, hash: b, epoch: owners.epoch, seq: data.seq, primary: owners.primary, backup: owners.backup };
     link.call(Cmd.copyFinalise, (w) => nodeMsg.copyFinalise.encode(w, msg), (reply, err) => {
       if (reply?.command === Reply.ack) {
-        this.frozen = -1;
+        this.unfreeze();
         this.node.commit(b, owners);
         done(true);
         return;
@@ -214,7 +226,7 @@ export class Migration {
         done(false);
         return;
       }
-      this.frozen = -1;
+      this.unfreeze();
       this.node.log.warn({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
       if (failCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
       // A member that died while the bucket was frozen was not acted on for it: do it now.
@@ -240,7 +252,7 @@ export class Migration {
   private settleUnsure(why: string): void {
     const u = this.unsure!;
     this.unsure = null;
-    this.frozen = -1;
+    this.unfreeze();
     this.node.log.info({ bucket: u.b, target: u.target, owner: this.node.table.get(u.b).primary, why }, 'hand-over outcome settled');
   }
 
@@ -254,7 +266,7 @@ export class Migration {
     const u = this.unsure;
     if (u === null || u.target !== addr) return;
     this.unsure = null;
-    this.frozen = -1;
+    this.unfreeze();
     const e = this.node.table.get(u.b);
     if (e.epoch >= u.owners.epoch && e.primary !== addr) return;
     const me = this.node.me;

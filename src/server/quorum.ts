@@ -1,28 +1,31 @@
 // The majority rule for declaring silent members dead (see Membership.hasQuorum): pure, so that
-// "two sides of a cut never both have a quorum" can be checked over every way to cut a cluster.
+// "two sides of a cut never both declare the other dead" can be checked over every way to cut.
 
 export interface OtherNode {
   addr: string;
-  /** Heard from within the dead-after time. */
-  heard: boolean;
+  /** Time since this node last heard from it. */
+  silentMs: number;
 }
 
 /**
  * Whether the side of `me` (me and the others it hears) may declare the rest dead: always with
  * fewer than three data nodes in all (two cannot tell a cut from a death); else when the side
- * holds more than half of them, or exactly half including the lowest address of all.
+ * holds more than half of them, or exactly half including the lowest address of all. Heard means
+ * within half the dead-after time: nodes cut off together fall silent together, and one of them
+ * crossing the full dead-after time must not find the others still counted as heard.
  */
-export function sideHasQuorum(me: string, others: readonly OtherNode[]): boolean {
+export function sideHasQuorum(me: string, others: readonly OtherNode[], deadAfterMs: number): boolean {
   const total = others.length + 1;
   if (total < 3) return true;
   let heard = 1;
   let lowest = me;
   let lowestHeard = true;
   for (const o of others) {
-    if (o.heard) heard++;
+    const isHeard = o.silentMs <= deadAfterMs / 2;
+    if (isHeard) heard++;
     if (o.addr < lowest) {
       lowest = o.addr;
-      lowestHeard = o.heard;
+      lowestHeard = isHeard;
     }
   }
   if (heard * 2 !== total) return heard * 2 > total;

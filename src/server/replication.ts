@@ -34,11 +34,16 @@ interface Parked {
   sinceMs: number;
 }
 
+/** A full-wait write whose backup `behind` missed it: it waits for a backup other than that one. */
+interface Rebacking extends Parked {
+  behind: string;
+}
+
 export class Replication {
   private readonly subscribers = new Map<PeerLink, Subscriber>();
   private readonly parked = new Map<string, Parked[]>();
   /** Full-wait writes whose backup fell out of step, by bucket: they wait for its new backup. */
-  private readonly rebacking = new Map<number, Parked[]>();
+  private readonly rebacking = new Map<number, Rebacking[]>();
   private readonly outOfStep = new Map<string, Set<number>>();
   /** Backup pushes sent and not answered yet, per bucket (absent: none). */
   private readonly pushesInFlight = new Map<number, number>();
@@ -84,8 +89,9 @@ export class Replication {
     const b = msg.hash;
     if (toBackup) this.pushesInFlight.set(b, (this.pushesInFlight.get(b) ?? 0) + 1);
     link.call(Cmd.syncUpdate, (w) => syncUpdate.encode(w, msg), (reply, err) => {
-      if (toBackup) this.pushAnswered(b);
+      // The reply first (it may drop the backup, a new epoch), then a hand-over waiting on it.
       this.onSyncReply(link, msg, reply, err, done);
+      if (toBackup) this.pushAnswered(b);
     }, SYNC_TIMEOUT_MS);
   }
 
@@ -157,11 +163,17 @@ export class Replication {
    * backup comes within twice the dead-after time.
    */
   private completeWithout(addr: string, b: number, done: BackupDone): void {
-    if (!this.node.members.members.has(addr) || this.node.table.get(b).backup !== '') {
+    if (!this.node.members.members.has(addr) || this.rebacked(b, addr)) {
       this.complete(b, done);
       return;
     }
-    appendTo(this.rebacking, b, { b, done, sinceMs: performance.now() });
+    appendTo(this.rebacking, b, { b, done, sinceMs: performance.now(), behind: addr });
+  }
+
+  /** Bucket b has a backup other than `behind` (made from this primary), or is no longer ours. */
+  private rebacked(b: number, behind: string): boolean {
+    const e = this.node.table.get(b);
+    return e.primary !== this.node.me || (e.backup !== '' && e.backup !== behind);
   }
 
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
@@ -176,9 +188,11 @@ export class Replication {
     const e = this.node.table.get(b);
     const backup = e.backup;
     const waiting = this.rebacking.get(b);
-    if (waiting !== undefined && (backup !== '' || e.primary !== this.node.me)) {
-      this.rebacking.delete(b);
-      for (const p of waiting) this.complete(b, p.done);
+    if (waiting !== undefined) {
+      const keep = waiting.filter((p) => !this.rebacked(b, p.behind));
+      if (keep.length === 0) this.rebacking.delete(b);
+      else this.rebacking.set(b, keep);
+      for (const p of waiting) if (!keep.includes(p)) this.complete(b, p.done);
     }
     for (const [addr, set] of this.outOfStep) {
       if (addr !== backup && set.delete(b) && set.size === 0) this.outOfStep.delete(addr);
@@ -267,6 +281,9 @@ export class Replication {
   dropBackup(b: number, addr: string, why: string): void {
     const e = this.node.table.get(b);
     if (e.primary !== this.node.me || e.backup !== addr) return;
+    // A hand-over of b already sent decides first (two entries at one epoch otherwise); if it
+    // fails, the next push finds the gap again. Writes that missed this backup wait meanwhile.
+    if (this.node.migration.isHandOverSent(b)) return;
     this.node.log.warn({ bucket: b, backup: addr, why }, 'backup out of step: rebuilding it');
     this.node.commit(b, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
   }

@@ -18,6 +18,7 @@ export class TestNet {
 
   /** Makes the network, or returns why it cannot be made here (no CAP_NET_ADMIN, no iproute2). */
   static create(hosts: string[]): TestNet | string {
+    removeLeftovers();
     const net = new TestNet(`oc${process.pid}`, hosts);
     try {
       net.build();
@@ -78,6 +79,34 @@ export class TestNet {
         // already gone
       }
     }
+  }
+}
+
+/** Namespaces of an earlier run of these tests whose process is gone (killed before its after()). */
+function removeLeftovers(): void {
+  let listing: string;
+  try {
+    listing = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+  } catch {
+    return; // no ip or no permission: create() says why
+  }
+  for (const line of listing.split('\n')) {
+    const m = /^(oc(\d+)-\w+)\b/.exec(line);
+    if (m === null || processAlive(Number(m[2]))) continue;
+    try {
+      ip('netns', 'del', m[1]!);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

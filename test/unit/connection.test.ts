@@ -107,7 +107,9 @@ test('many requests in one chunk, large replies, a peer that does not read: fram
   client.pause();
   const count = 400; // 100 MiB of replies if every request were handled at once
   client.write(frames(count));
-  // Wait until the node side has stopped (its handled count no longer moves).
+  // Wait until the chunk arrived and the node side has stopped (its handled count no longer moves).
+  for (let i = 0; i < 200 && handled === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(handled > 0, 'requests arrived and were handled');
   let last = -1;
   for (let i = 0; i < 100 && handled !== last; i++) {
     last = handled;
