@@ -3,7 +3,8 @@
 // BACKGROUND: a node is known by its listen address; each start has a new, larger incarnation.
 // A node declared dead stays dead: its incarnation is refused, and it must rejoin as a new member.
 // BEHAVIOR: a member is declared dead when silent past deadAfterMs, when a dial to it is refused,
-// or when another member reports it gone. A node that finds its own event loop was paused does not
+// or when another member reports it gone, each only with a quorum (see hasQuorum), or when a new
+// incarnation appears on its address. A node that finds its own event loop was paused does not
 // declare others dead for it, and its lease (writes allowed) runs from heartbeat send times, so a
 // paused primary stops taking writes before its peers can have promoted its backups.
 import { connect, type Socket } from 'node:net';
@@ -35,6 +36,8 @@ export interface Member {
   dialFailures: number;
   /** Send time (this node's clock) of the latest heartbeat this member answered: the lease is built from these. */
   replyOriginMs: number;
+  /** A link to it was established at least once. */
+  linkedOnce: boolean;
 }
 
 /** A data member declared dead, probed now and then by the lower address so that a split heals. */
@@ -45,13 +48,16 @@ interface DeadProbe {
 }
 
 const PROBE_INTERVAL_MS = 1000;
-const PROBE_ATTEMPTS_MAX = 30;
+/** Probes every 2 s this many times, then every PROBE_INTERVAL_SLOW_MS (until notMe or a verdict). */
+const PROBE_ATTEMPTS_FAST = 30;
+const PROBE_INTERVAL_SLOW_MS = 10_000;
 const DEAD_PROBES_MAX = 1024;
 
 const CALL_TIMEOUT_MS = 5000;
 
 export class Membership {
   readonly members = new Map<string, Member>();
+  /** Incarnations declared dead (`addr#incarnation`), refused ever after. */
   private readonly dead = new Set<string>();
   private readonly probes = new Map<string, DeadProbe>();
   private lastTickMs = performance.now();
@@ -88,11 +94,24 @@ export class Membership {
     const now = performance.now();
     const bound = this.deadAfterMs / 2;
     for (const m of this.members.values()) {
-      if (m.role === NodeRole.data && now - m.replyOriginMs >= bound) return false;
+      if (m.role !== NodeRole.data) continue;
+      // A lost link ends the lease at once: the other end may be declaring this node dead now.
+      // (A member never linked yet, just learnt of, cannot have judged this node.)
+      if ((m.linkedOnce && m.link?.established !== true) || now - m.replyOriginMs >= bound) return false;
     }
     return true;
   }
 
+
+  /** Addresses with an incarnation declared dead and no live member now. */
+  goneAddrs(): Set<string> {
+    const out = new Set<string>();
+    for (const key of this.dead) {
+      const addr = key.slice(0, key.lastIndexOf('#'));
+      if (!this.members.has(addr)) out.add(addr);
+    }
+    return out;
+  }
 
   // ---- joining ----
 
@@ -154,7 +173,13 @@ export class Membership {
       m.dialing = false;
       m.dialFailures++;
       m.nextDialMs = performance.now() + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
-      if (refused && m.role === NodeRole.data) this.declareDead(m, 'connection refused');
+      // A refused dial ends a member sooner than silence, but only once its lease must be over
+      // (silent half the dead-after time) and only with a quorum: a firewall that rejects can
+      // refuse a live node's port just as a death does.
+      const now = performance.now();
+      if (refused && m.role === NodeRole.data && now - m.lastHeardMs >= this.deadAfterMs / 2 && this.hasQuorum(now)) {
+        this.declareDead(m, 'connection refused');
+      }
     }
     if (joining) this.joinWaiter?.(false);
   }
@@ -248,6 +273,7 @@ export class Membership {
       nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
       replyOriginMs: performance.now(),
+      linkedOnce: false,
     };
     this.probes.delete(info.addr);
     this.members.set(info.addr, m);
@@ -272,6 +298,7 @@ export class Membership {
       old.abort('replaced by a newer link');
     }
     m.link = link;
+    m.linkedOnce = true;
     m.lastHeardMs = performance.now();
     m.dialFailures = 0;
     // Updates parked while the link was down never reached this backup: rebuild those copies.
@@ -307,7 +334,7 @@ export class Membership {
       case Cmd.heartbeat:
         return this.onHeartbeat(link, frame, nodeMsg.heartbeat.decode(r));
       case Cmd.members:
-        this.onMembers(nodeMsg.members.decode(r));
+        this.onMembers(link, nodeMsg.members.decode(r));
         return link.ack(frame);
       case Cmd.memberGone:
         this.onMemberGone(link, nodeMsg.memberGone.decode(r));
@@ -353,10 +380,16 @@ export class Membership {
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
-  private onMembers(list: nodeMsg.MemberInfo[]): void {
+  private onMembers(link: PeerLink, list: nodeMsg.MemberInfo[]): void {
     for (const info of list) {
       if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
-      if (this.dead.has(`${info.addr}#${info.incarnation}`)) continue;
+      if (this.dead.has(`${info.addr}#${info.incarnation}`)) {
+        // The sender took in an incarnation this side declared dead (it rejoined before that one
+        // did): tell it, so it is refused there too and rejoins as well.
+        const gone = { addr: info.addr, incarnation: info.incarnation };
+        link.call(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, gone), () => undefined, CALL_TIMEOUT_MS);
+        continue;
+      }
       const m = this.members.get(info.addr);
       if (m === undefined) {
         this.addMember(info);
@@ -377,8 +410,18 @@ export class Membership {
       return;
     }
     const m = this.members.get(msg.addr);
-    if (m !== undefined && (m.incarnation === msg.incarnation || m.incarnation === 0n)) this.declareDead(m, `reported gone by ${link.addr}`);
-    else this.dead.add(`${msg.addr}#${msg.incarnation}`);
+    if (m === undefined || (m.incarnation !== msg.incarnation && m.incarnation !== 0n)) {
+      this.dead.add(`${msg.addr}#${msg.incarnation}`);
+      return;
+    }
+    // Taken only by a side with a quorum, and not about a member this node still hears: a cut of
+    // the link between two nodes must not make a third evict both.
+    const now = performance.now();
+    if (now - m.lastHeardMs < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
+      this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
+      return;
+    }
+    this.declareDead(m, `reported gone by ${link.addr}`);
   }
 
   private onShuttingDown(addr: string): void {
@@ -474,17 +517,17 @@ export class Membership {
   private probeDead(now: number): void {
     for (const [addr, p] of this.probes) {
       if (this.node.me > addr || now < p.nextProbeMs) continue;
-      p.nextProbeMs = now + PROBE_INTERVAL_MS * 2;
-      if (++p.attempts > PROBE_ATTEMPTS_MAX) {
-        this.probes.delete(addr);
-        continue;
-      }
+      // After the first attempts, slower but never given up: a long cut must still heal.
+      p.attempts++;
+      p.nextProbeMs = now + (p.attempts > PROBE_ATTEMPTS_FAST ? PROBE_INTERVAL_SLOW_MS : PROBE_INTERVAL_MS * 2);
       this.probe(addr, p.incarnation);
     }
   }
 
+  /** This side's size: this node and the data members it hears (not merely knows). */
   private clusterSize(): number {
-    return 1 + this.dataMembers().length;
+    const now = performance.now();
+    return 1 + this.dataMembers().filter((m) => now - m.lastHeardMs <= this.deadAfterMs / 2).length;
   }
 
   private probe(addr: string, incarnation: bigint): void {
@@ -542,10 +585,15 @@ export class Membership {
     // members would otherwise count nodes that left it long ago.
     const m = this.members.get(msg.from);
     const stillMine = m !== undefined && m.role === NodeRole.data && (m.incarnation === msg.fromIncarnation || m.incarnation === 0n);
+    const noQuorum = !this.hasQuorum(performance.now());
     const mine = this.clusterSize();
-    const iRejoin = stillMine || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
+    const iRejoin = stillMine || noQuorum || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
     if (!iRejoin) return ProbeVerdict.youRejoin;
-    const why = stillMine ? `declared dead by ${msg.from}, a member this side never declared dead` : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
+    const why = stillMine
+      ? `declared dead by ${msg.from}, a member this side never declared dead`
+      : noQuorum
+        ? `declared dead by ${msg.from}, and this side has no quorum`
+        : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
     setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(why, msg.from)));
     return ProbeVerdict.iRejoin;
   }
@@ -587,6 +635,7 @@ export class Membership {
       if (link?.established === true) this.sendHeartbeat(m, link, now);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
     }
+    if (this.node.orphansPending && (quorum ?? this.hasQuorum(now))) this.node.takeOverOrphans();
   }
 
   /**
@@ -596,9 +645,10 @@ export class Membership {
    * three or more data nodes, a silent member is declared dead only while this node hears (within
    * half the dead-after time) more than half of the data nodes it knows, itself included, or exactly
    * half when that half holds the lowest address. The other side keeps its members, so its lease
-   * stays invalid: it serves nothing until the cut heals, and it rejoins then. Proof of death needs
-   * no quorum: a refused dial, a new incarnation on the address, or a report from a member (which
-   * had a quorum itself). Two nodes cannot tell a cut from a death, so two go on as without quorum.
+   * stays invalid: it serves nothing until the cut heals, and it rejoins then. A refused dial and a
+   * member's report need the quorum too (a rejecting firewall refuses like a death; a reporter may
+   * be the one cut off); only a new incarnation on the address is proof without one. Two nodes
+   * cannot tell a cut from a death, so two go on as without quorum.
    */
   hasQuorum(now: number): boolean {
     if (this.node.opts.quorum === 'off') return true;

@@ -310,36 +310,58 @@ export class ClusterNode {
   }
 
   /**
-   * A data member is gone. BEHAVIOR: for each bucket it was primary of, its backup (if that is
-   * us) takes over; a bucket with no backup left is taken, empty, by the lowest live address.
-   * Buckets it backed up for us lose their backup (the balancer makes a new one).
+   * A data member is gone. BEHAVIOR: every bucket whose primary is gone (this one, or one gone
+   * earlier whose backup was still alive then and has died since) goes to its backup if that is
+   * us; one with no live backup is taken, empty, by the lowest live address. Buckets it backed up
+   * for us lose their backup (the balancer makes a new one).
    */
   onMemberGone(addr: string): void {
     this.migration.onLinkLost(addr);
     this.migration.onMemberGone(addr);
     for (const s of this.clients) s.pushServerGone(addr);
+    this.takeOverOrphans(addr);
+  }
+
+  /**
+   * Takes the buckets that this node must take after deaths (see onMemberGone). BACKGROUND: only a
+   * node with a quorum decides failovers; one without (a cut-off minority that learnt of a death
+   * by a new incarnation) leaves them to the majority, and does them itself, if still needed, once
+   * it has a quorum again (called from the membership tick). Idempotent.
+   */
+  takeOverOrphans(justGone = ''): void {
+    if (!this.members.hasQuorum(performance.now())) {
+      if (justGone !== '') this.log.warn({ gone: justGone }, 'no quorum: its buckets are left to the majority');
+      this.orphansPending = true;
+      return;
+    }
+    this.orphansPending = false;
     const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
+    const gone = this.members.goneAddrs();
+    if (justGone !== '') gone.add(justGone);
     const lowest = [...live].sort()[0];
     const commits: [number, Owners][] = [];
     for (let b = 0; b < this.table.size; b++) {
       const e = this.table.get(b);
       // A frozen bucket is being handed over: that decision comes first (repairOwners after it fails).
       if (this.migration.isFrozen(b)) continue;
-      if (e.primary === addr) {
+      if (gone.has(e.primary) && !live.has(e.primary)) {
         if (e.backup === this.me) commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
         else if ((e.backup === '' || !live.has(e.backup)) && lowest === this.me) {
-          this.log.error({ bucket: b, lost: addr }, 'bucket lost with no backup: taken over empty');
+          this.log.error({ bucket: b, lost: e.primary }, 'bucket lost with no backup: taken over empty');
           commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
         }
-      } else if (e.backup === addr && e.primary === this.me) {
+      } else if (e.primary === this.me && gone.has(e.backup) && !live.has(e.backup)) {
         commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
       } else if (e.primary === '' && lowest === this.me) {
         commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
       }
     }
-    if (commits.length > 0) this.log.info({ gone: addr, buckets: commits.length }, 'taking over buckets of a lost member');
+    if (commits.length > 0) this.log.info({ gone: justGone || [...gone], buckets: commits.length }, 'taking over buckets of a lost member');
     this.commitMany(commits);
   }
+
+  /** A take-over skipped for want of a quorum, to be done once there is one (see takeOverOrphans). */
+  orphansPending = false;
 
   /** After a refused hand-over of b: a backup that died while b was frozen is dropped now. */
   repairOwners(b: number): void {
