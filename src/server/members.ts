@@ -36,8 +36,6 @@ export interface Member {
   dialFailures: number;
   /** Send time (this node's clock) of the latest heartbeat this member answered: the lease is built from these. */
   replyOriginMs: number;
-  /** A link to it was established at least once. */
-  linkedOnce: boolean;
 }
 
 /** A data member declared dead, probed now and then by the lower address so that a split heals. */
@@ -95,9 +93,10 @@ export class Membership {
     const bound = this.deadAfterMs / 2;
     for (const m of this.members.values()) {
       if (m.role !== NodeRole.data) continue;
-      // A lost link ends the lease at once: the other end may be declaring this node dead now.
-      // (A member never linked yet, just learnt of, cannot have judged this node.)
-      if ((m.linkedOnce && m.link?.established !== true) || now - m.replyOriginMs >= bound) return false;
+      // A lost link alone does not end it: the member's lease from us ends as ours from it does,
+      // and it declares us dead no sooner than that (a refused dial waits for half the dead-after
+      // time of silence), so the other nodes' buckets keep serving while a crashed node is judged.
+      if (now - m.replyOriginMs >= bound) return false;
     }
     return true;
   }
@@ -179,6 +178,9 @@ export class Membership {
       const now = performance.now();
       if (refused && m.role === NodeRole.data && now - m.lastHeardMs >= this.deadAfterMs / 2 && this.hasQuorum(now)) {
         this.declareDead(m, 'connection refused');
+      } else if (refused) {
+        // Refused too soon to count: dial again right when it can (its lease is over by then).
+        m.nextDialMs = Math.min(m.nextDialMs, m.lastHeardMs + this.deadAfterMs / 2 + 1);
       }
     }
     if (joining) this.joinWaiter?.(false);
@@ -273,7 +275,6 @@ export class Membership {
       nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
       replyOriginMs: performance.now(),
-      linkedOnce: false,
     };
     this.probes.delete(info.addr);
     this.members.set(info.addr, m);
@@ -298,7 +299,6 @@ export class Membership {
       old.abort('replaced by a newer link');
     }
     m.link = link;
-    m.linkedOnce = true;
     m.lastHeardMs = performance.now();
     m.dialFailures = 0;
     // Updates parked while the link was down never reached this backup: rebuild those copies.
@@ -313,6 +313,7 @@ export class Membership {
     this.node.migration.onLinkClosed(link);
     const m = this.members.get(link.addr);
     if (m === undefined || m.link !== link) return;
+    if (link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = link.lastHeardMs;
     m.link = null;
     if (m.role !== NodeRole.data) {
       this.members.delete(m.addr);
@@ -334,7 +335,7 @@ export class Membership {
       case Cmd.heartbeat:
         return this.onHeartbeat(link, frame, nodeMsg.heartbeat.decode(r));
       case Cmd.members:
-        this.onMembers(link, nodeMsg.members.decode(r));
+        this.onMembers(nodeMsg.members.decode(r));
         return link.ack(frame);
       case Cmd.memberGone:
         this.onMemberGone(link, nodeMsg.memberGone.decode(r));
@@ -380,16 +381,10 @@ export class Membership {
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
-  private onMembers(link: PeerLink, list: nodeMsg.MemberInfo[]): void {
+  private onMembers(list: nodeMsg.MemberInfo[]): void {
     for (const info of list) {
       if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
-      if (this.dead.has(`${info.addr}#${info.incarnation}`)) {
-        // The sender took in an incarnation this side declared dead (it rejoined before that one
-        // did): tell it, so it is refused there too and rejoins as well.
-        const gone = { addr: info.addr, incarnation: info.incarnation };
-        link.call(Cmd.memberGone, (w) => nodeMsg.memberGone.encode(w, gone), () => undefined, CALL_TIMEOUT_MS);
-        continue;
-      }
+      if (this.dead.has(`${info.addr}#${info.incarnation}`)) continue;
       const m = this.members.get(info.addr);
       if (m === undefined) {
         this.addMember(info);
@@ -497,6 +492,10 @@ export class Membership {
     for (const m of this.members.values()) m.link?.abort('rejoining as a new member');
     this.members.clear();
     this.probes.clear();
+    // The new incarnation takes the cluster's view: deaths the old one declared (perhaps of the
+    // very nodes it now joins through) are not its to hold against anyone.
+    this.dead.clear();
+    this.noQuorumLogged.clear();
   }
 
   // ---- healing a split ----
@@ -635,7 +634,6 @@ export class Membership {
       if (link?.established === true) this.sendHeartbeat(m, link, now);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
     }
-    if (this.node.orphansPending && (quorum ?? this.hasQuorum(now))) this.node.takeOverOrphans();
   }
 
   /**

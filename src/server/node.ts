@@ -323,21 +323,14 @@ export class ClusterNode {
   }
 
   /**
-   * Takes the buckets that this node must take after deaths (see onMemberGone). BACKGROUND: only a
-   * node with a quorum decides failovers; one without (a cut-off minority that learnt of a death
-   * by a new incarnation) leaves them to the majority, and does them itself, if still needed, once
-   * it has a quorum again (called from the membership tick). Idempotent.
+   * Takes the buckets that this node must take after a death (see onMemberGone). Deaths are
+   * declared with a quorum, or proven by a new incarnation on the address (the old process is
+   * gone, and the new one, empty, must not keep its buckets): either way the take-over is due now.
    */
-  takeOverOrphans(justGone = ''): void {
-    if (!this.members.hasQuorum(performance.now())) {
-      if (justGone !== '') this.log.warn({ gone: justGone }, 'no quorum: its buckets are left to the majority');
-      this.orphansPending = true;
-      return;
-    }
-    this.orphansPending = false;
+  private takeOverOrphans(justGone: string): void {
     const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
     const gone = this.members.goneAddrs();
-    if (justGone !== '') gone.add(justGone);
+    gone.add(justGone);
     const lowest = [...live].sort()[0];
     const commits: [number, Owners][] = [];
     for (let b = 0; b < this.table.size; b++) {
@@ -356,12 +349,9 @@ export class ClusterNode {
         commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
       }
     }
-    if (commits.length > 0) this.log.info({ gone: justGone || [...gone], buckets: commits.length }, 'taking over buckets of a lost member');
+    if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.commitMany(commits);
   }
-
-  /** A take-over skipped for want of a quorum, to be done once there is one (see takeOverOrphans). */
-  orphansPending = false;
 
   /** After a refused hand-over of b: a backup that died while b was frozen is dropped now. */
   repairOwners(b: number): void {
