@@ -412,7 +412,7 @@ export class Membership {
     // Taken only by a side with a quorum, and not about a member this node still hears: a cut of
     // the link between two nodes must not make a third evict both.
     const now = performance.now();
-    if (now - m.lastHeardMs < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
+    if (this.unansweredMs(m, now) < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
       this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
       return;
     }
@@ -526,7 +526,7 @@ export class Membership {
   /** This side's size: this node and the data members it hears (not merely knows). */
   private clusterSize(): number {
     const now = performance.now();
-    return 1 + this.dataMembers().filter((m) => now - m.lastHeardMs <= this.deadAfterMs / 2).length;
+    return 1 + this.dataMembers().filter((m) => this.unansweredMs(m, now) <= this.deadAfterMs / 2).length;
   }
 
   private probe(addr: string, incarnation: bigint): void {
@@ -650,8 +650,17 @@ export class Membership {
    */
   hasQuorum(now: number): boolean {
     if (this.node.opts.quorum === 'off') return true;
-    const others = this.dataMembers().map((m) => ({ addr: m.addr, silentMs: now - m.lastHeardMs }));
-    return sideHasQuorum(this.node.me, others, this.deadAfterMs);
+    return sideHasQuorum(this.node.me, this.dataMembers().map((m) => ({ addr: m.addr, silentMs: this.unansweredMs(m, now) })), this.deadAfterMs);
+  }
+
+  /**
+   * How long ago this node sent the latest heartbeat the member answered: what "hearing" a member
+   * means for the quorum. BACKGROUND: any frame would not do: after a cut heals, frames a peer
+   * sent before it declared this node dead can still arrive (its kernel kept sending them), and
+   * would look like news from a live peer. A reply names the send time of its heartbeat.
+   */
+  private unansweredMs(m: Member, now: number): number {
+    return now - m.replyOriginMs;
   }
 
   /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
