@@ -30,6 +30,10 @@ export interface NodeRow {
   transfer: TransferView | null;
   /** The bucket this node is receiving, if any. */
   incoming: IncomingView | null;
+  /** false: the node answers retryLater for its buckets (no quorum, or a member is silent); null: unknown. */
+  serving: boolean | null;
+  /** false: the node hears at most half of the cluster; null: unknown. */
+  quorum: boolean | null;
 }
 
 export interface LoggerRow {
@@ -106,6 +110,8 @@ function nodeRow(addr: string, own: Record<string, unknown>[], members: Map<stri
     items: s === undefined ? null : num(s['items']),
     transfer: s === undefined ? null : toTransfer(s['transfer']),
     incoming: s === undefined ? null : toIncoming(s['incoming']),
+    serving: s === undefined || typeof s['serving'] !== 'boolean' ? null : s['serving'],
+    quorum: s === undefined || typeof s['quorum'] !== 'boolean' ? null : s['quorum'],
   };
 }
 
@@ -123,8 +129,12 @@ function toIncoming(t: unknown): IncomingView | null {
 export function judge(nodes: readonly NodeRow[], table: BucketTableView): { verdict: Verdict; reason: string } {
   const alive = nodes.filter((n) => n.state === 'alive');
   const dataNodes = Math.max(nodes.filter((n) => n.state !== 'leaving').length, 1);
+  const noQuorum = nodes.filter((n) => n.quorum === false);
+  if (noQuorum.length > 0) return { verdict: 'degraded', reason: `no quorum on ${noQuorum.map((n) => n.addr).join(', ')}: cut off from most of the cluster, serving nothing` };
   const noPrimary = table.primaries.filter((p) => p === '').length;
   if (noPrimary > 0) return { verdict: 'degraded', reason: `${noPrimary} bucket(s) without a primary` };
+  const stalled = nodes.filter((n) => n.serving === false);
+  if (stalled.length > 0) return { verdict: 'degraded', reason: `not serving on ${stalled.map((n) => n.addr).join(', ')}: a member is silent` };
   const noBackup = table.backups.filter((b, i) => b === '' || b === table.primaries[i]).length;
   if (dataNodes >= 2 && noBackup > 0) return { verdict: 'degraded', reason: `${noBackup} bucket(s) without a backup` };
   const moving = nodes.filter((n) => n.transfer !== null || n.incoming !== null).length;

@@ -67,5 +67,6 @@ function rowCells(n: NodeRow): string[] {
   if (n.transfer !== null) moves.push(`bucket ${n.transfer.bucket} -> ${n.transfer.to} (${n.transfer.role})`);
   if (n.incoming !== null) moves.push(`bucket ${n.incoming.bucket} <- ${n.incoming.from}`);
   const transfer = moves.length === 0 ? '-' : moves.join(', ');
-  return [n.addr, n.state, String(n.primary), String(n.backup), n.items === null ? '?' : String(n.items), transfer];
+  const state = n.quorum === false ? `${n.state}, no quorum` : n.serving === false ? `${n.state}, not serving` : n.state;
+  return [n.addr, state, String(n.primary), String(n.backup), n.items === null ? '?' : String(n.items), transfer];
 }

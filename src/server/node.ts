@@ -523,6 +523,9 @@ export class ClusterNode {
       connections: { clients: this.clients.size, nodes: this.members.dataMembers().filter((m) => m.link !== null).length, loggers: this.repl.loggerCount },
       ops: { ...this.stats, backupPushFailures: this.repl.syncFailures, loggerDrops: this.repl.loggerDrops, bucketsMoved: this.migration.moved },
       buckets: { primary: levels.primaries, backup: levels.backups, mask: this.table.mask },
+      // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
+      serving: this.members.leaseValid(),
+      quorum: this.members.hasQuorum(performance.now()),
       transfer: this.migration.describe(),
       incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },
       members: [...this.members.members.values()].map((m) => ({

@@ -97,7 +97,15 @@ function firstIncarnation(n: NodeProcess): NodeProcess {
   return { ...n, logs: end < 0 ? n.logs : n.logs.slice(0, end) };
 }
 
+/** A node's own serving and quorum flags, from its stats. */
+interface Health {
+  serving: boolean | null;
+  quorum: boolean | null;
+}
+
 interface Outcome {
+  /** The cut-off node's flags, asked from its own side while cut off. */
+  health: Health;
   a: NodeProcess;
   b: NodeProcess;
   c: NodeProcess;
@@ -128,11 +136,15 @@ async function partitionCase(quorum: 'majority' | 'off', cut: 'a' | 'c'): Promis
   const minority = startWriter(cut, [addr(cut)], 'min');
   await waitFor('both writers acknowledged', () => (majority.acks.length >= 200 && minority.acks.length >= 200 ? true : undefined), 30_000);
   let minorityAckedWhileCut: number;
+  let health: Health = { serving: null, quorum: null };
   n.cut(cut);
   try {
     await new Promise((r) => setTimeout(r, LEASE_GONE_MS));
     const minorityAtLeaseEnd = minority.acks.length;
-    await new Promise((r) => setTimeout(r, PARTITION_MS - LEASE_GONE_MS));
+    // Past the dead-after time, asked from its own side: what the cut-off node says of itself.
+    await new Promise((r) => setTimeout(r, PARTITION_MS / 2 - LEASE_GONE_MS));
+    health = await agentJson<Health>(cut, ['health', addr(cut)]);
+    await new Promise((r) => setTimeout(r, PARTITION_MS / 2));
     minorityAckedWhileCut = minority.acks.length - minorityAtLeaseEnd;
   } finally {
     n.heal(cut);
@@ -146,7 +158,7 @@ async function partitionCase(quorum: 'majority' | 'off', cut: 'a' | 'c'): Promis
   const read = await agentJson<{ checked: number; lostCount: number; lost: string[] }>('cl', ['read', addrs.join(',')], `${keys.join('\n')}\n`);
   assert.equal(read.checked, keys.length, 'every acknowledged key was read back');
   console.log(`# quorum ${quorum}: ${read.lostCount} of ${keys.length} acknowledged writes lost`);
-  return { a, b, c, cut: { a, c }[cut], acked: keys.length, minorityAckedWhileCut, lostCount: read.lostCount, lost: read.lost };
+  return { a, b, c, cut: { a, c }[cut], acked: keys.length, minorityAckedWhileCut, lostCount: read.lostCount, lost: read.lost, health };
 }
 
 /** The outcome of a cut with a quorum: the cut-off node stopped, the majority went on, nothing lost. */
@@ -154,6 +166,7 @@ function assertMajorityWon(o: Outcome): void {
   const rest = [o.a, o.b, o.c].filter((n) => n !== o.cut);
   assert.equal(o.lostCount, 0, `${o.lostCount} of ${o.acked} acknowledged writes lost or wrong: ${o.lost.join(', ')}`);
   assert.equal(o.minorityAckedWhileCut, 0, 'the cut-off node acknowledged no write once its lease ran out');
+  assert.deepEqual(o.health, { serving: false, quorum: false }, 'while cut off, its stats say it has no quorum and serves nothing');
   assert.ok(o.cut.logs.some((l) => String(l['msg']).startsWith('no quorum')), `the cut-off node noticed it has no quorum; last logs: ${logTail(o.cut)}`);
   assert.deepEqual(declaredDead(firstIncarnation(o.cut)), [], 'the cut-off node declared no one dead while cut off');
   const later = o.cut.logs.filter((l) => l['msg'] === 'member declared dead').map((l) => `${String(l['peer'])} (${String(l['why'])})`);
@@ -184,6 +197,7 @@ test('a partition with --quorum off: both sides go on, and the cut-off side\'s a
     const o = await partitionCase('off', 'a');
     assert.ok(declaredDead(o.a).length > 0, 'the cut-off node declared the others dead and went on');
     assert.ok(o.minorityAckedWhileCut > 0, 'the cut-off node acknowledged writes while cut off');
+    assert.deepEqual(o.health, { serving: true, quorum: true }, 'without a quorum rule, the cut-off node serves');
     assert.ok(o.lostCount > 0, `writes acknowledged by the cut-off side are lost on heal (${o.lostCount} of ${o.acked})`);
   } finally {
     await cleanup();

@@ -4,6 +4,7 @@
 //                        per acknowledged write, then one JSON line with the rejections by code
 //   read SEEDS           reads the keys given on stdin (one a line); prints one JSON line
 //   goal ADDRS           prints one JSON line: whether those nodes are in the goal state
+//   health ADDR          prints one JSON line: that node's own serving and quorum flags (stats)
 // SEEDS and ADDRS are comma-separated host:port lists. The value of key k is always `${k}=v`.
 import { createInterface } from 'node:readline';
 import { Cluster, ClusterError } from '../../src/index.js';
@@ -70,11 +71,19 @@ async function main(): Promise<void> {
   const addrs = (list ?? '').split(',').filter((a) => a !== '');
   if (mode === 'write' && tag !== undefined) return write(addrs, tag, Number(ms ?? 60_000));
   if (mode === 'read') return read(addrs);
+  if (mode === 'health') {
+    const c = new Cluster({ seeds: addrs, requestTimeoutMs: 2000 });
+    await c.connect();
+    const own = (await c.stats()).find((x) => x['addr'] === addrs[0]) as Record<string, unknown> | undefined;
+    await c.close();
+    process.stdout.write(`${JSON.stringify({ serving: own?.['serving'] ?? null, quorum: own?.['quorum'] ?? null })}\n`);
+    return;
+  }
   if (mode === 'goal') {
     process.stdout.write(`${JSON.stringify({ goal: await inGoalState(addrs).catch(() => false) })}\n`);
     return;
   }
-  throw new Error(`usage: netns-agent write SEEDS TAG MS | read SEEDS | goal ADDRS (got ${process.argv.slice(2).join(' ')})`);
+  throw new Error(`usage: netns-agent write SEEDS TAG MS | read SEEDS | goal ADDRS | health ADDR (got ${process.argv.slice(2).join(' ')})`);
 }
 
 main().then(

@@ -99,8 +99,24 @@ function tableOf(primaryOf: (b: number) => string, backupOf: (b: number) => stri
 }
 
 function row(addr: string, primary: number, backup: number, extra: Partial<NodeRow> = {}): NodeRow {
-  return { addr, state: 'alive', primary, backup, items: 0, transfer: null, incoming: null, ...extra };
+  return { addr, state: 'alive', primary, backup, items: 0, transfer: null, incoming: null, serving: true, quorum: true, ...extra };
 }
+
+test('verdict: a node without a quorum, or one not serving, is degraded and named', () => {
+  const two = (b: number): string => ['a:1', 'b:2', 'c:3'][b % 3]!;
+  const other = (b: number): string => ['b:2', 'c:3', 'a:1'][b % 3]!;
+  const table = tableOf(two, other);
+  const healthy = [row('a:1', 86, 85), row('b:2', 85, 85), row('c:3', 85, 86)];
+  assert.equal(judge(healthy, table).verdict, 'balanced');
+  const cut = judge([row('a:1', 86, 85, { quorum: false, serving: false }), row('b:2', 85, 85), row('c:3', 85, 86)], table);
+  assert.equal(cut.verdict, 'degraded');
+  assert.match(cut.reason, /no quorum on a:1/);
+  const stalled = judge([row('a:1', 86, 85), row('b:2', 85, 85, { serving: false }), row('c:3', 85, 86)], table);
+  assert.equal(stalled.verdict, 'degraded');
+  assert.match(stalled.reason, /not serving on b:2/);
+  const unknown = judge([row('a:1', 86, 85, { serving: null, quorum: null }), row('b:2', 85, 85), row('c:3', 85, 86)], table);
+  assert.equal(unknown.verdict, 'balanced', 'a node without stats (older node, not reached) is not judged on these');
+});
 
 test('verdict: one node holding every bucket is balanced', () => {
   const table = tableOf(() => 'a:1', () => '');
@@ -145,11 +161,11 @@ test('buildStatus: nodes from stats and members, loggers apart, counts from stat
     { addr: 'log:9', role: 'logger', state: 'alive' },
   ];
   const stats = [
-    { addr: 'a:1', role: 'data', state: 'alive', items: 12, buckets: { primary: 256, backup: 0, mask: MASK }, transfer: null, members },
+    { addr: 'a:1', role: 'data', state: 'alive', items: 12, buckets: { primary: 256, backup: 0, mask: MASK }, transfer: null, serving: true, quorum: true, members },
     'not an object',
   ];
   const report = buildStatus(stats, table);
-  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null, incoming: null }]);
+  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null, incoming: null, serving: true, quorum: true }]);
   assert.deepEqual(report.loggers, [{ addr: 'log:9', state: 'alive' }]);
   assert.equal(report.verdict, 'balanced');
   assert.equal(report.mask, MASK);
@@ -165,6 +181,6 @@ test('buildStatus: a member without stats is listed with counts from the table',
   const stats = [{ addr: 'a:1', items: 5, buckets: { primary: 128, backup: 128 }, transfer: null, members }];
   const report = buildStatus(stats, table);
   assert.equal(report.nodes.length, 2);
-  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null });
+  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null, serving: null, quorum: null });
   assert.equal(report.verdict, 'balanced');
 });
