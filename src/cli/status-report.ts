@@ -130,7 +130,7 @@ export function judge(nodes: readonly NodeRow[], table: BucketTableView): { verd
   const alive = nodes.filter((n) => n.state === 'alive');
   const dataNodes = Math.max(nodes.filter((n) => n.state !== 'leaving').length, 1);
   const noQuorum = nodes.filter((n) => n.quorum === false);
-  if (noQuorum.length > 0) return { verdict: 'degraded', reason: `no quorum on ${noQuorum.map((n) => n.addr).join(', ')}: cut off from most of the cluster, serving nothing` };
+  if (noQuorum.length > 0) return { verdict: 'degraded', reason: `no quorum on ${noQuorum.map((n) => n.addr).join(', ')}: it hears at most half of the cluster and serves nothing` };
   const noPrimary = table.primaries.filter((p) => p === '').length;
   if (noPrimary > 0) return { verdict: 'degraded', reason: `${noPrimary} bucket(s) without a primary` };
   const stalled = nodes.filter((n) => n.serving === false);

@@ -34,8 +34,10 @@ export interface Member {
   dialing: boolean;
   nextDialMs: number;
   dialFailures: number;
-  /** Send time (this node's clock) of the latest heartbeat this member answered: the lease is built from these. */
+  /** Send time (this node's clock) of the latest heartbeat this member answered, or its joining time: the lease is built from these. */
   replyOriginMs: number;
+  /** The same, without the grace a new member gets: -Infinity until it answered (the quorum uses this). */
+  answeredOriginMs: number;
 }
 
 /** A data member declared dead, probed now and then by the lower address so that a split heals. */
@@ -176,9 +178,13 @@ export class Membership {
       // (silent half the dead-after time) and only with a quorum: a firewall that rejects can
       // refuse a live node's port just as a death does.
       const now = performance.now();
-      if (refused && m.role === NodeRole.data && now - m.lastHeardMs >= this.deadAfterMs / 2 && this.hasQuorum(now)) {
+      const silentMs = now - m.lastHeardMs;
+      // The others count as heard only if they answered well after this one fell silent: nodes
+      // killed together stop within a heartbeat of each other, and must not vouch for each other.
+      const heardWithinMs = Math.min(this.deadAfterMs / 2, silentMs - 2 * this.node.opts.heartbeatIntervalMs);
+      if (refused && m.role === NodeRole.data && silentMs >= this.deadAfterMs / 2 && this.hasQuorum(now, heardWithinMs)) {
         this.declareDead(m, 'connection refused');
-      } else if (refused) {
+      } else if (refused && silentMs < this.deadAfterMs / 2) {
         // Refused too soon to count: dial again right when it can (its lease is over by then).
         m.nextDialMs = Math.min(m.nextDialMs, m.lastHeardMs + this.deadAfterMs / 2 + 1);
       }
@@ -275,6 +281,7 @@ export class Membership {
       nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
       replyOriginMs: performance.now(),
+      answeredOriginMs: Number.NEGATIVE_INFINITY,
     };
     this.probes.delete(info.addr);
     this.members.set(info.addr, m);
@@ -648,9 +655,9 @@ export class Membership {
    * be the one cut off); only a new incarnation on the address is proof without one. Two nodes
    * cannot tell a cut from a death, so two go on as without quorum.
    */
-  hasQuorum(now: number): boolean {
+  hasQuorum(now: number, heardWithinMs = this.deadAfterMs / 2): boolean {
     if (this.node.opts.quorum === 'off') return true;
-    return sideHasQuorum(this.node.me, this.dataMembers().map((m) => ({ addr: m.addr, silentMs: this.unansweredMs(m, now) })), this.deadAfterMs);
+    return sideHasQuorum(this.node.me, this.dataMembers().map((m) => ({ addr: m.addr, silentMs: this.unansweredMs(m, now) })), heardWithinMs);
   }
 
   /**
@@ -660,7 +667,7 @@ export class Membership {
    * would look like news from a live peer. A reply names the send time of its heartbeat.
    */
   private unansweredMs(m: Member, now: number): number {
-    return now - m.replyOriginMs;
+    return now - m.answeredOriginMs;
   }
 
   /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
@@ -685,6 +692,7 @@ export class Membership {
         m.backups = back.backups;
         m.transferring = back.transferring;
         if (back.originMs > m.replyOriginMs) m.replyOriginMs = back.originMs;
+        if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
       },
       this.deadAfterMs,
     );

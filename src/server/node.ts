@@ -524,7 +524,7 @@ export class ClusterNode {
       ops: { ...this.stats, backupPushFailures: this.repl.syncFailures, loggerDrops: this.repl.loggerDrops, bucketsMoved: this.migration.moved },
       buckets: { primary: levels.primaries, backup: levels.backups, mask: this.table.mask },
       // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
-      serving: this.members.leaseValid(),
+      serving: this.members.leaseValid() && !this.leaving && !this.rejoining,
       quorum: this.members.hasQuorum(performance.now()),
       transfer: this.migration.describe(),
       incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },

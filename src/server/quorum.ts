@@ -11,17 +11,18 @@ export interface OtherNode {
  * Whether the side of `me` (me and the others it hears) may declare the rest dead: always with
  * fewer than three data nodes in all (two cannot tell a cut from a death); else when the side
  * holds more than half of them, or exactly half including the lowest address of all. Heard means
- * within half the dead-after time: nodes cut off together fall silent together, and one of them
- * crossing the full dead-after time must not find the others still counted as heard.
+ * silent at most `heardWithinMs`, well below the silence that makes a death (half of it, for the
+ * dead-after time): nodes cut off together fall silent together, and the first to cross the line
+ * must not find the others still counted as heard.
  */
-export function sideHasQuorum(me: string, others: readonly OtherNode[], deadAfterMs: number): boolean {
+export function sideHasQuorum(me: string, others: readonly OtherNode[], heardWithinMs: number): boolean {
   const total = others.length + 1;
   if (total < 3) return true;
   let heard = 1;
   let lowest = me;
   let lowestHeard = true;
   for (const o of others) {
-    const isHeard = o.silentMs <= deadAfterMs / 2;
+    const isHeard = o.silentMs <= heardWithinMs;
     if (isHeard) heard++;
     if (o.addr < lowest) {
       lowest = o.addr;

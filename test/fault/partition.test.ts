@@ -62,6 +62,8 @@ function agentJson<T>(host: string, args: string[], input = ''): Promise<T> {
 interface Writer {
   acks: string[];
   stop(): Promise<{ tried: number; rejections: Record<string, number> }>;
+  /** Ends it at once if it still runs (a failed test must not leave it writing into the next). */
+  kill(): void;
 }
 
 function startWriter(host: string, seeds: string[], tag: string): Writer {
@@ -75,6 +77,9 @@ function startWriter(host: string, seeds: string[], tag: string): Writer {
   const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
   return {
     acks,
+    kill() {
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    },
     async stop() {
       p.kill('SIGTERM');
       const code = await exited;
@@ -134,6 +139,24 @@ async function partitionCase(quorum: 'majority' | 'off', cut: 'a' | 'c'): Promis
 
   const majority = startWriter('cl', addrs, 'maj');
   const minority = startWriter(cut, [addr(cut)], 'min');
+  try {
+    return await cutAndHeal(n, quorum, cut, addr, addrs, majority, minority, { a, b, c });
+  } finally {
+    majority.kill();
+    minority.kill();
+  }
+}
+
+async function cutAndHeal(
+  n: TestNet,
+  quorum: 'majority' | 'off',
+  cut: 'a' | 'c',
+  addr: (h: string) => string,
+  addrs: string[],
+  majority: Writer,
+  minority: Writer,
+  { a, b, c }: { a: NodeProcess; b: NodeProcess; c: NodeProcess },
+): Promise<Outcome> {
   await waitFor('both writers acknowledged', () => (majority.acks.length >= 200 && minority.acks.length >= 200 ? true : undefined), 30_000);
   let minorityAckedWhileCut: number;
   let health: Health = { serving: null, quorum: null };
@@ -141,10 +164,15 @@ async function partitionCase(quorum: 'majority' | 'off', cut: 'a' | 'c'): Promis
   try {
     await new Promise((r) => setTimeout(r, LEASE_GONE_MS));
     const minorityAtLeaseEnd = minority.acks.length;
-    // Past the dead-after time, asked from its own side: what the cut-off node says of itself.
-    await new Promise((r) => setTimeout(r, PARTITION_MS / 2 - LEASE_GONE_MS));
-    health = await agentJson<Health>(cut, ['health', addr(cut)]);
-    await new Promise((r) => setTimeout(r, PARTITION_MS / 2));
+    // Asked from its own side: what the cut-off node says of itself, once it judged the silence
+    // (past the dead-after time; polled, bounded, as a loaded machine may judge later).
+    const expectServing = quorum === 'off';
+    const pollUntil = Date.now() + PARTITION_MS - LEASE_GONE_MS;
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      health = await agentJson<Health>(cut, ['health', addr(cut)]);
+    } while (health.serving !== expectServing && Date.now() < pollUntil);
+    await new Promise((r) => setTimeout(r, Math.max(0, pollUntil - Date.now())));
     minorityAckedWhileCut = minority.acks.length - minorityAtLeaseEnd;
   } finally {
     n.heal(cut);
