@@ -34,9 +34,9 @@ export interface Member {
   dialing: boolean;
   nextDialMs: number;
   dialFailures: number;
-  /** Send time (this node's clock) of the latest heartbeat this member answered, or its joining time: the lease is built from these. */
-  replyOriginMs: number;
-  /** The same, without the grace a new member gets: -Infinity until it answered (the quorum uses this). */
+  /** When this node learnt of it: the lease grants a new member this long before its first answer. */
+  addedMs: number;
+  /** Send time (this node's clock) of the latest heartbeat this member answered; -Infinity until it answered. */
   answeredOriginMs: number;
 }
 
@@ -98,7 +98,7 @@ export class Membership {
       // A lost link alone does not end it: the member's lease from us ends as ours from it does,
       // and it declares us dead no sooner than that (a refused dial waits for half the dead-after
       // time of silence), so the other nodes' buckets keep serving while a crashed node is judged.
-      if (now - m.replyOriginMs >= bound) return false;
+      if (now - Math.max(m.addedMs, m.answeredOriginMs) >= bound) return false;
     }
     return true;
   }
@@ -280,7 +280,7 @@ export class Membership {
       dialing: false,
       nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
-      replyOriginMs: performance.now(),
+      addedMs: performance.now(),
       answeredOriginMs: Number.NEGATIVE_INFINITY,
     };
     this.probes.delete(info.addr);
@@ -691,7 +691,6 @@ export class Membership {
         m.primaries = back.primaries;
         m.backups = back.backups;
         m.transferring = back.transferring;
-        if (back.originMs > m.replyOriginMs) m.replyOriginMs = back.originMs;
         if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
       },
       this.deadAfterMs,

@@ -329,8 +329,7 @@ export class ClusterNode {
    */
   private takeOverOrphans(justGone: string): void {
     const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
-    const gone = this.members.goneAddrs();
-    gone.add(justGone);
+    const gone = this.members.goneAddrs(); // justGone is in it: its death was recorded first
     const lowest = [...live].sort()[0];
     const commits: [number, Owners][] = [];
     for (let b = 0; b < this.table.size; b++) {

@@ -140,23 +140,26 @@ async function partitionCase(quorum: 'majority' | 'off', cut: 'a' | 'c'): Promis
   const majority = startWriter('cl', addrs, 'maj');
   const minority = startWriter(cut, [addr(cut)], 'min');
   try {
-    return await cutAndHeal(n, quorum, cut, addr, addrs, majority, minority, { a, b, c });
+    return await cutAndHeal({ n, quorum, cut, addr, addrs, majority, minority, nodes: { a, b, c } });
   } finally {
     majority.kill();
     minority.kill();
   }
 }
 
-async function cutAndHeal(
-  n: TestNet,
-  quorum: 'majority' | 'off',
-  cut: 'a' | 'c',
-  addr: (h: string) => string,
-  addrs: string[],
-  majority: Writer,
-  minority: Writer,
-  { a, b, c }: { a: NodeProcess; b: NodeProcess; c: NodeProcess },
-): Promise<Outcome> {
+/** A running three-node cluster with a writer on each side, ready to be cut. */
+interface Setup {
+  n: TestNet;
+  quorum: 'majority' | 'off';
+  cut: 'a' | 'c';
+  addr: (h: string) => string;
+  addrs: string[];
+  majority: Writer;
+  minority: Writer;
+  nodes: { a: NodeProcess; b: NodeProcess; c: NodeProcess };
+}
+
+async function cutAndHeal({ n, quorum, cut, addr, addrs, majority, minority, nodes: { a, b, c } }: Setup): Promise<Outcome> {
   await waitFor('both writers acknowledged', () => (majority.acks.length >= 200 && minority.acks.length >= 200 ? true : undefined), 30_000);
   let minorityAckedWhileCut: number;
   let health: Health = { serving: null, quorum: null };

@@ -162,7 +162,7 @@ export interface ProbeMsg {
 /** Verdicts of a probe (reply long (7)). */
 export const ProbeVerdict = { notMe: 0, iRejoin: 1, youRejoin: 2 } as const;
 
-/** probe (54): string sender, long its incarnation, string target, long target incarnation, int sender's cluster size. */
+/** probe (54): string sender, long its incarnation, string target, long target incarnation, int nodes the sender hears (itself included). */
 export const probe = {
   encode(w: Writer, m: ProbeMsg): void {
     w.strLatin1(m.from);
