@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { ClusterError, type Cluster, type ClusterValue } from '../index.js';
 import { compactFiles, isExpired, loadFiles } from '../logger/compact.js';
 import type { TornReport } from '../logger/log-reader.js';
+import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { startLogger, type LoggerNode } from '../logger/logger-node.js';
 import { DEFAULT_MAX_FILE_MB, FSYNC_POLICIES, type FsyncPolicy } from '../logger/log-writer.js';
 import type { Item } from '../protocol/messages/node.js';
@@ -36,6 +37,7 @@ interface LoggerCliOptions {
   maxFileMb: string;
   fsync: string;
   logLevel: string;
+  clusterSecretFile?: string;
 }
 
 function registerLogger(program: Command): void {
@@ -47,6 +49,7 @@ function registerLogger(program: Command): void {
     .option('--max-file-mb <n>', 'start a new file past this size', String(DEFAULT_MAX_FILE_MB))
     .addOption(new Option('--fsync <policy>', 'fsync after every write, every second, or never').choices(FSYNC_POLICIES).default('interval'))
     .option('--log-level <level>', 'debug|info|warn|error', 'info')
+    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
     .action((opts: LoggerCliOptions) => runLogger(opts));
 }
 
@@ -54,14 +57,15 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy } {
+function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy; clusterSecret: Buffer } {
   if (opts.node.length === 0) throw new UsageError('--node HOST:PORT is required');
   const nodes = opts.node.map((n) => parseNodeAddress('--node', n));
   const maxFileMb = Number(opts.maxFileMb);
   if (!Number.isInteger(maxFileMb) || maxFileMb < 1 || maxFileMb > 1024 * 1024) throw new UsageError(`--max-file-mb must be a whole number of MiB (1 or more), not "${opts.maxFileMb}"`);
   const fsync = FSYNC_POLICIES.find((p) => p === opts.fsync);
   if (fsync === undefined) throw new UsageError(`--fsync must be one of ${FSYNC_POLICIES.join('|')}`);
-  return { nodes, maxFileMb, fsync };
+  const { secret: clusterSecret } = loadClusterSecret(opts.clusterSecretFile);
+  return { nodes, maxFileMb, fsync, clusterSecret };
 }
 
 function parseNodeAddress(option: string, text: string): string {

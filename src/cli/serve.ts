@@ -10,6 +10,7 @@ import { normalizeAddress } from '../shared/address.js';
 import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
 import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
+import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
 
 interface ServeFlags {
@@ -28,6 +29,7 @@ interface ServeFlags {
   shutdownTimeoutMs: string;
   mask: string;
   quorum: string;
+  clusterSecretFile?: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -69,6 +71,7 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.mask = mask;
   if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
   o.quorum = f.quorum;
+  o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
   return o;
 }
 
@@ -92,6 +95,7 @@ export function registerServe(program: Command): void {
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
     .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
+    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);

@@ -16,6 +16,8 @@ import { MemberLink } from './member-link.js';
 export interface LoggerOptions {
   nodes: string[];
   dir: string;
+  /** The cluster secret this logging node proves to every node (node_auth). */
+  clusterSecret: Buffer;
   maxFileMb: number;
   fsync: FsyncPolicy;
   /** Where the logging node logs; by default pino JSON lines on stdout at logLevel. */
@@ -181,7 +183,7 @@ export class LoggerNode {
 
   private async connect(m: Member): Promise<void> {
     m.connecting = true;
-    const link = new MemberLink(m.addr, this.hello, {
+    const link = new MemberLink(m.addr, this.hello, this.opts.clusterSecret, {
       onMembers: (list) => this.onMembers(list),
       onBatch: (list, l) => this.onBatch(list, l),
       onMemberGone: (msg) => this.onMemberGone(msg),

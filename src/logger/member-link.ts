@@ -1,13 +1,12 @@
-// The logging node's link to one data node: connect, server_hello as a logger (role 1),
+// The logging node's link to one data node: connect, prove the cluster secret, server_hello as a logger (role 1),
 // subscribe_updates, then answer what the node sends (members, heartbeats, log batches, ...).
-import { connect as netConnect } from 'node:net';
-import { Connection, type CloseReason } from '../net/connection.js';
+import type { Connection, CloseReason } from '../net/connection.js';
+import { dialNode } from '../net/node-handshake.js';
 import { DecodeError, Reader, type Writer } from '../protocol/codec.js';
 import { Cmd, ErrorCode, errorCodeName, Reply } from '../protocol/commands.js';
 import type { Frame } from '../protocol/header.js';
 import { failinfo, unknown as unknownReply, address as addressCodec } from '../protocol/messages/legacy.js';
 import { heartbeat, logBatch, memberGone, members, serverHello, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
-import { parseAddress } from '../shared/address.js';
 
 export const CONNECT_TIMEOUT_MS = 3000;
 export const CALL_TIMEOUT_MS = 5000;
@@ -54,6 +53,7 @@ export class MemberLink {
   constructor(
     readonly addr: string,
     private readonly hello: ServerHelloMsg,
+    private readonly secret: Buffer,
     private readonly events: LinkEvents,
   ) {}
 
@@ -63,7 +63,15 @@ export class MemberLink {
 
   /** Connects, says hello as a logging node and subscribes; rejects when any step fails. */
   async start(): Promise<void> {
-    this.conn = await dial(this.addr);
+    const { conn } = await dialNode(this.addr, {
+      secret: this.secret,
+      me: this.hello,
+      maxFrameBytes: LOG_FRAME_BYTES_MAX,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      handshakeTimeoutMs: CALL_TIMEOUT_MS,
+      pauseReadOnOutput: true,
+    });
+    this.conn = conn;
     this.conn.start({ onFrame: (f) => this.onFrame(f), onClose: (r) => this.onClose(r) });
     await this.call(Cmd.serverHello, (w) => serverHello.encode(w, this.hello));
     await this.call(Cmd.subscribeUpdates, null);
@@ -178,25 +186,4 @@ function describeRefusal(frame: Frame): LinkCallError {
     }
   }
   return new LinkCallError(`refused with reply ${frame.command}`, undefined);
-}
-
-/** Opens a TCP connection with a bounded wait. */
-function dial(addr: string): Promise<Connection> {
-  const { host, port } = parseAddress(addr);
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`connect to ${addr} timed out after ${CONNECT_TIMEOUT_MS} ms`));
-    }, CONNECT_TIMEOUT_MS);
-    socket.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(new Connection(socket, { maxFrameBytes: LOG_FRAME_BYTES_MAX }));
-    });
-  });
 }

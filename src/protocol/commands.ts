@@ -16,6 +16,7 @@ export const Reply = {
   json: 12,
   table: 13,
   heartbeat: 14,
+  nodeChallenge: 15,
   dataInt: 2105,
   dataString: 2125,
 } as const;
@@ -35,6 +36,8 @@ export const Cmd = {
   // client hello with richer pushes, capabilities, stats, table
   clientHello: 11,
   capabilities: 31,
+  // a client's login (with --users-file)
+  auth: 33,
   stats: 32,
   getTable: 40,
   // pushes to clients that said clientHello
@@ -59,6 +62,9 @@ export const Cmd = {
   heartbeat: 52,
   memberGone: 53,
   probe: 54,
+  // node authentication: proves the cluster secret before any node command
+  nodeAuth: 56,
+  nodeProof: 57,
   tableSync: 60,
   widenMask: 62,
   copyBegin: 510,
@@ -90,6 +96,8 @@ export const ErrorCode = {
   noOwner: 13,
   overloaded: 14,
   seqGap: 15,
+  authFailed: 16,
+  notAllowed: 17,
 } as const;
 
 export type ErrorCodeNumber = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,6 +7,8 @@ import { failinfo, address as addressCodec, hashmask } from '../protocol/message
 import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
 import { MAX_PENDING_REPLIES_PER_CONNECTION } from '../shared/limits.js';
 import type { Writer } from '../protocol/codec.js';
+import type { NodeAuthTranscript } from '../protocol/node-auth.js';
+import type { NodeIdentity } from '../net/node-handshake.js';
 
 export type SessionKind = 'none' | 'legacy' | 'rich';
 
@@ -23,6 +25,12 @@ export class ClientSession {
   private readonly queue: Slot[] = [];
   private pausedForQueue = false;
   saidGoodbye = false;
+  /** Node-only commands refused on this connection so far (it is closed past a few). */
+  refusals = 0;
+  /** The node handshake under way: what both sides said (node_auth answered, node_proof awaited). */
+  nodeAuth: NodeAuthTranscript | null = null;
+  /** The node this connection proved to be (node_proof held); null for a client. */
+  peer: NodeIdentity | null = null;
 
   constructor(
     readonly conn: Connection,

@@ -7,14 +7,13 @@
 // incarnation appears on its address. A node that finds its own event loop was paused does not
 // declare others dead for it, and its lease (writes allowed) runs from heartbeat send times, so a
 // paused primary stops taking writes before its peers can have promoted its backups.
-import { connect, type Socket } from 'node:net';
-import { Connection } from '../net/connection.js';
+import { DialError } from '../net/dial.js';
+import { dialNode, NodeAuthError, type NodeDialParams } from '../net/node-handshake.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { failinfo, address as addressCodec } from '../protocol/messages/legacy.js';
-import { parseAddress } from '../shared/address.js';
 import { PeerLink } from './peer-link.js';
 import { sideHasQuorum } from './quorum.js';
 import type { ClusterNode } from './node.js';
@@ -143,29 +142,30 @@ export class Membership {
   private dial(addr: string, joining: boolean): void {
     const m = this.members.get(addr);
     if (m !== undefined) m.dialing = true;
-    let target;
-    try {
-      target = parseAddress(addr);
-    } catch (error) {
-      this.node.log.error({ addr, err: String(error) }, 'cannot dial: bad address');
-      this.dialFailed(addr, joining, false);
-      return;
-    }
-    const socket: Socket = connect({ host: target.host, port: target.port });
-    const timer = setTimeout(() => socket.destroy(new Error('connect timed out')), Math.max(500, this.deadAfterMs / 2));
-    let connected = false;
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (!connected) this.dialFailed(addr, joining, err.code === 'ECONNREFUSED');
-    });
-    socket.once('connect', () => this.node.safely('dial', () => {
-      clearTimeout(timer);
-      connected = true;
-      const link = new PeerLink(new Connection(socket, { maxFrameBytes: this.node.peerFrameBytes, pauseReadOnOutput: false }), this.node.linkEvents, true);
-      link.addr = addr;
-      const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
-      link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
-    }));
+    dialNode(addr, this.dialParams()).then(
+      ({ conn }) => this.node.safely('dial', () => {
+        const link = new PeerLink(conn, this.node.linkEvents, true);
+        link.addr = addr;
+        const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
+        link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
+      }),
+      (error: unknown) => this.node.safely('dial', () => {
+        if (error instanceof NodeAuthError) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
+        this.dialFailed(addr, joining, error instanceof DialError && error.code === 'ECONNREFUSED');
+      }),
+    );
+  }
+
+  /** How this node dials another: as itself, proving the cluster secret, within bounded waits. */
+  private dialParams(): NodeDialParams {
+    return {
+      secret: this.node.opts.clusterSecret,
+      me: { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data },
+      maxFrameBytes: this.node.peerFrameBytes,
+      connectTimeoutMs: Math.max(500, this.deadAfterMs / 2),
+      handshakeTimeoutMs: Math.max(1000, this.deadAfterMs),
+      pauseReadOnOutput: false,
+    };
   }
 
   private dialFailed(addr: string, joining: boolean, refused: boolean): void {
@@ -537,48 +537,43 @@ export class Membership {
   }
 
   private probe(addr: string, incarnation: bigint): void {
-    let target;
-    try {
-      target = parseAddress(addr);
-    } catch {
-      this.probes.delete(addr);
-      return;
-    }
-    const socket = connect({ host: target.host, port: target.port });
-    const timer = setTimeout(() => socket.destroy(), CALL_TIMEOUT_MS);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('error', () => undefined);
     // The decision to probe belongs to this incarnation and this declaration: once either is gone
     // (this node rejoined, the member came back), the probe must not speak for the new state.
     const myIncarnation = this.node.incarnation;
     const current = (): boolean => this.node.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
-    socket.once('connect', () => this.node.safely('probe', () => {
-      if (!current()) {
-        socket.destroy();
-        return;
-      }
-      const conn = new Connection(socket, { maxFrameBytes: this.node.opts.maxFrameBytes });
-      const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
-      const msg: nodeMsg.ProbeMsg = {
-        from: this.node.me,
-        fromIncarnation: this.node.incarnation,
-        target: addr,
-        targetIncarnation: incarnation,
-        fromClusterSize: this.clusterSize(),
-      };
-      link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
-        link.close('probe done');
-        if (reply?.command !== Reply.long || !current()) return;
-        const verdict = new Reader(reply.payload).i64n();
-        this.node.log.debug({ peer: addr, verdict }, 'probe answered');
-        if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
-          this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
-        } else {
-          if (verdict === nodeMsg.ProbeVerdict.iRejoin) this.node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
-          this.probes.delete(addr);
+    const params = { ...this.dialParams(), maxFrameBytes: this.node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS };
+    dialNode(addr, params).then(
+      ({ conn }) => this.node.safely('probe', () => {
+        const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
+        if (!current()) {
+          link.close('probe no longer current');
+          return;
         }
-      }, CALL_TIMEOUT_MS);
-    }));
+        const msg: nodeMsg.ProbeMsg = {
+          from: this.node.me,
+          fromIncarnation: myIncarnation,
+          target: addr,
+          targetIncarnation: incarnation,
+          fromClusterSize: this.clusterSize(),
+        };
+        link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
+          link.close('probe done');
+          if (reply?.command !== Reply.long || !current()) return;
+          const verdict = new Reader(reply.payload).i64n();
+          this.node.log.debug({ peer: addr, verdict }, 'probe answered');
+          if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
+            this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
+          } else {
+            if (verdict === nodeMsg.ProbeVerdict.iRejoin) this.node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
+            this.probes.delete(addr);
+          }
+        }, CALL_TIMEOUT_MS);
+      }),
+      (error: unknown) => {
+        if (error instanceof NodeAuthError) this.node.log.warn({ peer: addr, err: error.message }, 'probe failed: the node handshake failed');
+        if (error instanceof DialError && error.code === 'EBADADDR') this.probes.delete(addr);
+      },
+    );
   }
 
   /** A probe (54) on a fresh connection: answered without touching membership. */

@@ -1,27 +1,28 @@
 // The node: wires listener, client sessions, store, bucket table, membership, replication,
 // migration and balancing together, and owns the decisions that touch several of them
 // (who serves a bucket, what a table change means here, what a member's death means here).
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { Connection } from '../net/connection.js';
-import { Reader, DecodeError } from '../protocol/codec.js';
+import { DecodeError } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
-import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
+import { Cmd, ErrorCode } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
-import * as data from '../protocol/messages/data.js';
 import { normalizeAddress } from '../shared/address.js';
+import { listen } from './listener.js';
+import { assert } from '../shared/assert.js';
+import { SECRET_BYTES_MIN } from '../shared/private-file.js';
+import { FrontDoor } from './front-door.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
 import { Store } from './store.js';
 import { BucketTable, compareOwners, type Owners } from './table.js';
-import { ClientSession } from './client-session.js';
-import { handleClientCommand } from './data-handlers.js';
+import type { ClientSession } from './client-session.js';
 import { Membership } from './members.js';
 import { Replication } from './replication.js';
 import { Migration } from './migration.js';
 import { Balancer } from './balancer.js';
-import { PeerLink, type PeerLinkEvents } from './peer-link.js';
+import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
 
 /** Who serves a bucket for this request: decided in route(), answered by the handlers. */
@@ -39,13 +40,6 @@ export interface NodeStats {
   connectionsAccepted: number;
   connectionsRefused: number;
   protocolErrors: number;
-}
-
-const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy'];
-
-/** The capabilities list, with this node's frame limit as `max_frame_bytes=N`. */
-function capabilities(maxFrameBytes: number): string[] {
-  return [...CAPABILITIES, `max_frame_bytes=${maxFrameBytes}`];
 }
 
 export class ClusterNode {
@@ -71,8 +65,8 @@ export class ClusterNode {
   readonly startedMs = Date.now();
   private server: Server | null = null;
   private timers: NodeJS.Timeout[] = [];
-  private nextSessionId = 1;
   readonly linkEvents: PeerLinkEvents;
+  readonly frontDoor: FrontDoor;
 
   readonly onExpired = (b: number, map: string, key: string): void => {
     this.stats.expired++;
@@ -85,12 +79,14 @@ export class ClusterNode {
     readonly opts: ServerOptions,
     readonly log: Logger,
   ) {
+    assert(opts.clusterSecret.length >= SECRET_BYTES_MIN, 'the node needs a cluster secret');
     this.store = new Store(opts.mask);
     this.table = new BucketTable(opts.mask, { epoch: 0, primary: '', backup: '' });
     this.members = new Membership(this);
     this.repl = new Replication(this);
     this.migration = new Migration(this);
     this.balancer = new Balancer(this);
+    this.frontDoor = new FrontDoor(this);
     this.linkEvents = {
       onCommand: (link, frame) => this.onLinkCommand(link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -111,28 +107,22 @@ export class ClusterNode {
 
   // ---- lifecycle ----
 
-  /** Binds the listener; the node is then known by the address it really listens on. */
+  /** Binds the listener; the node is then known by its advertised address, else the one it really listens on. */
   async listen(): Promise<void> {
-    const wanted = normalizeAddress(this.opts.listen);
-    const [host, portText] = splitHostPort(wanted);
-    const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
-    server.maxConnections = this.opts.maxConnections;
-    server.on('drop', () => {
-      this.stats.connectionsRefused++;
-      this.log.warn({ max: this.opts.maxConnections }, 'connection refused: --max-connections reached');
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port: Number(portText), exclusive: true }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.log.error({ err: err.message }, 'listener error'));
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : Number(portText);
-    this.me = normalizeAddress(`${host.includes(':') ? `[${host}]` : host}:${port}`);
-    this.server = server;
+    const l = await listen(
+      {
+        listen: this.opts.listen,
+        maxSockets: this.opts.maxConnections,
+        onSocket: (socket) => this.frontDoor.onSocket(socket),
+        onDrop: () => {
+          this.stats.connectionsRefused++;
+          this.log.warn({ max: this.opts.maxConnections }, 'connection refused: --max-connections reached');
+        },
+      },
+      this.log,
+    );
+    this.server = l.server;
+    this.me = this.opts.advertise ?? l.bound;
   }
 
   /** Starts a cluster alone: every bucket is ours. */
@@ -388,112 +378,6 @@ export class ClusterNode {
 
   private rejoining = false;
 
-  // ---- connections ----
-
-  private onSocket(socket: Socket): void {
-    if (this.stopped) {
-      socket.destroy();
-      return;
-    }
-    this.stats.connectionsAccepted++;
-    const conn = new Connection(socket, { maxFrameBytes: this.opts.maxFrameBytes });
-    const session = new ClientSession(conn, this.nextSessionId++);
-    this.clients.add(session);
-    conn.start({
-      onFrame: (frame) => this.onClientFrame(session, frame),
-      onClose: (reason) => {
-        this.clients.delete(session);
-        if (reason.kind === 'error') {
-          this.stats.protocolErrors++;
-          this.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
-        }
-      },
-    });
-  }
-
-  private onClientFrame(s: ClientSession, frame: Frame): void {
-    if (frame.replyTo !== 0) return; // acks of our pushes, or replies that answer nothing: dropped
-    try {
-      switch (frame.command) {
-        case Cmd.hello:
-          return this.onHello(s, frame);
-        case Cmd.clientHello:
-          return this.onRichHello(s, frame);
-        case Cmd.goodbye:
-          s.ack(frame);
-          s.saidGoodbye = true;
-          s.conn.close('client said goodbye');
-          return;
-        case Cmd.ping:
-          return s.ack(frame);
-        case Cmd.capabilities:
-          return s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, capabilities(this.opts.maxFrameBytes), 'latin1'));
-        case Cmd.stats:
-          return s.send(frame, Reply.json, (w) => data.jsonReply.encode(w, this.statsDoc()));
-        case Cmd.getTable: {
-          const msg = { mask: this.table.mask, entries: this.table.toEntries() };
-          return s.send(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
-        }
-        case Cmd.serverHello:
-          return this.becomeLink(s, frame);
-        case Cmd.probe: {
-          const verdict = this.members.onProbe(nodeMsg.probe.decode(new Reader(frame.payload)));
-          return s.send(frame, Reply.long, (w) => data.longReply.encode(w, verdict));
-        }
-        default:
-          if (isNodeCommand(frame.command)) return s.failinfo(frame, ErrorCode.notMember, 'node command on a client connection');
-          return handleClientCommand(this, s, frame);
-      }
-    } catch (error) {
-      if (error instanceof DecodeError) {
-        this.stats.badRequests++;
-        return s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
-      }
-      this.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command }, 'request failed');
-      s.failinfo(frame, ErrorCode.internal, 'internal error; the request had no effect');
-    }
-  }
-
-  private onHello(s: ClientSession, frame: Frame): void {
-    if (this.leaving) return this.redirectHello(s, frame);
-    s.kind = 'legacy';
-    s.ack(frame);
-    for (const m of this.members.dataMembers()) s.pushServerInfo(m.addr);
-    for (let b = 0; b < this.table.size; b++) {
-      const level = this.table.level(b, this.me);
-      if (level >= 0) s.pushHashmask(this.table.mask, b, level);
-    }
-  }
-
-  private onRichHello(s: ClientSession, frame: Frame): void {
-    const hello = data.clientHello.decode(new Reader(frame.payload));
-    if (hello.version < 1 || hello.version > PROTOCOL_VERSION) {
-      return s.failinfo(frame, ErrorCode.badRequest, `protocol version ${hello.version} not supported (1..${PROTOCOL_VERSION})`);
-    }
-    if (this.leaving) return this.redirectHello(s, frame);
-    s.kind = 'rich';
-    s.features = hello.features & (Feature.richPushes | Feature.goodbyePush);
-    s.ack(frame);
-    for (const m of this.members.dataMembers()) s.pushServerInfo(m.addr);
-  }
-
-  /** A new client while this node shuts down is sent to a node that stays. */
-  private redirectHello(s: ClientSession, frame: Frame): void {
-    const other = this.members.targets()[0];
-    if (other === undefined) return s.failinfo(frame, ErrorCode.shuttingDown, 'this node is shutting down');
-    s.tryElsewhere(frame, other.addr);
-  }
-
-  /** The connection is another node (or a logger): it becomes a member link. */
-  private becomeLink(s: ClientSession, frame: Frame): void {
-    if (s.kind !== 'none') return s.failinfo(frame, ErrorCode.badRequest, 'a client connection cannot become a node link');
-    nodeMsg.serverHello.decode(new Reader(frame.payload)); // a malformed hello stays a client connection (badRequest)
-    this.clients.delete(s);
-    s.conn.becomeBidirectional(this.peerFrameBytes);
-    const link = new PeerLink(s.conn, this.linkEvents, false);
-    this.members.onServerHello(link, frame);
-  }
-
   private onLinkCommand(link: PeerLink, frame: Frame): void {
     try {
       this.members.onCommand(link, frame);
@@ -538,20 +422,4 @@ export class ClusterNode {
 
 function newIncarnation(): bigint {
   return (BigInt(Date.now()) << 16n) | BigInt(randomInt(0, 65536));
-}
-
-function splitHostPort(addr: string): [string, string] {
-  const idx = addr.lastIndexOf(':');
-  let host = addr.slice(0, idx);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return [host, addr.slice(idx + 1)];
-}
-
-const NODE_COMMANDS: ReadonlySet<number> = new Set([
-  Cmd.shuttingDown, Cmd.members, Cmd.heartbeat, Cmd.memberGone, Cmd.tableSync, Cmd.widenMask, Cmd.copyBegin, Cmd.copyItems,
-  Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch,
-]);
-
-function isNodeCommand(command: number): boolean {
-  return NODE_COMMANDS.has(command);
 }

@@ -32,6 +32,10 @@ export interface ServerOptions {
    * 'off': any node declares silent members dead (two sides of a partition both go on).
    */
   quorum: 'majority' | 'off';
+  /** The address given to peers and clients (NAT, containers, a wildcard listen); default: the bound one. */
+  advertise: string | undefined;
+  /** The cluster secret every member proves before any node command (node_auth). */
+  clusterSecret: Buffer;
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -53,5 +57,7 @@ export function defaultServerOptions(): ServerOptions {
     mask: DEFAULT_MASK,
     minBucketsPerNode: 4,
     quorum: 'majority',
+    advertise: undefined,
+    clusterSecret: Buffer.alloc(0),
   };
 }

@@ -9,6 +9,7 @@ const MAX_FRAME_BYTES = 4096;
 const TEST_TIMEOUT_MS = 20000;
 const WAIT_MS = 5000;
 const BAD_REQUEST = 3;
+const NOT_ALLOWED = 17;
 
 let node: NodeProcess;
 const pool = new RawPool();
@@ -207,10 +208,10 @@ test('random payloads behind valid client command headers: one reply each, then 
   assert.equal(c.queued.length, 0, 'no extra replies');
 });
 
-test('node commands on a client connection are refused and change nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
-  const c = await open();
+test('node commands on a client connection are refused (notAllowed) and change nothing; the third refusal closes it', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const admin = await open();
   const tableMask = async (): Promise<number> => {
-    const t = await c.request(40);
+    const t = await admin.request(40);
     assert.equal(t.command, 13, 'get_table answers table (13)');
     return t.payload.readUInt32BE(0);
   };
@@ -223,12 +224,21 @@ test('node commands on a client connection are refused and change nothing', { ti
     ['backup_release', 530, Buffer.concat([int(maskBefore), int(1)])],
     ['member_gone', 53, Buffer.concat([str('127.0.0.1:1'), int(0), int(1)])],
   ];
-  for (const [what, command, payload] of refused) {
-    const f = await c.request(command, payload);
-    assert.equal(f.command, R.failinfo, `${what} from a client must be refused, got ${f.command}`);
+  // Two refusals per connection leave it open and usable as a client.
+  for (let i = 0; i < refused.length; i += 2) {
+    const c = await open();
+    for (const [what, command, payload] of refused.slice(i, i + 2)) {
+      const f = await c.request(command, payload);
+      assert.equal(f.command, R.failinfo, `${what} from a client must be refused, got ${f.command}`);
+      assert.equal(failCode(f), NOT_ALLOWED, `${what}: code notAllowed`);
+    }
+    await assertUsable(c, `bad-input-after-node-commands-${i}`);
   }
   assert.equal(await tableMask(), maskBefore, 'widen_mask from a client did not widen the table');
-  await assertUsable(c, 'bad-input-after-node-commands');
+  // The third refusal on one connection ends it.
+  const c = await open();
+  for (const [, command, payload] of refused.slice(0, 3)) assert.equal(failCode(await c.request(command, payload)), NOT_ALLOWED);
+  assert.equal(await c.waitClosed(WAIT_MS), true, 'the node closes a connection after three refused node commands');
 });
 
 test('numbers near the node commands that name no command get unknown (9)', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -262,7 +272,7 @@ test('a malformed server_hello (50): failinfo badRequest, then the connection is
 test('random frames of any command number (client commands and unknown numbers): one reply each', { timeout: TEST_TIMEOUT_MS }, async () => {
   const c = await open();
   // Node-to-node numbers are left out on purpose: a random payload must never name a node to dial.
-  const nodeNumbers = new Set([15, 50, 51, 52, 53, 60, 62, 510, 511, 512, 513, 520, 530, 540, 541]);
+  const nodeNumbers = new Set([15, 50, 51, 52, 53, 54, 56, 57, 60, 62, 510, 511, 512, 513, 520, 530, 540, 541]);
   const never = new Set([10, 11, 20]); // hello pushes, client_hello pushes, goodbye closes
   const rnd = seededBytes(7, 400 * 80);
   const sent = new Map<number, number>();

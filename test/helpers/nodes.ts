@@ -23,6 +23,16 @@ export interface NodeProcess {
   signal(sig: NodeJS.Signals): void;
 }
 
+/**
+ * Every node, logging node and CLI this test process starts shares one per-user default cluster
+ * secret: it lives in a home of this process's own (removed at exit), never in the real one.
+ */
+if (process.env['OPENCLUSTER_HOME'] === undefined) {
+  const home = mkdtempSync(join(tmpdir(), 'oc-home-'));
+  process.env['OPENCLUSTER_HOME'] = home;
+  process.on('exit', () => rmSync(home, { recursive: true, force: true }));
+}
+
 const started = new Set<NodeProcess>();
 const tempDirs = new Set<string>();
 

@@ -1,0 +1,206 @@
+// The trust boundary of a node: every accepted connection starts here as an unproven client.
+// It may say hello (legacy or rich) and then use the data commands, or prove the cluster secret
+// (node_auth, node_proof) and only then become a member link (server_hello) or send a probe.
+// Node-only commands from a connection that has not proven itself are refused (notAllowed), and
+// the connection is closed after a few such refusals.
+import type { Socket } from 'node:net';
+import { Connection } from '../net/connection.js';
+import { Reader, DecodeError } from '../protocol/codec.js';
+import type { Frame } from '../protocol/header.js';
+import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
+import * as nodeMsg from '../protocol/messages/node.js';
+import * as data from '../protocol/messages/data.js';
+import { nodeAuth, nodeChallenge, nodeProof } from '../protocol/messages/auth.js';
+import { newNonce, nodeProofMac, proofMatches } from '../protocol/node-auth.js';
+import { ClientSession } from './client-session.js';
+import { handleClientCommand } from './data-handlers.js';
+import { PeerLink } from './peer-link.js';
+import type { ClusterNode } from './node.js';
+
+const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
+
+/** Node-only commands refused on one unproven connection before it is closed. */
+export const REFUSALS_MAX = 3;
+
+/** Commands only a member link may send (after the node handshake and server_hello). */
+const NODE_COMMANDS: ReadonlySet<number> = new Set([
+  Cmd.shuttingDown, Cmd.members, Cmd.heartbeat, Cmd.memberGone, Cmd.tableSync, Cmd.widenMask, Cmd.copyBegin, Cmd.copyItems,
+  Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch,
+]);
+
+export class FrontDoor {
+  private nextSessionId = 1;
+
+  constructor(private readonly node: ClusterNode) {}
+
+  onSocket(socket: Socket): void {
+    const node = this.node;
+    if (node.stopped) {
+      socket.destroy();
+      return;
+    }
+    node.stats.connectionsAccepted++;
+    const conn = new Connection(socket, { maxFrameBytes: node.opts.maxFrameBytes });
+    const session = new ClientSession(conn, this.nextSessionId++);
+    node.clients.add(session);
+    conn.start({
+      onFrame: (frame) => this.onFrame(session, frame),
+      onClose: (reason) => {
+        node.clients.delete(session);
+        if (reason.kind === 'error') {
+          node.stats.protocolErrors++;
+          node.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
+        }
+      },
+    });
+  }
+
+  private onFrame(s: ClientSession, frame: Frame): void {
+    if (frame.replyTo !== 0) return; // acks of our pushes, or replies that answer nothing: dropped
+    try {
+      this.dispatch(s, frame);
+    } catch (error) {
+      if (error instanceof DecodeError) {
+        this.node.stats.badRequests++;
+        return s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
+      }
+      this.node.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command }, 'request failed');
+      s.failinfo(frame, ErrorCode.internal, 'internal error; the request had no effect');
+    }
+  }
+
+  private dispatch(s: ClientSession, frame: Frame): void {
+    const node = this.node;
+    switch (frame.command) {
+      case Cmd.hello:
+        return this.onHello(s, frame);
+      case Cmd.clientHello:
+        return this.onRichHello(s, frame);
+      case Cmd.goodbye:
+        s.ack(frame);
+        s.saidGoodbye = true;
+        s.conn.close('client said goodbye');
+        return;
+      case Cmd.ping:
+        return s.ack(frame);
+      case Cmd.nodeAuth:
+        return this.onNodeAuth(s, frame);
+      case Cmd.nodeProof:
+        return this.onNodeProof(s, frame);
+      case Cmd.serverHello:
+        return this.becomeLink(s, frame);
+      case Cmd.probe: {
+        const msg = nodeMsg.probe.decode(new Reader(frame.payload));
+        if (s.peer === null || s.peer.addr !== msg.from || s.peer.incarnation !== msg.fromIncarnation) {
+          return this.refuse(s, frame, 'probe from a connection that has not proven the cluster secret as its sender');
+        }
+        const verdict = node.members.onProbe(msg);
+        return s.send(frame, Reply.long, (w) => data.longReply.encode(w, verdict));
+      }
+      case Cmd.capabilities:
+        return s.send(frame, Reply.strings, (w) => data.stringsReply.encode(w, [...CAPABILITIES, `max_frame_bytes=${node.opts.maxFrameBytes}`], 'latin1'));
+      case Cmd.stats:
+        return s.send(frame, Reply.json, (w) => data.jsonReply.encode(w, node.statsDoc()));
+      case Cmd.getTable: {
+        const msg = { mask: node.table.mask, entries: node.table.toEntries() };
+        return s.send(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
+      }
+      default:
+        if (NODE_COMMANDS.has(frame.command)) return this.refuse(s, frame, 'node command on a client connection');
+        return handleClientCommand(node, s, frame);
+    }
+  }
+
+  /** A node-only command from an unproven connection: refused, and past a few the connection ends. */
+  private refuse(s: ClientSession, frame: Frame, why: string): void {
+    s.failinfo(frame, ErrorCode.notAllowed, `${why}: prove the cluster secret first (node_auth)`);
+    if (++s.refusals >= REFUSALS_MAX) {
+      this.node.log.warn({ client: s.conn.remote, command: frame.command, refusals: s.refusals }, 'connection closed: it kept sending node commands without proving the cluster secret');
+      s.conn.close('too many refused node commands');
+    }
+  }
+
+  private onHello(s: ClientSession, frame: Frame): void {
+    if (this.node.leaving) return this.redirectHello(s, frame);
+    if (s.peer !== null) return s.failinfo(frame, ErrorCode.badRequest, 'a node connection cannot say hello');
+    s.kind = 'legacy';
+    s.ack(frame);
+    const node = this.node;
+    for (const m of node.members.dataMembers()) s.pushServerInfo(m.addr);
+    for (let b = 0; b < node.table.size; b++) {
+      const level = node.table.level(b, node.me);
+      if (level >= 0) s.pushHashmask(node.table.mask, b, level);
+    }
+  }
+
+  private onRichHello(s: ClientSession, frame: Frame): void {
+    const hello = data.clientHello.decode(new Reader(frame.payload));
+    if (hello.version < 1 || hello.version > PROTOCOL_VERSION) {
+      return s.failinfo(frame, ErrorCode.badRequest, `protocol version ${hello.version} not supported (1..${PROTOCOL_VERSION})`);
+    }
+    if (this.node.leaving) return this.redirectHello(s, frame);
+    if (s.peer !== null) return s.failinfo(frame, ErrorCode.badRequest, 'a node connection cannot say client_hello');
+    s.kind = 'rich';
+    s.features = hello.features & (Feature.richPushes | Feature.goodbyePush);
+    s.ack(frame);
+    for (const m of this.node.members.dataMembers()) s.pushServerInfo(m.addr);
+  }
+
+  /** A new client while this node shuts down is sent to a node that stays. */
+  private redirectHello(s: ClientSession, frame: Frame): void {
+    const other = this.node.members.targets()[0];
+    if (other === undefined) return s.failinfo(frame, ErrorCode.shuttingDown, 'this node is shutting down');
+    s.tryElsewhere(frame, other.addr);
+  }
+
+  /** node_auth: the start of the node handshake; answered with this node's challenge and proof. */
+  private onNodeAuth(s: ClientSession, frame: Frame): void {
+    if (s.kind !== 'none' || s.peer !== null || s.nodeAuth !== null) {
+      return s.failinfo(frame, ErrorCode.badRequest, 'node_auth must be the first command of a fresh connection');
+    }
+    const msg = nodeAuth.decode(new Reader(frame.payload));
+    const node = this.node;
+    s.nodeAuth = {
+      dialerAddr: msg.addr,
+      dialerIncarnation: msg.incarnation,
+      dialerRole: msg.role,
+      dialerNonce: msg.nonce,
+      acceptorAddr: node.me,
+      acceptorIncarnation: node.incarnation,
+      acceptorNonce: newNonce(),
+    };
+    const t = s.nodeAuth;
+    const mac = nodeProofMac(node.opts.clusterSecret, 'acceptor', t);
+    s.send(frame, Reply.nodeChallenge, (w) => nodeChallenge.encode(w, { addr: t.acceptorAddr, incarnation: t.acceptorIncarnation, nonce: t.acceptorNonce, mac }));
+  }
+
+  /** node_proof: the dialler's proof; the connection is a proven node once it holds. */
+  private onNodeProof(s: ClientSession, frame: Frame): void {
+    const t = s.nodeAuth;
+    if (t === null || s.peer !== null) return this.refuse(s, frame, 'node_proof without node_auth');
+    const mac = nodeProof.decode(new Reader(frame.payload));
+    if (!proofMatches(this.node.opts.clusterSecret, 'dialer', t, mac)) {
+      this.node.log.warn({ client: s.conn.remote, claimed: t.dialerAddr }, 'node authentication failed: the peer does not know the cluster secret');
+      s.failinfo(frame, ErrorCode.authFailed, 'wrong proof: this node has another cluster secret');
+      s.conn.close('node authentication failed');
+      return;
+    }
+    s.peer = { addr: t.dialerAddr, incarnation: t.dialerIncarnation, role: t.dialerRole };
+    s.ack(frame);
+  }
+
+  /** server_hello from a proven node, naming the identity it proved: the connection becomes a member link. */
+  private becomeLink(s: ClientSession, frame: Frame): void {
+    const hello = nodeMsg.serverHello.decode(new Reader(frame.payload));
+    const p = s.peer;
+    if (p === null) return this.refuse(s, frame, 'server_hello on a connection that has not proven the cluster secret');
+    if (p.addr !== hello.addr || p.incarnation !== hello.incarnation || p.role !== hello.role) {
+      return s.failinfo(frame, ErrorCode.notAllowed, 'server_hello names another node than the one that proved the secret');
+    }
+    const node = this.node;
+    node.clients.delete(s);
+    s.conn.becomeBidirectional(node.peerFrameBytes);
+    const link = new PeerLink(s.conn, node.linkEvents, false);
+    node.members.onServerHello(link, frame);
+  }
+}
