@@ -6,7 +6,7 @@ import { ClusterNode } from '../server/node.js';
 import { createLogger } from '../server/log.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
 import { Shutdown, loadSaveFile } from '../server/shutdown.js';
-import { normalizeAddress } from '../shared/address.js';
+import { isLoopbackHost, isWildcardHost, normalizeAddress, parseAddress } from '../shared/address.js';
 import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
 import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
@@ -30,6 +30,13 @@ interface ServeFlags {
   mask: string;
   quorum: string;
   clusterSecretFile?: string;
+  usersFile?: string;
+  advertise?: string;
+  insecure?: boolean;
+  maxConnectionsPerIp: string;
+  handshakeTimeoutMs: string;
+  frameTimeoutMs: string;
+  pendingFrameBytesMax: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -71,8 +78,30 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.mask = mask;
   if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
   o.quorum = f.quorum;
+  o.maxConnectionsPerIp = positiveInt('--max-connections-per-ip', f.maxConnectionsPerIp, 0);
+  o.handshakeTimeoutMs = positiveInt('--handshake-timeout-ms', f.handshakeTimeoutMs, 100);
+  o.frameTimeoutMs = positiveInt('--frame-timeout-ms', f.frameTimeoutMs, 100);
+  o.pendingFrameBytesMax = positiveInt('--pending-frame-bytes-max', f.pendingFrameBytesMax, MIN_MAX_FRAME_BYTES);
+  o.insecure = f.insecure === true;
+  o.advertise = f.advertise === undefined ? undefined : address('--advertise', f.advertise);
+  checkExposure(o.listen, o.advertise, f.usersFile !== undefined, o.insecure);
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
   return o;
+}
+
+/**
+ * Protected by default: a node reachable beyond this machine must know its users (or be told the
+ * network is trusted), and a wildcard listen needs the address others should dial.
+ */
+function checkExposure(listen: string, advertise: string | undefined, hasUsers: boolean, insecure: boolean): void {
+  const { host } = parseAddress(listen);
+  if (isWildcardHost(host) && advertise === undefined) {
+    throw new UsageError(`--listen ${listen} binds every interface: add --advertise HOST:PORT, the address peers and clients should dial`);
+  }
+  if (!isLoopbackHost(host) && !hasUsers && !insecure) {
+    throw new UsageError(`refusing to listen on ${listen} without --users-file: anyone who can reach it could read and write every key; add --users-file FILE (see opencluster passwd), or --insecure on a network you trust`);
+  }
+  if (advertise !== undefined && isWildcardHost(parseAddress(advertise).host)) throw new UsageError(`--advertise ${advertise}: give an address others can dial, not a wildcard`);
 }
 
 export function registerServe(program: Command): void {
@@ -96,6 +125,12 @@ export function registerServe(program: Command): void {
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
     .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
     .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
+    .option('--advertise <host:port>', 'the address given to peers and clients (required with a wildcard --listen; NAT, containers)')
+    .option('--insecure', 'allow listening beyond loopback without --users-file (a network you trust)')
+    .option('--max-connections-per-ip <n>', 'unproven and client connections from one address at once (0: no bound)', '0')
+    .option('--handshake-timeout-ms <ms>', 'close a connection that has not said hello (or logged in) by then', String(d.handshakeTimeoutMs))
+    .option('--frame-timeout-ms <ms>', 'close a connection whose frame is not whole this long after its first byte', String(d.frameTimeoutMs))
+    .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);

@@ -247,7 +247,7 @@ export class LogWriter {
   /** Creates the next file (never an existing one: 'wx') and writes its header. */
   private async startFile(flags: number): Promise<void> {
     const path = join(this.opts.dir, logFileName(this.fileNumber));
-    const fh = await open(path, 'wx');
+    const fh = await open(path, 'wx', 0o600); // every update, values included: the owner's only
     const header = encodeHeader({ version: FILE_FORMAT_VERSION, kind: FileKind.log, flags, createdAtMs: this.now(), fileSeq: this.fileNumber, recordCount: -1 });
     await writeAll(fh, header, 0);
     this.fh = fh;

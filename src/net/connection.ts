@@ -17,6 +17,11 @@ export interface ConnectionOptions {
    */
   pauseReadOnOutput?: boolean;
   outputMaxBytes?: number;
+  /**
+   * Told every change of the bytes this connection holds of frames not yet handed out (an
+   * unfinished frame, or frames held while reading pauses), so a node can bound them in total.
+   */
+  onBufferedChange?: (deltaBytes: number) => void;
 }
 
 export type CloseReason = { kind: 'local'; why: string } | { kind: 'remote' } | { kind: 'error'; error: Error };
@@ -52,6 +57,10 @@ export class Connection {
   bytesIn = 0;
   bytesOut = 0;
   framesIn = 0;
+  /** performance.now() when the frame now being received began; undefined between frames. */
+  partialSinceMs: number | undefined;
+  private onBufferedChange: ((deltaBytes: number) => void) | undefined;
+  private bufferedReported = 0;
 
   constructor(
     readonly socket: Socket,
@@ -61,6 +70,7 @@ export class Connection {
     this.highWaterBytes = options.highWaterBytes ?? OUTPUT_HIGH_WATER_BYTES;
     this.pauseReadOnOutput = options.pauseReadOnOutput ?? true;
     this.outputMaxBytes = options.outputMaxBytes ?? 1024 * 1024 * 1024;
+    this.onBufferedChange = options.onBufferedChange;
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     socket.on('error', (error: Error) => this.finish({ kind: 'error', error }));
@@ -206,6 +216,7 @@ export class Connection {
    */
   private decode(chunk: Buffer): void {
     this.decoding = true;
+    const framesBefore = this.framesIn;
     try {
       this.decoder.push(chunk, (frame) => {
         if (this.closedFlag) return false;
@@ -224,9 +235,38 @@ export class Connection {
     } finally {
       this.decoding = false;
     }
+    this.noteBuffered(this.framesIn !== framesBefore);
     if (this.w.length > this.highWaterBytes) this.flush();
     // A pause set and lifted again by handlers while frames were handed out: read on.
     if (!this.readPaused && !this.closedFlag && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** Stops reporting held bytes (a connection that became a node link), taking back what was reported. */
+  stopBufferedReports(): void {
+    const report = this.onBufferedChange;
+    this.onBufferedChange = undefined;
+    if (report !== undefined && this.bufferedReported !== 0) report(-this.bufferedReported);
+    this.bufferedReported = 0;
+  }
+
+  /** Bytes held of frames not yet handed out. */
+  get bufferedBytes(): number {
+    return this.decoder.pendingBytes;
+  }
+
+  /**
+   * Keeps partialSinceMs (when the unfinished frame began; a frame handed out ends it, whole frames
+   * held while reading pauses are not unfinished) and reports the change of bytes held.
+   */
+  private noteBuffered(frameCompleted: boolean): void {
+    const held = this.closedFlag ? 0 : this.decoder.pendingBytes;
+    if (held === 0 || this.decoder.hasWholeFrame) this.partialSinceMs = undefined;
+    else if (frameCompleted || this.partialSinceMs === undefined) this.partialSinceMs = performance.now();
+    if (this.onBufferedChange !== undefined && held !== this.bufferedReported) {
+      const delta = held - this.bufferedReported;
+      this.bufferedReported = held;
+      this.onBufferedChange(delta);
+    }
   }
 
   /** Flushes what is batched, then ends the connection. Idempotent. */
@@ -255,6 +295,8 @@ export class Connection {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.socket.destroy();
+    if (!this.decoding) this.decoder.clear();
+    this.noteBuffered(false); // what it held is released
     const final: CloseReason = this.localReason !== undefined && reason.kind === 'remote' ? { kind: 'local', why: this.localReason } : reason;
     this.handlers?.onClose(final);
   }

@@ -75,6 +75,12 @@ export class FrameDecoder {
     }
   }
 
+  /** Drops every byte held (the connection is gone): the memory is free at once, not when the decoder is. */
+  clear(): void {
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
   /** Total bytes of the frame being assembled, once its header is in. */
   private neededBytes(): number | undefined {
     if (this.buffered < HEADER_BYTES) return undefined;

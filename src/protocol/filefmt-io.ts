@@ -106,7 +106,8 @@ export interface AtomicWriteResult {
  */
 export async function writeFileAtomic(path: string, kind: FileKindNumber, records: Iterable<FileRecord>, createdAtMs = Date.now()): Promise<AtomicWriteResult> {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
+  // Data files hold every value: readable by their owner only.
+  const fh = await open(tmp, 'w', 0o600);
   let renamed = false;
   try {
     const w = new Writer(FILE_CHUNK_BYTES + 64 * 1024);

@@ -12,6 +12,9 @@ import type { NodeIdentity } from '../net/node-handshake.js';
 
 export type SessionKind = 'none' | 'legacy' | 'rich';
 
+/** The slot a connection holds (see admission.ts): a client slot, a node-only one, or none any more. */
+export type SlotKind = 'client' | 'nodeOnly' | null;
+
 /** A reply that waits for something (the backup's ack) while later replies queue behind it. */
 export interface Slot {
   ready: boolean;
@@ -31,6 +34,9 @@ export class ClientSession {
   nodeAuth: NodeAuthTranscript | null = null;
   /** The node this connection proved to be (node_proof held); null for a client. */
   peer: NodeIdentity | null = null;
+  slot: SlotKind = null;
+  /** performance.now() at accept: the handshake must be done within --handshake-timeout-ms of it. */
+  readonly acceptedMs = performance.now();
 
   constructor(
     readonly conn: Connection,

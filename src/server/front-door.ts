@@ -16,8 +16,14 @@ import { ClientSession } from './client-session.js';
 import { handleClientCommand } from './data-handlers.js';
 import { PeerLink } from './peer-link.js';
 import type { ClusterNode } from './node.js';
+import { Admission, ADMISSION_SWEEP_INTERVAL_MS } from './admission.js';
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
+
+/** The connection said its hello (legacy or rich) or proved the cluster secret. */
+function handshakeDone(s: ClientSession): boolean {
+  return s.peer !== null || s.kind !== 'none';
+}
 
 /** Node-only commands refused on one unproven connection before it is closed. */
 export const REFUSALS_MAX = 3;
@@ -30,8 +36,35 @@ const NODE_COMMANDS: ReadonlySet<number> = new Set([
 
 export class FrontDoor {
   private nextSessionId = 1;
+  readonly admission: Admission;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly node: ClusterNode) {}
+  constructor(private readonly node: ClusterNode) {
+    const o = node.opts;
+    this.admission = new Admission(
+      {
+        maxConnections: o.maxConnections,
+        maxConnectionsPerIp: o.maxConnectionsPerIp,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        frameTimeoutMs: o.frameTimeoutMs,
+        pendingFrameBytesMax: o.pendingFrameBytesMax,
+      },
+      node.log,
+      () => node.clients,
+    );
+  }
+
+  /** Starts the deadline checks (handshake, frame); stop() ends them. */
+  start(): void {
+    if (this.sweepTimer !== null) return;
+    this.sweepTimer = setInterval(() => this.node.safely('admission sweep', () => this.admission.sweep(performance.now(), handshakeDone)), ADMISSION_SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
 
   onSocket(socket: Socket): void {
     const node = this.node;
@@ -39,14 +72,27 @@ export class FrontDoor {
       socket.destroy();
       return;
     }
+    const slot = this.admission.admit(socket);
+    if (slot === null) {
+      node.stats.connectionsRefused++;
+      socket.destroy();
+      return;
+    }
     node.stats.connectionsAccepted++;
-    const conn = new Connection(socket, { maxFrameBytes: node.opts.maxFrameBytes });
+    const admission = this.admission;
+    const conn = new Connection(socket, { maxFrameBytes: node.opts.maxFrameBytes, onBufferedChange: (d) => admission.onBuffered(d) });
     const session = new ClientSession(conn, this.nextSessionId++);
+    session.slot = slot;
     node.clients.add(session);
     conn.start({
       onFrame: (frame) => this.onFrame(session, frame),
       onClose: (reason) => {
         node.clients.delete(session);
+        admission.onClosed(session);
+        if (session.nodeAuth !== null && session.peer === null) {
+          // The dialler checks this node's proof first and hangs up if it is wrong: its secret differs.
+          admission.notice('nodeAuth', { client: conn.remote, claimed: session.nodeAuth.dialerAddr }, 'node handshake abandoned: the peer did not prove the cluster secret (another secret?)');
+        }
         if (reason.kind === 'error') {
           node.stats.protocolErrors++;
           node.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
@@ -71,6 +117,13 @@ export class FrontDoor {
 
   private dispatch(s: ClientSession, frame: Frame): void {
     const node = this.node;
+    if (s.slot === 'nodeOnly' && frame.command !== Cmd.nodeAuth && frame.command !== Cmd.nodeProof) {
+      // Every client slot is taken: this connection came in on the reserve kept for nodes.
+      this.admission.refuseFull(s);
+      s.failinfo(frame, ErrorCode.overloaded, `this node serves --max-connections ${node.opts.maxConnections} clients at once; try again later`);
+      s.conn.close('no client slot free');
+      return;
+    }
     switch (frame.command) {
       case Cmd.hello:
         return this.onHello(s, frame);
@@ -186,6 +239,9 @@ export class FrontDoor {
       return;
     }
     s.peer = { addr: t.dialerAddr, incarnation: t.dialerIncarnation, role: t.dialerRole };
+    // A proven node holds no client slot and no unfinished-frame budget of the clients.
+    this.admission.onProvenNode(s);
+    s.conn.stopBufferedReports();
     s.ack(frame);
   }
 

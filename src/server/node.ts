@@ -12,6 +12,7 @@ import { listen } from './listener.js';
 import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
+import { Admission } from './admission.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
@@ -112,17 +113,18 @@ export class ClusterNode {
     const l = await listen(
       {
         listen: this.opts.listen,
-        maxSockets: this.opts.maxConnections,
+        maxSockets: Admission.socketsMax(this.opts.maxConnections),
         onSocket: (socket) => this.frontDoor.onSocket(socket),
         onDrop: () => {
           this.stats.connectionsRefused++;
-          this.log.warn({ max: this.opts.maxConnections }, 'connection refused: --max-connections reached');
+          this.log.warn({ max: Admission.socketsMax(this.opts.maxConnections) }, 'connection refused: every client slot and the node reserve are taken');
         },
       },
       this.log,
     );
     this.server = l.server;
     this.me = this.opts.advertise ?? l.bound;
+    this.frontDoor.start();
   }
 
   /** Starts a cluster alone: every bucket is ours. */
@@ -165,6 +167,7 @@ export class ClusterNode {
   }
 
   stopTimers(): void {
+    this.frontDoor.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
   }
@@ -409,6 +412,7 @@ export class ClusterNode {
       // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
       serving: this.members.leaseValid() && !this.leaving && !this.rejoining,
       quorum: this.members.hasQuorum(performance.now()),
+      admission: { ...this.frontDoor.admission.stats, unfinishedFrameBytes: this.frontDoor.admission.bufferedBytes },
       transfer: this.migration.describe(),
       incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },
       members: [...this.members.members.values()].map((m) => ({

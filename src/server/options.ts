@@ -36,6 +36,16 @@ export interface ServerOptions {
   advertise: string | undefined;
   /** The cluster secret every member proves before any node command (node_auth). */
   clusterSecret: Buffer;
+  /** Listening beyond loopback without users is allowed only with this (a trusted network). */
+  insecure: boolean;
+  /** Unproven and client connections from one address at once; 0: no bound. */
+  maxConnectionsPerIp: number;
+  /** A connection that has not finished its hello (or login, or node proof) within this is closed. */
+  handshakeTimeoutMs: number;
+  /** A frame not whole within this time of its first byte closes its connection. */
+  frameTimeoutMs: number;
+  /** Bytes of unfinished frames of all client connections together; past it the largest holders are closed. */
+  pendingFrameBytesMax: number;
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -59,5 +69,10 @@ export function defaultServerOptions(): ServerOptions {
     quorum: 'majority',
     advertise: undefined,
     clusterSecret: Buffer.alloc(0),
+    insecure: false,
+    maxConnectionsPerIp: 0,
+    handshakeTimeoutMs: L.DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    frameTimeoutMs: L.DEFAULT_FRAME_TIMEOUT_MS,
+    pendingFrameBytesMax: L.DEFAULT_PENDING_FRAME_BYTES_MAX,
   };
 }

@@ -51,3 +51,13 @@ export function formatAddress(addr: Address): string {
 export function normalizeAddress(text: string, defaultPort?: number): string {
   return formatAddress(parseAddress(text, defaultPort));
 }
+
+/** A host that only this machine can reach: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1';
+}
+
+/** A host that binds every interface: 0.0.0.0 or ::. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}

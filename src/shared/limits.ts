@@ -7,6 +7,11 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const MIN_MAX_FRAME_BYTES = 1024;
 export const HEADER_BYTES = 12;
 
+/** Hostile sockets: a hello within this, a whole frame within this, unfinished frames in total at most this. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
+export const DEFAULT_PENDING_FRAME_BYTES_MAX = 256 * 1024 * 1024;
+
 /** A connection stops reading once this many reply bytes wait unsent. */
 export const OUTPUT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Requests one client connection may have waiting for a deferred reply (full wait, freeze). */

@@ -14,7 +14,8 @@ import { TestNet } from '../helpers/netns.js';
 
 const AGENT_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'netns-agent.js');
 const PORT = 13600;
-const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100'];
+// --insecure: the namespaces are this test's own network, reached by nothing else.
+const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100', '--insecure'];
 /** Long enough for the majority to declare A dead (1.5 s) and take over, and for A to try to. */
 const PARTITION_MS = 6000;
 /** A's lease (half the dead-after time) has run out well before this after the cut. */
