@@ -38,7 +38,11 @@ test('--max-connections refuses connections past the limit and serves the others
   const held: RawClient[] = [];
   for (let i = 0; i < 3; i++) held.push(await RawClient.connect(node.addr));
   for (const h of held) assert.equal((await h.request(30)).command, 1, 'ping answered');
+  // The fourth holds a slot of the reserve kept for nodes: its first client command is refused.
   const extra = await RawClient.connect(node.addr);
+  const refused = await extra.request(30);
+  assert.equal(refused.command, 3, 'the fourth connection\'s ping is answered failinfo');
+  assert.equal(refused.payload.readInt32BE(0), 14, 'code overloaded');
   const closed = await extra.waitClosed(5000);
   assert.ok(closed, 'the fourth connection is closed by the node');
   await waitFor('refusal logged', () => node.logs.some((l) => String(l['msg']).includes('max-connections')) || undefined, 5000);
