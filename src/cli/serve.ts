@@ -12,6 +12,7 @@ import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
 import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
+import { loadUsersFile } from '../server/users.js';
 
 interface ServeFlags {
   listen: string;
@@ -30,6 +31,8 @@ interface ServeFlags {
   mask: string;
   quorum: string;
   clusterSecretFile?: string;
+  usersFile?: string;
+  legacyClients: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -72,6 +75,15 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
   o.quorum = f.quorum;
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
+  if (f.legacyClients !== 'allow' && f.legacyClients !== 'refuse') throw new UsageError(`--legacy-clients must be allow or refuse, got "${f.legacyClients}"`);
+  o.legacyClients = f.legacyClients;
+  if (f.usersFile !== undefined) {
+    try {
+      o.users = loadUsersFile(f.usersFile);
+    } catch (error) {
+      throw new UsageError(`--users-file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return o;
 }
 
@@ -96,6 +108,8 @@ export function registerServe(program: Command): void {
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
     .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
     .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
+    .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
+    .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients)
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);

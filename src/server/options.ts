@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import * as L from '../shared/limits.js';
 import { DEFAULT_MASK } from '../shared/buckets.js';
+import type { User } from './users.js';
 
 export interface ServerOptions {
   /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
@@ -36,6 +37,10 @@ export interface ServerOptions {
   advertise: string | undefined;
   /** The cluster secret every member proves before any node command (node_auth). */
   clusterSecret: Buffer;
+  /** The users of --users-file: every client logs in (auth) and is held to its role; null: no logins. */
+  users: ReadonlyMap<string, User> | null;
+  /** With users: 'allow' lets legacy (hello-only) clients use the legacy data commands; 'refuse' closes them. */
+  legacyClients: 'allow' | 'refuse';
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -59,5 +64,7 @@ export function defaultServerOptions(): ServerOptions {
     quorum: 'majority',
     advertise: undefined,
     clusterSecret: Buffer.alloc(0),
+    users: null,
+    legacyClients: 'refuse',
   };
 }
