@@ -230,6 +230,6 @@ test('frames from a connection that never logs in nor proves the secret change n
       assert.deepEqual(now.values, baseline.values, 'known keys unchanged');
       assert.equal(now.items, baseline.items, 'item count unchanged');
     }),
-    { numRuns: RUNS, endOnFailure: true },
+    { numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
   );
 });
