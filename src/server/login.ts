@@ -52,18 +52,22 @@ export class Logins {
     const slot = s.defer();
     s.holdReadingForLogin(true);
     const check = (): void => {
+      if (s.conn.closed) return this.waiting.shift()?.(); // gone while it waited: no scrypt for it
       this.running++;
-      verifyLogin(users, msg.user, msg.password).then(
-        (user) => this.decided(s, frame, slot, msg.user, user),
-        (error: unknown) => {
-          this.log.error({ client: s.conn.remote, err: error instanceof Error ? error.message : String(error) }, 'login check failed');
-          s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.internal, 'the login could not be checked; the request had no effect'));
-          s.holdReadingForLogin(false);
-        },
-      ).finally(() => {
-        this.running--;
-        this.waiting.shift()?.();
-      });
+      verifyLogin(users, msg.user, msg.password)
+        .then(
+          (user) => this.decided(s, frame, slot, msg.user, user),
+          (error: unknown) => {
+            this.log.error({ client: s.conn.remote, err: error instanceof Error ? error.message : String(error) }, 'login check failed');
+            s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.internal, 'the login could not be checked; the request had no effect'));
+            s.holdReadingForLogin(false);
+          },
+        )
+        .catch((error: unknown) => this.log.error({ client: s.conn.remote, err: error instanceof Error ? error.stack : String(error) }, 'login handling failed'))
+        .finally(() => {
+          this.running--;
+          this.waiting.shift()?.();
+        });
     };
     if (this.running < LOGIN_CHECKS_MAX) check();
     else this.waiting.push(check);
