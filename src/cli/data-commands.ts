@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { parseExpires, parseTypedValue, parseValueType, UsageError, type CliValue } from './args.js';
 import { EXIT_NOT_FOUND, EXIT_OK, oneLine, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
-import { runCommand, type CommonOptions } from './session.js';
+import { asAdmin, PASSWORD_ENV, runCommand, type CommonOptions } from './session.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
 
 interface SetOptions extends CommonOptions {
@@ -17,7 +17,9 @@ export function dataCommand(parent: Command, name: string, description: string):
     .command(name)
     .description(description)
     .option('--cluster <host:port>', 'any node of the cluster', DEFAULT_LISTEN)
-    .option('--json', 'print JSON instead of text');
+    .option('--json', 'print JSON instead of text')
+    .option('--user <name>', `log in as this user (nodes with --users-file); the password from ${PASSWORD_ENV} or --password-file`)
+    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
 }
 
 function withWriteOptions(cmd: Command): Command {
@@ -129,7 +131,7 @@ function registerPing(program: Command): void {
 function registerStats(program: Command): void {
   dataCommand(program, 'stats', "print each connected node's statistics").action((opts: CommonOptions) =>
     runCommand(opts, () => undefined, async (cluster) => {
-      const stats: unknown[] = await cluster.stats();
+      const stats: unknown[] = await asAdmin('stats', () => cluster.stats());
       if (opts.json) printJson(stats);
       else for (const s of stats) printStatsText(s);
       return EXIT_OK;

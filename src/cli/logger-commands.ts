@@ -155,6 +155,8 @@ function printWarning(message: string): void {
 interface InjectCliOptions {
   cluster: string;
   json?: boolean;
+  user?: string;
+  passwordFile?: string;
 }
 
 function registerInject(program: Command): void {
@@ -164,6 +166,8 @@ function registerInject(program: Command): void {
     .argument('<files...>', 'files, oldest first; logs are replayed to their last state first')
     .requiredOption('--cluster <host:port>', 'any node of the cluster')
     .option('--json', 'print the summary as JSON')
+    .option('--user <name>', 'log in as this user (role write or admin); the password from OPENCLUSTER_PASSWORD or --password-file')
+    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)')
     .action((files: string[], opts: InjectCliOptions) => runInject(files, opts));
 }
 
@@ -180,7 +184,7 @@ async function runInject(files: string[], opts: InjectCliOptions): Promise<void>
     return;
   }
   await runCommand(
-    { cluster: opts.cluster, json: opts.json },
+    { cluster: opts.cluster, json: opts.json, user: opts.user, passwordFile: opts.passwordFile },
     () => items,
     async (cluster, list) => {
       const s = await injectItems(cluster, list);

@@ -7,6 +7,7 @@ import { registerDataCommands } from './data-commands.js';
 import { registerStatus } from './status.js';
 import { registerLoggerCommands } from './logger-commands.js';
 import { registerGamut } from './gamut.js';
+import { registerPasswd } from './passwd.js';
 import { UsageError } from './args.js';
 import { EXIT_OK, EXIT_USAGE, errorMessage, oneLine, packageVersion, printError } from './output.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerLoggerCommands(program);
   registerGamut(program);
+  registerPasswd(program);
   program.helpCommand(true);
   program.allowExcessArguments(true).action((_opts: unknown, self: Command) => {
     const given = self.args[0];

@@ -12,6 +12,7 @@ import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
 import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
+import { loadUsersFile } from '../server/users.js';
 
 interface ServeFlags {
   listen: string;
@@ -37,6 +38,7 @@ interface ServeFlags {
   handshakeTimeoutMs: string;
   frameTimeoutMs: string;
   pendingFrameBytesMax: string;
+  legacyClients: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -86,6 +88,15 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.advertise = f.advertise === undefined ? undefined : address('--advertise', f.advertise);
   checkExposure(o.listen, o.advertise, f.usersFile !== undefined, o.insecure);
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
+  if (f.legacyClients !== 'allow' && f.legacyClients !== 'refuse') throw new UsageError(`--legacy-clients must be allow or refuse, got "${f.legacyClients}"`);
+  o.legacyClients = f.legacyClients;
+  if (f.usersFile !== undefined) {
+    try {
+      o.users = loadUsersFile(f.usersFile);
+    } catch (error) {
+      throw new UsageError(`--users-file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   return o;
 }
 
@@ -131,6 +142,8 @@ export function registerServe(program: Command): void {
     .option('--handshake-timeout-ms <ms>', 'close a connection that has not said hello (or logged in) by then', String(d.handshakeTimeoutMs))
     .option('--frame-timeout-ms <ms>', 'close a connection whose frame is not whole this long after its first byte', String(d.frameTimeoutMs))
     .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
+    .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
+    .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients)
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);

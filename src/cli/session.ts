@@ -1,8 +1,11 @@
-// One CLI command's client session: connect with a short bound, run the command, close the client,
-// and turn every failure into an exit code with a one-line message.
+// One CLI command's client session: the login (--user, the password from OPENCLUSTER_PASSWORD or
+// --password-file), connect with a short bound, run the command, close the client, and turn every
+// failure into an exit code with a one-line message.
 import { Cluster, ClusterError } from '../index.js';
+import { PrivateFileError, readPrivateFile } from '../shared/private-file.js';
 import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
+import { stripOneNewline } from './passwd.js';
 
 /** A wrong address must fail fast: connect() gets this long before the CLI gives up. */
 export const CONNECT_TIMEOUT_MS = 3000;
@@ -14,6 +17,53 @@ const EXIT_GRACE_MS = 2000;
 export interface CommonOptions {
   cluster: string;
   json?: boolean;
+  /** Log in as this user (nodes with --users-file). */
+  user?: string;
+  /** The password of --user, in a file others cannot read (else OPENCLUSTER_PASSWORD). */
+  passwordFile?: string;
+}
+
+/** The environment variable holding the password of --user. */
+export const PASSWORD_ENV = 'OPENCLUSTER_PASSWORD';
+
+export interface Login {
+  user: string;
+  password: string;
+}
+
+/** The login the options ask for, or null; a usage error when --user has no password or the file is readable by others. */
+export function resolveLogin(opts: CommonOptions, env: NodeJS.ProcessEnv = process.env): Login | null {
+  if (opts.user === undefined) {
+    if (opts.passwordFile !== undefined) throw new UsageError('--password-file needs --user');
+    return null;
+  }
+  if (opts.user === '') throw new UsageError('--user must not be empty');
+  let password: string;
+  if (opts.passwordFile !== undefined) {
+    try {
+      password = stripOneNewline(readPrivateFile(opts.passwordFile, 'password file'));
+    } catch (e) {
+      throw new UsageError(`--password-file: ${e instanceof PrivateFileError ? e.message : errorMessage(e)}`);
+    }
+  } else {
+    const fromEnv = env[PASSWORD_ENV];
+    if (fromEnv === undefined || fromEnv === '') throw new UsageError(`--user ${opts.user} needs a password: set ${PASSWORD_ENV} or give --password-file FILE`);
+    password = fromEnv;
+  }
+  if (password === '') throw new UsageError(`the password of --user ${opts.user} is empty`);
+  return { user: opts.user, password };
+}
+
+/** Runs a command that needs the admin role; a refusal says so in one clear line. */
+export async function asAdmin<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ClusterError && e.code === 'NOT_ALLOWED') {
+      throw new UsageError(`${what} needs a user with role admin (--user NAME): NOT_ALLOWED: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 /** The command body: returns the exit code (0 ok, 1 not found). */
@@ -26,8 +76,9 @@ export type SessionBody = (cluster: Cluster) => Promise<number>;
 export async function runCommand<T>(opts: CommonOptions, validate: () => T, body: (cluster: Cluster, args: T) => Promise<number>): Promise<void> {
   const code = await runGuarded(async () => {
     const seed = parseClusterAddress(opts.cluster);
+    const login = resolveLogin(opts);
     const args = validate();
-    return withCluster(seed, (cluster) => body(cluster, args));
+    return withCluster(seed, login, (cluster) => body(cluster, args));
   });
   finish(code);
 }
@@ -47,8 +98,8 @@ function describeError(e: unknown): string {
   return errorMessage(e);
 }
 
-async function withCluster(seed: string, body: SessionBody): Promise<number> {
-  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS });
+async function withCluster(seed: string, login: Login | null, body: SessionBody): Promise<number> {
+  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(login ?? {}) });
   try {
     await connectBounded(cluster, seed);
     return await body(cluster);

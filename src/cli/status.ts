@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import type { Cluster } from '../index.js';
 import { dataCommand } from './data-commands.js';
 import { EXIT_OK, printJson, printLine } from './output.js';
-import { runCommand, type CommonOptions } from './session.js';
+import { asAdmin, runCommand, type CommonOptions } from './session.js';
 import { buildStatus, type NodeRow, type StatusReport } from './status-report.js';
 
 /** After connecting, how long status waits for the client to reach every node and fill its table. */
@@ -16,7 +16,7 @@ export function registerStatus(program: Command): void {
   dataCommand(program, 'status', 'show every node, its buckets and items, and whether the cluster is balanced').action(
     (opts: CommonOptions) =>
       runCommand(opts, () => undefined, async (cluster) => {
-        const report = await collectStatus(cluster);
+        const report = await asAdmin('status', () => collectStatus(cluster));
         if (opts.json) printJson(report);
         else printStatusText(report);
         return EXIT_OK;

@@ -19,6 +19,10 @@ export type ClusterErrorCode =
   | 'INDETERMINATE'
   /** Full wait: applied on the primary, the backup copy could not be confirmed. */
   | 'BACKUP_FAILED'
+  /** The login (user and password) was refused, or the node has no users to log in to. */
+  | 'AUTH_FAILED'
+  /** The user's role may not send this request (or the node wants a login first). */
+  | 'NOT_ALLOWED'
   /** Any other error the node reported (its failinfo code is in serverCode). */
   | 'SERVER_ERROR';
 

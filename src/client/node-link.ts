@@ -1,5 +1,6 @@
-// One client connection to one node: handshake (client_hello), requests matched to replies by id,
-// pushes acked and surfaced to the owner, reconnects with full-jitter exponential backoff.
+// One client connection to one node: handshake (client_hello, then auth when the client has a user),
+// requests matched to replies by id, pushes acked and surfaced to the owner, reconnects with
+// full-jitter exponential backoff (a refused login is retried no sooner than reconnectMaxMs).
 import { connect as netConnect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Reader } from '../protocol/codec.js';
@@ -7,13 +8,14 @@ import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/co
 import type { Frame } from '../protocol/header.js';
 import { clientHello, stringsReply } from '../protocol/messages/data.js';
 import { address, failinfo, hashmask } from '../protocol/messages/legacy.js';
+import { auth } from '../protocol/messages/auth.js';
 import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
 import { Connection, type CloseReason } from '../net/connection.js';
 import { parseAddress } from '../shared/address.js';
 import { assert } from '../shared/assert.js';
 import type { ResolvedOptions } from './options.js';
 import type { Request, RequestHolder } from './request.js';
-import { encodeRequest, setPayloadFits } from './wire.js';
+import { encodeRequest, failInfoError, setPayloadFits } from './wire.js';
 import { ClusterError } from './errors.js';
 
 /** connecting: socket or hello under way; ready: usable; draining: the node said goodbye. */
@@ -49,7 +51,10 @@ export class NodeLink implements RequestHolder {
   private waiting: Request[] = [];
   private nextId = 1;
   private helloId = 0;
+  private authId = 0;
   private capsId = 0;
+  /** Why the node refused this link's login (wrong password, no users there), until a login works. */
+  loginError: ClusterError | null = null;
   /** The node's frame limit, once its capabilities said it (else the client's own). */
   private nodeMaxFrameBytes: number;
   private goodbyeId = 0;
@@ -90,6 +95,13 @@ export class NodeLink implements RequestHolder {
       features: Feature.richPushes | Feature.goodbyePush,
     });
     conn.end();
+    // Pipelined behind the hello: the login; the node holds what follows until it is decided.
+    const creds = this.opts.credentials;
+    if (creds !== null) {
+      this.authId = this.takeId();
+      auth.encode(conn.begin(Cmd.auth, 0, this.authId), creds);
+      conn.end();
+    }
     // Pipelined behind the hello: the node's frame limit, so no request is sent that it must refuse.
     this.nodeMaxFrameBytes = this.opts.maxFrameBytes;
     this.capsId = this.takeId();
@@ -200,6 +212,22 @@ export class NodeLink implements RequestHolder {
     }
   }
 
+  /** What a refused auth means for the caller. */
+  private loginRefusal(f: Frame): ClusterError {
+    if (f.command !== Reply.failinfo) return new ClusterError('SERVER_ERROR', `auth answered with reply ${f.command}`, undefined, this.addr);
+    try {
+      const { code, message } = failinfo.decode(new Reader(f.payload));
+      return failInfoError(code, message, this.addr) ?? new ClusterError('AUTH_FAILED', `login not checked: ${message}`, code, this.addr);
+    } catch (e) {
+      return new ClusterError('SERVER_ERROR', `bad failinfo to auth: ${(e as Error).message}`, undefined, this.addr);
+    }
+  }
+
+  /** Ready once the hello and (with a user) the login are both acked. */
+  private maybeReady(): void {
+    if (this.state === 'connecting' && this.helloId === 0 && this.authId === 0) this.becomeReady();
+  }
+
   private becomeReady(): void {
     this.clearConnectTimer();
     this.state = 'ready';
@@ -225,8 +253,20 @@ export class NodeLink implements RequestHolder {
     const id = f.requestId;
     if (id === this.helloId && f.replyTo === Cmd.clientHello) {
       this.helloId = 0;
-      if (f.command === Reply.ack) this.becomeReady();
+      if (f.command === Reply.ack) this.maybeReady();
       else conn.abort(new Error(`client_hello answered with reply ${f.command}`));
+      return;
+    }
+    if (id === this.authId && f.replyTo === Cmd.auth) {
+      this.authId = 0;
+      if (f.command === Reply.ack) {
+        this.loginError = null;
+        this.maybeReady();
+        return;
+      }
+      this.loginError = this.loginRefusal(f);
+      this.opts.logger.warn({ node: this.addr, err: this.loginError.message }, 'login refused');
+      conn.close(`login refused: ${this.loginError.message}`);
       return;
     }
     if (id === this.capsId && f.replyTo === Cmd.capabilities) {
@@ -298,6 +338,7 @@ export class NodeLink implements RequestHolder {
     this.clearConnectTimer();
     this.state = this.closed ? 'closed' : 'down';
     this.helloId = 0;
+    this.authId = 0;
     this.capsId = 0;
     this.goodbyeDone?.();
     const orphans: Request[] = [];
@@ -313,14 +354,15 @@ export class NodeLink implements RequestHolder {
     if (!this.closed && !this.retired) this.scheduleReconnect();
   }
 
-  /** Full jitter: random(0, min(max, base * 2^attempt)). */
+  /** Full jitter: random(0, min(max, base * 2^attempt)); after a refused login, reconnectMaxMs flat (no storm of logins). */
   private scheduleReconnect(): void {
     const capMs = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectBaseMs * 2 ** Math.min(this.attempt, EXPONENT_MAX));
     this.attempt++;
+    const delayMs = this.loginError !== null ? this.opts.reconnectMaxMs : Math.random() * capMs;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect();
-    }, Math.random() * capMs);
+    }, delayMs);
   }
 
   private clearReconnect(): void {

@@ -45,6 +45,14 @@ export interface ClusterOptions {
   /** Largest frame accepted from a node. Default 16 MiB. */
   maxFrameBytes?: number;
   logger?: ClusterLogger;
+  /** Log in as this user (nodes started with --users-file); give password too. */
+  user?: string;
+  password?: string;
+}
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
 }
 
 export interface ResolvedOptions {
@@ -59,6 +67,8 @@ export interface ResolvedOptions {
   readonly connectTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly logger: ClusterLogger;
+  /** Sent in auth right after client_hello on every connection; null: no login. */
+  readonly credentials: Credentials | null;
 }
 
 const noop = (): void => {};
@@ -108,5 +118,13 @@ export function resolveOptions(opts: ClusterOptions): ResolvedOptions {
     connectTimeoutMs: intOption('connectTimeoutMs', opts.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, dayMs),
     maxFrameBytes: intOption('maxFrameBytes', opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, 2 ** 31 - 1),
     logger: opts.logger ?? SILENT_LOGGER,
+    credentials: resolveCredentials(opts.user, opts.password),
   };
+}
+
+function resolveCredentials(user: unknown, password: unknown): Credentials | null {
+  if (user === undefined && password === undefined) return null;
+  if (typeof user !== 'string' || typeof password !== 'string') throw bad('user and password go together, both strings');
+  if (user === '' || password === '') throw bad('user and password must not be empty');
+  return { user, password };
 }

@@ -224,6 +224,11 @@ export class Router implements LinkOwner, TopologyHost {
       for (const r of orphans) this.fail(r, new ClusterError('CLOSED', 'the client is closed'));
       return;
     }
+    // A refused login refuses every request that waited for it (the credentials are wrong here).
+    if (link.loginError !== null) {
+      for (const r of orphans) this.fail(r, link.loginError);
+      return;
+    }
     // All our commands are idempotent: resend to the current owner, until the deadline; a request
     // that keeps losing its link is the likely cause (a node that refuses it) and fails.
     for (const r of orphans) {
@@ -290,24 +295,28 @@ export class Router implements LinkOwner, TopologyHost {
   async connect(): Promise<void> {
     this.state = 'connecting';
     const failures: string[] = [];
+    let loginError: ClusterError | null = null;
     for (const seed of this.opts.seeds) {
-      const why = await this.tryProbe(seed);
+      const { why, link } = await this.tryProbe(seed);
       if ((this.state as RouterState) !== 'connecting') break;
       if (why === null) {
         this.state = 'connected';
         await this.topology.fetch();
         return;
       }
+      // A refused login: the same credentials would be refused by the other seeds too.
+      loginError = link.loginError;
+      if (loginError !== null) break;
       failures.push(`${seed}: ${why}`);
     }
     if ((this.state as RouterState) !== 'connecting') throw new ClusterError('CLOSED', 'the client was closed while connecting');
     this.state = 'idle';
-    const error = new ClusterError('NOT_CONNECTED', `no seed answered (${failures.join('; ')})`);
+    const error = loginError ?? new ClusterError('NOT_CONNECTED', `no seed answered (${failures.join('; ')})`);
     for (const r of this.parked.stop()) this.fail(r, error);
     throw error;
   }
 
-  private tryProbe(seed: string): Promise<string | null> {
+  private tryProbe(seed: string): Promise<{ why: string | null; link: NodeLink }> {
     const link = new NodeLink(seed, this, this.opts);
     this.links.set(seed, link);
     return new Promise<string | null>((resolve) => {
@@ -319,7 +328,7 @@ export class Router implements LinkOwner, TopologyHost {
         this.links.delete(seed);
         link.destroy();
       }
-      return why;
+      return { why, link };
     });
   }
 

@@ -182,6 +182,10 @@ export function failInfoError(code: number, message: string, node: string): Clus
       return new ClusterError('BAD_REQUEST', message, code, node);
     case ErrorCode.backupFailed:
       return new ClusterError('BACKUP_FAILED', message, code, node);
+    case ErrorCode.authFailed:
+      return new ClusterError('AUTH_FAILED', message, code, node);
+    case ErrorCode.notAllowed:
+      return new ClusterError('NOT_ALLOWED', message, code, node);
     default:
       return new ClusterError('SERVER_ERROR', message, code, node);
   }

@@ -91,6 +91,11 @@ export class Connection {
     }
   }
 
+  /** Changes the largest frame payload accepted from now on (a client that logged in gets the node's limit). */
+  setMaxFrameBytes(maxFrameBytes: number): void {
+    this.decoder.maxFrameBytes = maxFrameBytes;
+  }
+
   /**
    * Starts delivering frames; bytes that arrive before this wait in the socket. Called again, it
    * hands the connection to new handlers (a connection that turns out to be a node link).

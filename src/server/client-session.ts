@@ -1,5 +1,6 @@
-// One client connection on the node: what kind of hello it said, the pushes it may receive, and
-// replies kept in request order even when some wait (full wait on the backup).
+// One client connection on the node: what kind of hello it said, who it logged in as, the pushes it
+// may receive, and replies kept in request order even when some wait (full wait on the backup, a
+// login being checked).
 import type { Connection } from '../net/connection.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, Feature, Reply } from '../protocol/commands.js';
@@ -9,6 +10,7 @@ import { MAX_PENDING_REPLIES_PER_CONNECTION } from '../shared/limits.js';
 import type { Writer } from '../protocol/codec.js';
 import type { NodeAuthTranscript } from '../protocol/node-auth.js';
 import type { NodeIdentity } from '../net/node-handshake.js';
+import type { Role } from './users.js';
 
 export type SessionKind = 'none' | 'legacy' | 'rich';
 
@@ -37,11 +39,24 @@ export class ClientSession {
   slot: SlotKind = null;
   /** performance.now() at accept: the handshake must be done within --handshake-timeout-ms of it. */
   readonly acceptedMs = performance.now();
+  /** The user this connection logged in as (auth), or null. */
+  login: { user: string; role: Role } | null = null;
+  /** Failed logins on this connection so far (it is closed past a few). */
+  loginFailures = 0;
+  /**
+   * May hear pushes (server_info, bucket owners): true on a node without users, else once logged
+   * in or admitted as a legacy client. Before that, the connection learns nothing of the cluster.
+   */
+  trusted: boolean;
+  private readingHeldForLogin = false;
 
   constructor(
     readonly conn: Connection,
     readonly id: number,
-  ) {}
+    trusted: boolean,
+  ) {
+    this.trusted = trusted;
+  }
 
   get richPushes(): boolean {
     return this.kind === 'rich' && (this.features & Feature.richPushes) !== 0;
@@ -65,6 +80,17 @@ export class ClientSession {
       this.pausedForQueue = true;
       this.conn.pauseReading();
     }
+  }
+
+  /**
+   * Holds reading while a login is checked, so commands pipelined behind auth are judged after
+   * it; independent of the pause for a long reply queue (reading goes on once neither holds).
+   */
+  holdReadingForLogin(hold: boolean): void {
+    if (hold === this.readingHeldForLogin) return;
+    this.readingHeldForLogin = hold;
+    if (hold) this.conn.pauseReading();
+    else if (!this.pausedForQueue) this.conn.resumeReading();
   }
 
   ack(frame: Frame): void {
@@ -120,14 +146,14 @@ export class ClientSession {
     }
     if (this.pausedForQueue && this.queue.length < MAX_PENDING_REPLIES_PER_CONNECTION / 2) {
       this.pausedForQueue = false;
-      this.conn.resumeReading();
+      if (!this.readingHeldForLogin) this.conn.resumeReading();
     }
   }
 
   // ---- pushes ----
 
   private push(command: number, encode: ((w: Writer) => void) | null): void {
-    if (this.conn.closed) return;
+    if (this.conn.closed || !this.trusted) return;
     const id = this.nextPushId;
     this.nextPushId = this.nextPushId >= 0xffffffff ? 1 : this.nextPushId + 1;
     const w = this.conn.begin(command, 0, id);

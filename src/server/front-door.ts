@@ -2,7 +2,9 @@
 // It may say hello (legacy or rich) and then use the data commands, or prove the cluster secret
 // (node_auth, node_proof) and only then become a member link (server_hello) or send a probe.
 // Node-only commands from a connection that has not proven itself are refused (notAllowed), and
-// the connection is closed after a few such refusals.
+// the connection is closed after a few such refusals. With a users file, every other command
+// passes the users gate (gate.ts): before a login (auth, login.ts) only hello, client_hello, auth,
+// ping and goodbye, within a small frame limit; after it, what the user's role allows.
 import type { Socket } from 'node:net';
 import { Connection } from '../net/connection.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
@@ -17,12 +19,17 @@ import { handleClientCommand } from './data-handlers.js';
 import { PeerLink } from './peer-link.js';
 import type { ClusterNode } from './node.js';
 import { Admission, ADMISSION_SWEEP_INTERVAL_MS } from './admission.js';
+import { gate, type GatePolicy } from './gate.js';
+import { Logins } from './login.js';
+
+/** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
+export const LOGIN_FRAME_BYTES_MAX = 4096;
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
 
-/** The connection said its hello (legacy or rich) or proved the cluster secret. */
+/** The connection proved the cluster secret, logged in, or said its hello where no login is needed. */
 function handshakeDone(s: ClientSession): boolean {
-  return s.peer !== null || s.kind !== 'none';
+  return s.peer !== null || s.login !== null || (s.kind !== 'none' && s.trusted);
 }
 
 /** Node-only commands refused on one unproven connection before it is closed. */
@@ -34,13 +41,23 @@ const NODE_COMMANDS: ReadonlySet<number> = new Set([
   Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch,
 ]);
 
+/** Commands of the node handshake and of nodes: judged by the cluster secret, never by the users gate. */
+const NODE_SIDE: ReadonlySet<number> = new Set([...NODE_COMMANDS, Cmd.nodeAuth, Cmd.nodeProof, Cmd.serverHello, Cmd.probe]);
+
 export class FrontDoor {
   private nextSessionId = 1;
   readonly admission: Admission;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private readonly policy: GatePolicy;
+  private readonly logins: Logins;
 
   constructor(private readonly node: ClusterNode) {
     const o = node.opts;
+    this.policy = { usersOn: o.users !== null, legacyAllowed: o.legacyClients === 'allow' };
+    this.logins = new Logins(o.users, node.log, {
+      onLogin: (s) => this.onLogin(s),
+      onFailure: () => node.stats.loginsFailed++,
+    });
     this.admission = new Admission(
       {
         maxConnections: o.maxConnections,
@@ -80,8 +97,10 @@ export class FrontDoor {
     }
     node.stats.connectionsAccepted++;
     const admission = this.admission;
-    const conn = new Connection(socket, { maxFrameBytes: node.opts.maxFrameBytes, onBufferedChange: (d) => admission.onBuffered(d) });
-    const session = new ClientSession(conn, this.nextSessionId++);
+    const usersOn = this.policy.usersOn;
+    const maxFrameBytes = usersOn ? Math.min(LOGIN_FRAME_BYTES_MAX, node.opts.maxFrameBytes) : node.opts.maxFrameBytes;
+    const conn = new Connection(socket, { maxFrameBytes, onBufferedChange: (d) => admission.onBuffered(d) });
+    const session = new ClientSession(conn, this.nextSessionId++, !usersOn);
     session.slot = slot;
     node.clients.add(session);
     conn.start({
@@ -124,6 +143,10 @@ export class FrontDoor {
       s.conn.close('no client slot free');
       return;
     }
+    if (s.peer === null && !NODE_SIDE.has(frame.command)) {
+      const verdict = gate(this.policy, { login: s.login, legacy: s.kind === 'legacy' }, frame.command);
+      if (!verdict.ok) return this.notAllowed(s, frame, verdict.why, verdict.close);
+    }
     switch (frame.command) {
       case Cmd.hello:
         return this.onHello(s, frame);
@@ -136,6 +159,8 @@ export class FrontDoor {
         return;
       case Cmd.ping:
         return s.ack(frame);
+      case Cmd.auth:
+        return this.logins.onAuth(s, frame);
       case Cmd.nodeAuth:
         return this.onNodeAuth(s, frame);
       case Cmd.nodeProof:
@@ -164,6 +189,26 @@ export class FrontDoor {
     }
   }
 
+  /** A command the users gate refused; a refused legacy hello also ends the connection. */
+  private notAllowed(s: ClientSession, frame: Frame, why: string, close: boolean): void {
+    this.node.stats.notAllowed++;
+    s.failinfo(frame, ErrorCode.notAllowed, why);
+    if (close) {
+      this.node.log.warn({ client: s.conn.remote, command: frame.command }, 'connection closed: a legacy client (hello) on a node with users (--legacy-clients refuse)');
+      s.conn.close('legacy client refused');
+    } else {
+      this.node.log.debug({ client: s.conn.remote, command: frame.command, user: s.login?.user }, 'command not allowed');
+    }
+  }
+
+  /** A client logged in: the node's own frame limit, and the cluster's addresses a rich client missed before. */
+  private onLogin(s: ClientSession): void {
+    s.conn.setMaxFrameBytes(this.node.opts.maxFrameBytes);
+    if (s.trusted) return;
+    s.trusted = true;
+    if (s.kind === 'rich') for (const m of this.node.members.dataMembers()) s.pushServerInfo(m.addr);
+  }
+
   /** A node-only command from an unproven connection: refused, and past a few the connection ends. */
   private refuse(s: ClientSession, frame: Frame, why: string): void {
     s.failinfo(frame, ErrorCode.notAllowed, `${why}: prove the cluster secret first (node_auth)`);
@@ -177,6 +222,11 @@ export class FrontDoor {
     if (this.node.leaving) return this.redirectHello(s, frame);
     if (s.peer !== null) return s.failinfo(frame, ErrorCode.badRequest, 'a node connection cannot say hello');
     s.kind = 'legacy';
+    if (!s.trusted) {
+      // A legacy client admitted without a login (--legacy-clients allow): the node's frame limit and pushes.
+      s.trusted = true;
+      s.conn.setMaxFrameBytes(this.node.opts.maxFrameBytes);
+    }
     s.ack(frame);
     const node = this.node;
     for (const m of node.members.dataMembers()) s.pushServerInfo(m.addr);
@@ -242,6 +292,7 @@ export class FrontDoor {
     // A proven node holds no client slot and no unfinished-frame budget of the clients.
     this.admission.onProvenNode(s);
     s.conn.stopBufferedReports();
+    s.conn.setMaxFrameBytes(this.node.opts.maxFrameBytes);
     s.ack(frame);
   }
 

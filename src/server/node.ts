@@ -41,6 +41,10 @@ export interface NodeStats {
   connectionsAccepted: number;
   connectionsRefused: number;
   protocolErrors: number;
+  /** Failed client logins (auth). */
+  loginsFailed: number;
+  /** Client commands refused by the users gate (not logged in, or outside the user's role). */
+  notAllowed: number;
 }
 
 export class ClusterNode {
@@ -51,7 +55,7 @@ export class ClusterNode {
   readonly clients = new Set<ClientSession>();
   readonly stats: NodeStats = {
     reads: 0, writes: 0, redirects: 0, badRequests: 0, unknownCommands: 0, backupFailures: 0, expired: 0,
-    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0,
+    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0, loginsFailed: 0, notAllowed: 0,
   };
   readonly members: Membership;
   readonly repl: Replication;

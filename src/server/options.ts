@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import * as L from '../shared/limits.js';
 import { DEFAULT_MASK } from '../shared/buckets.js';
+import type { User } from './users.js';
 
 export interface ServerOptions {
   /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
@@ -46,6 +47,10 @@ export interface ServerOptions {
   frameTimeoutMs: number;
   /** Bytes of unfinished frames of all client connections together; past it the largest holders are closed. */
   pendingFrameBytesMax: number;
+  /** The users of --users-file: every client logs in (auth) and is held to its role; null: no logins. */
+  users: ReadonlyMap<string, User> | null;
+  /** With users: 'allow' lets legacy (hello-only) clients use the legacy data commands; 'refuse' closes them. */
+  legacyClients: 'allow' | 'refuse';
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -74,5 +79,7 @@ export function defaultServerOptions(): ServerOptions {
     handshakeTimeoutMs: L.DEFAULT_HANDSHAKE_TIMEOUT_MS,
     frameTimeoutMs: L.DEFAULT_FRAME_TIMEOUT_MS,
     pendingFrameBytesMax: L.DEFAULT_PENDING_FRAME_BYTES_MAX,
+    users: null,
+    legacyClients: 'refuse',
   };
 }
