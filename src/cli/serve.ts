@@ -1,5 +1,5 @@
 // `opencluster serve`: parses the node's options, starts it (save file, listener, join), and
-// turns SIGINT/SIGTERM into one orderly shutdown.
+// turns SIGINT/SIGTERM into one orderly shutdown; SIGHUP re-reads the TLS certificates.
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
@@ -12,8 +12,10 @@ import { SaveFileError } from '../server/savefile.js';
 import { UsageError } from './args.js';
 import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
+import { addNodeTlsOptions, parseClientAuth, parseNodeTls, type TlsFlags } from './tls-flags.js';
 
-interface ServeFlags {
+interface ServeFlags extends TlsFlags {
+  tlsClientAuth: string;
   listen: string;
   node: string[];
   maxConnections: string;
@@ -71,13 +73,15 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.mask = mask;
   if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
   o.quorum = f.quorum;
+  o.tls = parseNodeTls(f);
+  o.tlsClientAuth = parseClientAuth(f.tlsClientAuth, o.tls);
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
   return o;
 }
 
 export function registerServe(program: Command): void {
   const d = defaultServerOptions();
-  program
+  const cmd = program
     .command('serve')
     .description('run a node')
     .option('--listen <host:port>', 'address to bind (port 0: any free port)', d.listen)
@@ -95,7 +99,9 @@ export function registerServe(program: Command): void {
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
     .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
-    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
+    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP);
+  addNodeTlsOptions(cmd)
+    .option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none')
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);
@@ -134,6 +140,12 @@ export async function serve(opts: ServerOptions): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'unhandled rejection'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // SIGHUP: new certificates for new connections and dials; open connections keep theirs.
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'signal received');
+    if (node.tls === null) log.warn('SIGHUP ignored: the node runs without TLS');
+    else node.tls.reload();
+  });
   const alone = opts.nodes.length === 0;
   if (alone && !(await loadSaveFileOrRefuse(node))) return;
   await node.listen();

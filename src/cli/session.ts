@@ -3,6 +3,8 @@
 import { Cluster, ClusterError } from '../index.js';
 import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
+import { parseClientTls, type TlsFlags } from './tls-flags.js';
+import type { ClusterTlsOptions } from '../client/options.js';
 
 /** A wrong address must fail fast: connect() gets this long before the CLI gives up. */
 export const CONNECT_TIMEOUT_MS = 3000;
@@ -11,7 +13,7 @@ export const CLOSE_TIMEOUT_MS = 1000;
 /** After the exit code is set, a handle the client left open may hold the process this long at most. */
 const EXIT_GRACE_MS = 2000;
 
-export interface CommonOptions {
+export interface CommonOptions extends TlsFlags {
   cluster: string;
   json?: boolean;
 }
@@ -26,8 +28,9 @@ export type SessionBody = (cluster: Cluster) => Promise<number>;
 export async function runCommand<T>(opts: CommonOptions, validate: () => T, body: (cluster: Cluster, args: T) => Promise<number>): Promise<void> {
   const code = await runGuarded(async () => {
     const seed = parseClusterAddress(opts.cluster);
+    const tls = parseClientTls(opts);
     const args = validate();
-    return withCluster(seed, (cluster) => body(cluster, args));
+    return withCluster(seed, tls, (cluster) => body(cluster, args));
   });
   finish(code);
 }
@@ -47,8 +50,8 @@ function describeError(e: unknown): string {
   return errorMessage(e);
 }
 
-async function withCluster(seed: string, body: SessionBody): Promise<number> {
-  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS });
+async function withCluster(seed: string, tls: ClusterTlsOptions | undefined, body: SessionBody): Promise<number> {
+  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(tls === undefined ? {} : { tls }) });
   try {
     await connectBounded(cluster, seed);
     return await body(cluster);

@@ -2,9 +2,11 @@
 // It may say hello (legacy or rich) and then use the data commands, or prove the cluster secret
 // (node_auth, node_proof) and only then become a member link (server_hello) or send a probe.
 // Node-only commands from a connection that has not proven itself are refused (notAllowed), and
-// the connection is closed after a few such refusals.
+// the connection is closed after a few such refusals. Over TLS, a node link also needs a
+// certificate that verified against the cluster CA, and clients may be required to show one.
 import type { Socket } from 'node:net';
-import { Connection } from '../net/connection.js';
+import type { TLSSocket } from 'node:tls';
+import { Connection, TlsOnPlainError } from '../net/connection.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
@@ -16,6 +18,7 @@ import { ClientSession } from './client-session.js';
 import { handleClientCommand } from './data-handlers.js';
 import { PeerLink } from './peer-link.js';
 import type { ClusterNode } from './node.js';
+import { mismatchLogGate } from './tls-state.js';
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
 
@@ -30,6 +33,7 @@ const NODE_COMMANDS: ReadonlySet<number> = new Set([
 
 export class FrontDoor {
   private nextSessionId = 1;
+  private readonly tlsOnPlainGate = mismatchLogGate();
 
   constructor(private readonly node: ClusterNode) {}
 
@@ -40,6 +44,11 @@ export class FrontDoor {
       return;
     }
     node.stats.connectionsAccepted++;
+    if (node.opts.tlsClientAuth === 'require' && !peerVerified(socket)) {
+      node.log.warn({ client: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, why: tlsAuthError(socket) }, 'connection closed: client certificates are required (--tls-client-auth require) and this one has none that verifies');
+      socket.destroy();
+      return;
+    }
     const conn = new Connection(socket, { maxFrameBytes: node.opts.maxFrameBytes });
     const session = new ClientSession(conn, this.nextSessionId++);
     node.clients.add(session);
@@ -47,7 +56,10 @@ export class FrontDoor {
       onFrame: (frame) => this.onFrame(session, frame),
       onClose: (reason) => {
         node.clients.delete(session);
-        if (reason.kind === 'error') {
+        if (reason.kind === 'error' && reason.error instanceof TlsOnPlainError) {
+          const suppressed = this.tlsOnPlainGate.pass(Date.now());
+          if (suppressed !== null) node.log.warn({ client: conn.remote, suppressed }, 'a TLS client connected to a plain port (connection closed; start the node with --tls-cert/--tls-key/--tls-ca, or connect without TLS)');
+        } else if (reason.kind === 'error') {
           node.stats.protocolErrors++;
           node.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
         }
@@ -160,6 +172,14 @@ export class FrontDoor {
     }
     const msg = nodeAuth.decode(new Reader(frame.payload));
     const node = this.node;
+    if (node.tls !== null && !peerVerified(s.conn.socket)) {
+      // Mutual TLS on node links: knowing the secret is not enough without a CA-signed certificate.
+      const why = tlsAuthError(s.conn.socket);
+      node.log.warn({ client: s.conn.remote, claimed: msg.addr, why }, 'node link refused: the peer has no certificate signed by the cluster CA');
+      s.failinfo(frame, ErrorCode.notAllowed, `node links need a TLS certificate signed by the cluster CA (${why})`);
+      s.conn.close('node link without a verified certificate');
+      return;
+    }
     s.nodeAuth = {
       dialerAddr: msg.addr,
       dialerIncarnation: msg.incarnation,
@@ -203,4 +223,18 @@ export class FrontDoor {
     const link = new PeerLink(s.conn, node.linkEvents, false);
     node.members.onServerHello(link, frame);
   }
+}
+
+/** True when the peer showed a certificate that verified against our CA (TLS sockets only). */
+function peerVerified(socket: Socket): boolean {
+  return (socket as Partial<TLSSocket>).authorized === true;
+}
+
+/** Why the peer's certificate did not verify, as OpenSSL says it. */
+function tlsAuthError(socket: Socket): string {
+  const e = (socket as Partial<TLSSocket>).authorizationError;
+  if (e === undefined || e === null) return 'no certificate';
+  const text = String(e);
+  // OpenSSL names a missing client certificate as a missing issuer: say what it is.
+  return (socket as TLSSocket).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
 }

@@ -12,6 +12,7 @@ import { listen } from './listener.js';
 import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
+import { NodeTls } from './tls-state.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
@@ -67,6 +68,8 @@ export class ClusterNode {
   private timers: NodeJS.Timeout[] = [];
   readonly linkEvents: PeerLinkEvents;
   readonly frontDoor: FrontDoor;
+  /** Set when the node speaks TLS (listener and node links). */
+  readonly tls: NodeTls | null;
 
   readonly onExpired = (b: number, map: string, key: string): void => {
     this.stats.expired++;
@@ -87,6 +90,7 @@ export class ClusterNode {
     this.migration = new Migration(this);
     this.balancer = new Balancer(this);
     this.frontDoor = new FrontDoor(this);
+    this.tls = opts.tls === undefined ? null : new NodeTls(opts.tls, log);
     this.linkEvents = {
       onCommand: (link, frame) => this.onLinkCommand(link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -114,6 +118,8 @@ export class ClusterNode {
         listen: this.opts.listen,
         maxSockets: this.opts.maxConnections,
         onSocket: (socket) => this.frontDoor.onSocket(socket),
+        tls: this.tls?.serverOptions(),
+        onTlsError: (error, socket) => this.tls?.onHandshakeError(error, socket),
         onDrop: () => {
           this.stats.connectionsRefused++;
           this.log.warn({ max: this.opts.maxConnections }, 'connection refused: --max-connections reached');
@@ -122,6 +128,7 @@ export class ClusterNode {
       this.log,
     );
     this.server = l.server;
+    this.tls?.attach(l.server);
     this.me = this.opts.advertise ?? l.bound;
   }
 

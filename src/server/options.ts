@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import * as L from '../shared/limits.js';
 import { DEFAULT_MASK } from '../shared/buckets.js';
+import type { TlsMaterial } from '../net/tls-material.js';
 
 export interface ServerOptions {
   /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
@@ -36,6 +37,10 @@ export interface ServerOptions {
   advertise: string | undefined;
   /** The cluster secret every member proves before any node command (node_auth). */
   clusterSecret: Buffer;
+  /** Set: clients and nodes connect over TLS; node links are mutual (see docs/protocol.md, TLS). */
+  tls: TlsMaterial | undefined;
+  /** 'require': a client whose certificate does not verify against the CA is closed at once. */
+  tlsClientAuth: 'none' | 'require';
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -59,5 +64,7 @@ export function defaultServerOptions(): ServerOptions {
     quorum: 'majority',
     advertise: undefined,
     clusterSecret: Buffer.alloc(0),
+    tls: undefined,
+    tlsClientAuth: 'none',
   };
 }
