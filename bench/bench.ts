@@ -1,9 +1,14 @@
 // `npm run bench`: starts 1 or 3 nodes, measures set and get of 100-byte strings through our client at 1
 // and 50 in flight (ops/s, p50/p99, node and client CPU), or with --transfer N the time a second node
-// takes to receive its half of N items. Every node it starts is stopped by PID at the end.
+// takes to receive its half of N items. With --tls, the same cases run against a plain and a TLS
+// node (or cluster), interleaved case by case, side by side in one table. Every node it starts is
+// stopped by PID at the end, and the certificates it made are removed.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Cluster } from '../src/index.js';
+import type { ClusterTlsOptions } from '../src/client/options.js';
+import { readFileSync } from 'node:fs';
+import { makeBenchCerts } from './tls-certs.js';
 import { runLoad, type LoadOptions } from '../src/gamut/load.js';
 import { connectCluster, forEachWindowed, oursStore } from '../src/gamut/target.js';
 import { renderTable } from '../src/gamut/summary.js';
@@ -32,21 +37,27 @@ interface Args {
   durationSec: number;
   nodes: 1 | 3;
   transfer: number | null;
+  tls: boolean;
+  /** --tls: rounds of plain-then-TLS per case; the table shows each figure's median. */
+  rounds: number;
 }
 
 function parseBenchArgs(): Args {
-  const { values } = parseArgs({ options: { duration: { type: 'string' }, nodes: { type: 'string' }, transfer: { type: 'string' } } });
+  const { values } = parseArgs({ options: { duration: { type: 'string' }, nodes: { type: 'string' }, transfer: { type: 'string' }, tls: { type: 'boolean' }, rounds: { type: 'string' } } });
   const durationSec = Number(values.duration ?? '5');
   if (!(durationSec > 0 && durationSec <= 3600)) throw new Error('--duration must be 0 < S <= 3600');
   const nodes = Number(values.nodes ?? '1');
   if (nodes !== 1 && nodes !== 3) throw new Error('--nodes must be 1 or 3');
   const transfer = values.transfer === undefined ? null : Number(values.transfer);
   if (transfer !== null && !(Number.isInteger(transfer) && transfer >= 1 && transfer <= 10_000_000)) throw new Error('--transfer must be 1..10000000 items');
-  return { durationSec, nodes, transfer };
+  if (transfer !== null && values.tls === true) throw new Error('--tls measures the throughput cases, not --transfer');
+  const rounds = Number(values.rounds ?? '3');
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) throw new Error('--rounds must be 1..20');
+  return { durationSec, nodes, transfer, tls: values.tls === true, rounds };
 }
 
-function connect(addr: string): Promise<Cluster> {
-  return connectCluster({ seed: addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000 });
+function connect(addr: string, tls?: ClusterTlsOptions): Promise<Cluster> {
+  return connectCluster({ seed: addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, tls });
 }
 
 async function waitUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
@@ -62,12 +73,13 @@ function owners(cluster: Cluster): number {
   return new Set(cluster.bucketTable().primaries.filter((p) => p.length > 0)).size;
 }
 
-async function startCluster(count: number): Promise<BenchNode[]> {
-  const first = await startBenchNode();
+/** A cluster of `count` nodes (over TLS when given the node flags and the client's TLS options). */
+async function startCluster(count: number, tls?: { args: string[]; client: ClusterTlsOptions }): Promise<BenchNode[]> {
+  const first = await startBenchNode(undefined, tls?.args);
   const nodes = [first];
-  for (let i = 1; i < count; i++) nodes.push(await startBenchNode(first.addr));
+  for (let i = 1; i < count; i++) nodes.push(await startBenchNode(first.addr, tls?.args));
   if (count > 1) {
-    const cluster = await connect(first.addr);
+    const cluster = await connect(first.addr, tls?.client);
     try {
       await waitUntil(`${count} nodes owning buckets`, CLUSTER_READY_TIMEOUT_MS, async () => owners(cluster) === count);
     } finally {
@@ -85,7 +97,7 @@ interface CaseResult {
   clientCpuPct: number;
 }
 
-async function runCase(nodes: BenchNode[], c: Case, durationSec: number): Promise<CaseResult> {
+async function runCase(nodes: BenchNode[], c: Case, durationSec: number, tls?: ClusterTlsOptions): Promise<CaseResult> {
   let nodeCpu0: number[] = [];
   let client0 = process.cpuUsage();
   let wall0 = 0;
@@ -118,7 +130,7 @@ async function runCase(nodes: BenchNode[], c: Case, durationSec: number): Promis
       };
     },
   };
-  const store = oursStore({ seed: nodes[0]!.addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000 });
+  const store = oursStore({ seed: nodes[0]!.addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, tls });
   const r = await runLoad(store, opts);
   if (r.errors > 0) process.stderr.write(`bench: ${c.op} x${c.inflight}: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}\n`);
   return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, ...measured };
@@ -134,6 +146,61 @@ async function throughput(args: Args): Promise<void> {
   }
   console.log(renderTable(rows));
   console.log('CPU % is of one core, measured over the timed phase only (node: /proc/<pid>/stat; client: process.cpuUsage).');
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** Each figure's median over the rounds (a noisy shared machine: one slow round does not decide). */
+function medianResult(rs: CaseResult[]): CaseResult {
+  return {
+    opsPerSec: Math.round(median(rs.map((r) => r.opsPerSec))),
+    p50Ms: median(rs.map((r) => r.p50Ms)),
+    p99Ms: median(rs.map((r) => r.p99Ms)),
+    nodeCpuPct: rs[0]!.nodeCpuPct.map((_x, i) => median(rs.map((r) => r.nodeCpuPct[i]!))),
+    clientCpuPct: median(rs.map((r) => r.clientCpuPct)),
+  };
+}
+
+/** The cases against a plain and a TLS cluster of the same size, interleaved, side by side. */
+async function tlsComparison(args: Args): Promise<void> {
+  const certs = makeBenchCerts();
+  try {
+    const client: ClusterTlsOptions = { ca: readFileSync(certs.ca) };
+    const plain = await startCluster(args.nodes);
+    const secure = await startCluster(args.nodes, { args: ['--tls-cert', certs.cert, '--tls-key', certs.key, '--tls-ca', certs.ca], client });
+    console.log(`bench --tls: ${args.nodes} plain node(s) at ${plain.map((n) => n.addr).join(', ')} and ${args.nodes} TLS node(s) at ${secure.map((n) => n.addr).join(', ')}; ${VALUE_BYTES}-byte strings, ${KEYS} keys, 1 connection, ${args.durationSec} s per case, plain and TLS taking turns`);
+    const rows = [['case', 'plain ops/s', 'TLS ops/s', 'TLS/plain', 'plain p50 ms', 'TLS p50 ms', 'plain p99 ms', 'TLS p99 ms', 'node CPU % plain / TLS']];
+    for (const c of CASES) {
+      const ps: CaseResult[] = [];
+      const ts: CaseResult[] = [];
+      for (let round = 0; round < args.rounds; round++) {
+        ps.push(await runCase(plain, c, args.durationSec));
+        ts.push(await runCase(secure, c, args.durationSec, client));
+      }
+      const p = medianResult(ps);
+      const t = medianResult(ts);
+      const cpu = (r: CaseResult): string => r.nodeCpuPct.map((x) => x.toFixed(0)).join('+');
+      rows.push([
+        `${c.op} x${c.inflight}`,
+        p.opsPerSec.toLocaleString('en-US'),
+        t.opsPerSec.toLocaleString('en-US'),
+        (t.opsPerSec / p.opsPerSec).toFixed(2),
+        p.p50Ms.toFixed(3),
+        t.p50Ms.toFixed(3),
+        p.p99Ms.toFixed(3),
+        t.p99Ms.toFixed(3),
+        `${cpu(p)} / ${cpu(t)}`,
+      ]);
+    }
+    console.log(renderTable(rows));
+    console.log(`Each figure is the median of ${args.rounds} round(s); a round runs the case on the plain node(s), then on the TLS node(s).`);
+    console.log('TLS: TLS 1.3 (Node default), EC P-256 node certificate, the client verifies the node against the CA.');
+  } finally {
+    certs.remove();
+  }
 }
 
 interface TransferStats {
@@ -187,6 +254,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
   try {
     if (args.transfer !== null) await transfer(args.transfer);
+    else if (args.tls) await tlsComparison(args);
     else await throughput(args);
   } finally {
     await stopAllBenchNodes();

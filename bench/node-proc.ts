@@ -25,9 +25,9 @@ export interface BenchNode {
 const started = new Set<BenchNode>();
 
 /** Starts a node and resolves once it logged 'listening' with its address. */
-export async function startBenchNode(joinAddr?: string): Promise<BenchNode> {
+export async function startBenchNode(joinAddr?: string, extraArgs: readonly string[] = []): Promise<BenchNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'oc-bench-'));
-  const args = [CLI_PATH, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info'];
+  const args = [CLI_PATH, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--log-level', 'info', ...extraArgs];
   if (joinAddr) args.push('--node', joinAddr);
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

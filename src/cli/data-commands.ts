@@ -5,6 +5,7 @@ import { parseExpires, parseTypedValue, parseValueType, UsageError, type CliValu
 import { EXIT_NOT_FOUND, EXIT_OK, oneLine, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
 import { asAdmin, PASSWORD_ENV, runCommand, type CommonOptions } from './session.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
+import { addClientTlsOptions } from './tls-flags.js';
 
 interface SetOptions extends CommonOptions {
   type?: string;
@@ -13,13 +14,14 @@ interface SetOptions extends CommonOptions {
 
 /** A command with the options every data command takes. */
 export function dataCommand(parent: Command, name: string, description: string): Command {
-  return parent
+  const cmd = parent
     .command(name)
     .description(description)
     .option('--cluster <host:port>', 'any node of the cluster', DEFAULT_LISTEN)
     .option('--json', 'print JSON instead of text')
     .option('--user <name>', `log in as this user (nodes with --users-file); the password from ${PASSWORD_ENV} or --password-file`)
     .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
+  return addClientTlsOptions(cmd);
 }
 
 function withWriteOptions(cmd: Command): Command {

@@ -1,5 +1,6 @@
 // `opencluster gamut`: option parsing and validation for the feature check and load tool; the work
 // itself lives in src/gamut/. Exit codes: 0 ok, 1 a check failed or writes were lost, 2 usage/connection.
+import { addClientTlsOptions, parseClientTls, type TlsFlags } from './tls-flags.js';
 import type { Command } from 'commander';
 import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
 import { runGamut, type GamutOptions } from '../gamut/run.js';
@@ -10,7 +11,7 @@ import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
 import { finish } from './session.js';
 
-interface RawOptions {
+interface RawOptions extends TlsFlags {
   cluster: string;
   keys: string;
   valueBytes: string;
@@ -93,6 +94,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     requestTimeoutMs: intOption('timeout-ms', raw.timeoutMs, 1, TIMEOUT_MS_MAX),
     retries: intOption('retries', raw.retries, 0, RETRIES_MAX),
     seed: raw.seed !== undefined ? intOption('seed', raw.seed, 0, 2 ** 31 - 1) : 1,
+    tls: parseClientTls(raw),
   };
   if (o.skipCheck && o.skipLoad) throw new UsageError('--skip-check and --skip-load leave nothing to do');
   if (o.verify && o.skipLoad) throw new UsageError('--verify needs the load phase');
@@ -107,7 +109,7 @@ function describe(e: unknown): string {
 }
 
 export function registerGamut(program: Command): void {
-  program
+  const cmd = program
     .command('gamut')
     .description('check every client feature against a live cluster, then measure it under load (optionally beside Redis)')
     .option('--cluster <host:port>', 'a node of the cluster', DEFAULT_LISTEN)
@@ -127,8 +129,8 @@ export function registerGamut(program: Command): void {
     .option('--verify', 'chaos mode: keep a ledger of acknowledged writes and read every key back at the end')
     .option('--timeout-ms <ms>', 'per-request deadline of the client', '5000')
     .option('--retries <n>', 're-issues of a rejected load request', '1')
-    .option('--seed <n>', 'seed of the load sequence (same seed, same workload)')
-    .action(async (raw: RawOptions) => {
+    .option('--seed <n>', 'seed of the load sequence (same seed, same workload)');
+  addClientTlsOptions(cmd).action(async (raw: RawOptions) => {
       let code: number;
       try {
         code = await runGamut(toGamutOptions(raw));

@@ -15,6 +15,8 @@ import { DEFAULT_PORT } from '../shared/limits.js';
 import { EXPIRES_SEC_MAX, UsageError } from './args.js';
 import { EXIT_OK, EXIT_USAGE, errorMessage, oneLine, printError, printJson, printLine } from './output.js';
 import { finish, runCommand } from './session.js';
+import { addClientTlsOptions, addNodeTlsOptions, parseNodeTls, type TlsFlags } from './tls-flags.js';
+import type { TlsMaterial } from '../net/tls-material.js';
 
 /** inject: some items could not be loaded (the others were). */
 export const EXIT_PARTIAL = 1;
@@ -31,7 +33,7 @@ export function registerLoggerCommands(program: Command): void {
 
 // ---- logger ----
 
-interface LoggerCliOptions {
+interface LoggerCliOptions extends TlsFlags {
   node: string[];
   dir: string;
   maxFileMb: string;
@@ -41,7 +43,7 @@ interface LoggerCliOptions {
 }
 
 function registerLogger(program: Command): void {
-  program
+  const cmd = program
     .command('logger')
     .description('run a logging node: subscribe to every node of the cluster and append every update to files in DIR')
     .requiredOption('--node <host:port>', 'a node of the cluster (repeat for more)', collect)
@@ -49,23 +51,24 @@ function registerLogger(program: Command): void {
     .option('--max-file-mb <n>', 'start a new file past this size', String(DEFAULT_MAX_FILE_MB))
     .addOption(new Option('--fsync <policy>', 'fsync after every write, every second, or never').choices(FSYNC_POLICIES).default('interval'))
     .option('--log-level <level>', 'debug|info|warn|error', 'info')
-    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
-    .action((opts: LoggerCliOptions) => runLogger(opts));
+    .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP);
+  addNodeTlsOptions(cmd).action((opts: LoggerCliOptions) => runLogger(opts));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy; clusterSecret: Buffer } {
+function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy; clusterSecret: Buffer; tls: TlsMaterial | undefined } {
   if (opts.node.length === 0) throw new UsageError('--node HOST:PORT is required');
   const nodes = opts.node.map((n) => parseNodeAddress('--node', n));
   const maxFileMb = Number(opts.maxFileMb);
   if (!Number.isInteger(maxFileMb) || maxFileMb < 1 || maxFileMb > 1024 * 1024) throw new UsageError(`--max-file-mb must be a whole number of MiB (1 or more), not "${opts.maxFileMb}"`);
   const fsync = FSYNC_POLICIES.find((p) => p === opts.fsync);
   if (fsync === undefined) throw new UsageError(`--fsync must be one of ${FSYNC_POLICIES.join('|')}`);
+  const tls = parseNodeTls(opts);
   const { secret: clusterSecret } = loadClusterSecret(opts.clusterSecretFile);
-  return { nodes, maxFileMb, fsync, clusterSecret };
+  return { nodes, maxFileMb, fsync, clusterSecret, tls };
 }
 
 function parseNodeAddress(option: string, text: string): string {
@@ -88,6 +91,7 @@ async function runLogger(opts: LoggerCliOptions): Promise<void> {
     finish(EXIT_USAGE);
     return;
   }
+  process.on('SIGHUP', () => node.reloadTls());
   await waitForStopSignal(log);
   await node.stop();
   finish(EXIT_OK);
@@ -152,7 +156,7 @@ function printWarning(message: string): void {
 
 // ---- inject ----
 
-interface InjectCliOptions {
+interface InjectCliOptions extends TlsFlags {
   cluster: string;
   json?: boolean;
   user?: string;
@@ -160,15 +164,15 @@ interface InjectCliOptions {
 }
 
 function registerInject(program: Command): void {
-  program
+  const cmd = program
     .command('inject')
     .description('load log, compacted or save files into a running cluster (remaining expiry kept, expired items skipped)')
     .argument('<files...>', 'files, oldest first; logs are replayed to their last state first')
     .requiredOption('--cluster <host:port>', 'any node of the cluster')
     .option('--json', 'print the summary as JSON')
     .option('--user <name>', 'log in as this user (role write or admin); the password from OPENCLUSTER_PASSWORD or --password-file')
-    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)')
-    .action((files: string[], opts: InjectCliOptions) => runInject(files, opts));
+    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
+  addClientTlsOptions(cmd).action((files: string[], opts: InjectCliOptions) => runInject(files, opts));
 }
 
 async function runInject(files: string[], opts: InjectCliOptions): Promise<void> {
@@ -184,7 +188,7 @@ async function runInject(files: string[], opts: InjectCliOptions): Promise<void>
     return;
   }
   await runCommand(
-    { cluster: opts.cluster, json: opts.json, user: opts.user, passwordFile: opts.passwordFile },
+    { cluster: opts.cluster, json: opts.json, user: opts.user, passwordFile: opts.passwordFile, tlsCa: opts.tlsCa, tlsCert: opts.tlsCert, tlsKey: opts.tlsKey },
     () => items,
     async (cluster, list) => {
       const s = await injectItems(cluster, list);

@@ -1,5 +1,5 @@
 // `opencluster serve`: parses the node's options, starts it (save file, listener, join), and
-// turns SIGINT/SIGTERM into one orderly shutdown.
+// turns SIGINT/SIGTERM into one orderly shutdown; SIGHUP re-reads the TLS certificates.
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
@@ -13,8 +13,10 @@ import { UsageError } from './args.js';
 import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
 import { loadUsersFile } from '../server/users.js';
+import { addNodeTlsOptions, parseClientAuth, parseNodeTls, type TlsFlags } from './tls-flags.js';
 
-interface ServeFlags {
+interface ServeFlags extends TlsFlags {
+  tlsClientAuth: string;
   listen: string;
   node: string[];
   maxConnections: string;
@@ -87,6 +89,8 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.insecure = f.insecure === true;
   o.advertise = f.advertise === undefined ? undefined : address('--advertise', f.advertise);
   checkExposure(o.listen, o.advertise, f.usersFile !== undefined, o.insecure);
+  o.tls = parseNodeTls(f);
+  o.tlsClientAuth = parseClientAuth(f.tlsClientAuth, o.tls);
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
   if (f.legacyClients !== 'allow' && f.legacyClients !== 'refuse') throw new UsageError(`--legacy-clients must be allow or refuse, got "${f.legacyClients}"`);
   o.legacyClients = f.legacyClients;
@@ -117,7 +121,7 @@ function checkExposure(listen: string, advertise: string | undefined, hasUsers: 
 
 export function registerServe(program: Command): void {
   const d = defaultServerOptions();
-  program
+  const cmd = program
     .command('serve')
     .description('run a node')
     .option('--listen <host:port>', 'address to bind (port 0: any free port)', d.listen)
@@ -143,7 +147,9 @@ export function registerServe(program: Command): void {
     .option('--frame-timeout-ms <ms>', 'close a connection whose frame is not whole this long after its first byte', String(d.frameTimeoutMs))
     .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
     .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
-    .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients)
+    .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);
+  addNodeTlsOptions(cmd)
+    .option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none')
     .action(async (flags: ServeFlags) => {
       const opts = toServerOptions(flags);
       await serve(opts);
@@ -182,6 +188,12 @@ export async function serve(opts: ServerOptions): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, 'unhandled rejection'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // SIGHUP: new certificates for new connections and dials; open connections keep theirs.
+  process.on('SIGHUP', () => {
+    log.info({ signal: 'SIGHUP' }, 'signal received');
+    if (node.tls === null) log.warn('SIGHUP ignored: the node runs without TLS');
+    else node.tls.reload();
+  });
   const alone = opts.nodes.length === 0;
   if (alone && !(await loadSaveFileOrRefuse(node))) return;
   await node.listen();

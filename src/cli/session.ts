@@ -6,6 +6,8 @@ import { PrivateFileError, readPrivateFile } from '../shared/private-file.js';
 import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
 import { stripOneNewline } from './passwd.js';
+import { parseClientTls, type TlsFlags } from './tls-flags.js';
+import type { ClusterTlsOptions } from '../client/options.js';
 
 /** A wrong address must fail fast: connect() gets this long before the CLI gives up. */
 export const CONNECT_TIMEOUT_MS = 3000;
@@ -14,7 +16,7 @@ export const CLOSE_TIMEOUT_MS = 1000;
 /** After the exit code is set, a handle the client left open may hold the process this long at most. */
 const EXIT_GRACE_MS = 2000;
 
-export interface CommonOptions {
+export interface CommonOptions extends TlsFlags {
   cluster: string;
   json?: boolean;
   /** Log in as this user (nodes with --users-file). */
@@ -77,8 +79,9 @@ export async function runCommand<T>(opts: CommonOptions, validate: () => T, body
   const code = await runGuarded(async () => {
     const seed = parseClusterAddress(opts.cluster);
     const login = resolveLogin(opts);
+    const tls = parseClientTls(opts);
     const args = validate();
-    return withCluster(seed, login, (cluster) => body(cluster, args));
+    return withCluster(seed, login, tls, (cluster) => body(cluster, args));
   });
   finish(code);
 }
@@ -98,8 +101,8 @@ function describeError(e: unknown): string {
   return errorMessage(e);
 }
 
-async function withCluster(seed: string, login: Login | null, body: SessionBody): Promise<number> {
-  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(login ?? {}) });
+async function withCluster(seed: string, login: Login | null, tls: ClusterTlsOptions | undefined, body: SessionBody): Promise<number> {
+  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(login ?? {}), ...(tls === undefined ? {} : { tls }) });
   try {
     await connectBounded(cluster, seed);
     return await body(cluster);

@@ -24,6 +24,19 @@ export interface ClusterLogger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * TLS to the nodes: the CA their certificates must verify against (default: the system's), a
+ * client certificate and key for nodes that require one, and the name their certificate must
+ * carry when it is not the address dialled (default: the address, checked against its IP SANs).
+ * PEM text or Buffers, as node:tls takes them.
+ */
+export interface ClusterTlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  servername?: string;
+}
+
 export interface ClusterOptions {
   /** "host:port" of one or more nodes; the client connects to the first that answers. */
   seeds: string[];
@@ -44,6 +57,8 @@ export interface ClusterOptions {
   connectTimeoutMs?: number;
   /** Largest frame accepted from a node. Default 16 MiB. */
   maxFrameBytes?: number;
+  /** Set: every connection runs over TLS (1.2 or later). Default: plain TCP. */
+  tls?: ClusterTlsOptions;
   logger?: ClusterLogger;
   /** Log in as this user (nodes started with --users-file); give password too. */
   user?: string;
@@ -66,6 +81,7 @@ export interface ResolvedOptions {
   readonly closeTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly maxFrameBytes: number;
+  readonly tls: Readonly<ClusterTlsOptions> | undefined;
   readonly logger: ClusterLogger;
   /** Sent in auth right after client_hello on every connection; null: no login. */
   readonly credentials: Credentials | null;
@@ -100,6 +116,33 @@ function resolveSeeds(seeds: unknown): string[] {
   return out;
 }
 
+function pem(name: string, value: unknown): string | Buffer | undefined {
+  if (value === undefined || typeof value === 'string' || Buffer.isBuffer(value)) return value;
+  throw bad(`tls.${name} must be PEM text (a string or a Buffer)`);
+}
+
+function resolveTls(tls: unknown): ClusterTlsOptions | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object' || tls === null) throw bad('tls must be an object { ca, cert, key, servername }');
+  const t = tls as Record<string, unknown>;
+  const out: ClusterTlsOptions = {};
+  const ca = pem('ca', t['ca']);
+  const cert = pem('cert', t['cert']);
+  const key = pem('key', t['key']);
+  if ((cert === undefined) !== (key === undefined)) throw bad('tls.cert and tls.key go together');
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined && key !== undefined) {
+    out.cert = cert;
+    out.key = key;
+  }
+  const servername = t['servername'];
+  if (servername !== undefined) {
+    if (typeof servername !== 'string' || servername === '') throw bad('tls.servername must be a non-empty string');
+    out.servername = servername;
+  }
+  return Object.freeze(out);
+}
+
 export function resolveOptions(opts: ClusterOptions): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) throw bad('options must be an object');
   const dayMs = 86_400_000;
@@ -117,6 +160,7 @@ export function resolveOptions(opts: ClusterOptions): ResolvedOptions {
     closeTimeoutMs: intOption('closeTimeoutMs', opts.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS, 0, dayMs),
     connectTimeoutMs: intOption('connectTimeoutMs', opts.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, dayMs),
     maxFrameBytes: intOption('maxFrameBytes', opts.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES, 2 ** 31 - 1),
+    tls: resolveTls(opts.tls),
     logger: opts.logger ?? SILENT_LOGGER,
     credentials: resolveCredentials(opts.user, opts.password),
   };

@@ -12,12 +12,15 @@ import { BucketTracker, bucketName, type Verdict } from './bucket-tracker.js';
 import { listLogFiles, readLastStamps } from './log-reader.js';
 import { LogWriter, type FsyncPolicy } from './log-writer.js';
 import { MemberLink } from './member-link.js';
+import { loadTlsMaterial, nodeDialTlsOptions, type TlsMaterial } from '../net/tls-material.js';
 
 export interface LoggerOptions {
   nodes: string[];
   dir: string;
   /** The cluster secret this logging node proves to every node (node_auth). */
   clusterSecret: Buffer;
+  /** Set: links to the nodes run over mutual TLS with this certificate. */
+  tls?: TlsMaterial | undefined;
   maxFileMb: number;
   fsync: FsyncPolicy;
   /** Where the logging node logs; by default pino JSON lines on stdout at logLevel. */
@@ -99,14 +102,28 @@ export class LoggerNode {
   private updatesReceived = 0;
   private written = 0;
   private warnWindow = { startMs: 0, logged: 0, suppressed: 0 };
+  /** The TLS material of the next dial (replaced by reloadTls). */
+  private tls: TlsMaterial | undefined;
 
   constructor(
     private readonly opts: LoggerOptions,
     private readonly writer: LogWriter,
     private readonly log: Logger,
   ) {
+    this.tls = opts.tls;
     this.seeds = new Set(opts.nodes.map((n) => normalizeAddress(n, DEFAULT_PORT)));
     this.hello = { addr: `logger@${hostname()}:${process.pid}`, incarnation: randomBytes(8).readBigInt64BE() & 0x7fffffffffffffffn, role: NodeRole.logger };
+  }
+
+  /** SIGHUP: re-reads the TLS files for later dials (open links stay); the old ones stay if they fail. */
+  reloadTls(): void {
+    if (this.tls === undefined) return;
+    try {
+      this.tls = loadTlsMaterial(this.tls.files);
+      this.log.info({ cert: this.tls.files.certFile }, 'TLS certificates reloaded');
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'TLS certificates not reloaded: the old ones stay in use');
+    }
   }
 
   get name(): string {
@@ -183,7 +200,8 @@ export class LoggerNode {
 
   private async connect(m: Member): Promise<void> {
     m.connecting = true;
-    const link = new MemberLink(m.addr, this.hello, this.opts.clusterSecret, {
+    const tls = this.tls === undefined ? undefined : nodeDialTlsOptions(this.tls);
+    const link = new MemberLink(m.addr, this.hello, this.opts.clusterSecret, tls, {
       onMembers: (list) => this.onMembers(list),
       onBatch: (list, l) => this.onBatch(list, l),
       onMemberGone: (msg) => this.onMemberGone(msg),

@@ -1,5 +1,6 @@
 // The logging node's link to one data node: connect, prove the cluster secret, server_hello as a logger (role 1),
 // subscribe_updates, then answer what the node sends (members, heartbeats, log batches, ...).
+import type { ConnectionOptions } from 'node:tls';
 import type { Connection, CloseReason } from '../net/connection.js';
 import { dialNode } from '../net/node-handshake.js';
 import { DecodeError, Reader, type Writer } from '../protocol/codec.js';
@@ -54,6 +55,7 @@ export class MemberLink {
     readonly addr: string,
     private readonly hello: ServerHelloMsg,
     private readonly secret: Buffer,
+    private readonly tls: ConnectionOptions | undefined,
     private readonly events: LinkEvents,
   ) {}
 
@@ -70,6 +72,7 @@ export class MemberLink {
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       handshakeTimeoutMs: CALL_TIMEOUT_MS,
       pauseReadOnOutput: true,
+      tls: this.tls,
     });
     this.conn = conn;
     this.conn.start({ onFrame: (f) => this.onFrame(f), onClose: (r) => this.onClose(r) });

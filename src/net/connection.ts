@@ -5,6 +5,16 @@ import { Writer } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { DEFAULT_MAX_FRAME_BYTES, OUTPUT_HIGH_WATER_BYTES } from '../shared/limits.js';
 import { FrameDecoder } from './framer.js';
+import { looksLikeTls } from './tls-material.js';
+
+/**
+ * The first bytes on a plain connection are a TLS record: the peer speaks TLS (a TLS client on a
+ * plain port, or a TLS node answering a plain client). No command number starts with 0x15/0x16
+ * 0x03, so no valid frame is mistaken for one.
+ */
+export class TlsOnPlainError extends Error {
+  override name = 'TlsOnPlainError';
+}
 
 export interface ConnectionOptions {
   maxFrameBytes?: number;
@@ -104,6 +114,11 @@ export class Connection {
     const first = this.handlers === undefined;
     this.handlers = handlers;
     if (first) this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  }
+
+  /** True over TLS (the socket is a TLSSocket). */
+  get encrypted(): boolean {
+    return 'encrypted' in this.socket && this.socket.encrypted === true;
   }
 
   get closed(): boolean {
@@ -211,6 +226,10 @@ export class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closedFlag) return;
+    if (this.bytesIn === 0 && !this.encrypted && looksLikeTls(chunk)) {
+      this.abort(new TlsOnPlainError('the peer speaks TLS on a plain TCP connection'));
+      return;
+    }
     this.bytesIn += chunk.length;
     this.decode(chunk);
   }

@@ -7,6 +7,7 @@ import type { Frame } from '../protocol/header.js';
 import { nodeAuth, nodeChallenge, nodeProof } from '../protocol/messages/auth.js';
 import { failinfo } from '../protocol/messages/legacy.js';
 import { newNonce, nodeProofMac, proofMatches, type NodeAuthTranscript } from '../protocol/node-auth.js';
+import type { ConnectionOptions } from 'node:tls';
 import { Connection } from './connection.js';
 import { dialSocket } from './dial.js';
 
@@ -107,11 +108,13 @@ export interface NodeDialParams {
   handshakeTimeoutMs: number;
   /** false for node links, where both ends send bulk traffic (see ConnectionOptions). */
   pauseReadOnOutput: boolean;
+  /** Set: the link runs over mutual TLS (see nodeDialTlsOptions). */
+  tls?: ConnectionOptions | undefined;
 }
 
 /** Dials a node and proves the cluster secret to it: a connection ready for server_hello or probe. */
 export async function dialNode(addr: string, p: NodeDialParams): Promise<{ conn: Connection; peer: NodeIdentity }> {
-  const socket = await dialSocket(addr, { timeoutMs: p.connectTimeoutMs });
+  const socket = await dialSocket(addr, { timeoutMs: p.connectTimeoutMs, tls: p.tls });
   const conn = new Connection(socket, { maxFrameBytes: p.maxFrameBytes, pauseReadOnOutput: p.pauseReadOnOutput });
   const peer = await authenticateAsNode(conn, p.secret, p.me, addr, p.handshakeTimeoutMs);
   return { conn, peer };

@@ -4,9 +4,12 @@
 // Node-only commands from a connection that has not proven itself are refused (notAllowed), and
 // the connection is closed after a few such refusals. With a users file, every other command
 // passes the users gate (gate.ts): before a login (auth, login.ts) only hello, client_hello, auth,
-// ping and goodbye, within a small frame limit; after it, what the user's role allows.
+// ping and goodbye, within a small frame limit; after it, what the user's role allows. Over TLS, a
+// node link also needs a certificate that verified against the cluster CA, and clients may be
+// required to show one.
 import type { Socket } from 'node:net';
-import { Connection } from '../net/connection.js';
+import type { TLSSocket } from 'node:tls';
+import { Connection, TlsOnPlainError } from '../net/connection.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
@@ -24,6 +27,7 @@ import { Logins } from './login.js';
 
 /** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
 export const LOGIN_FRAME_BYTES_MAX = 4096;
+import { mismatchLogGate } from './tls-state.js';
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
 
@@ -50,6 +54,7 @@ export class FrontDoor {
   private sweepTimer: NodeJS.Timeout | null = null;
   private readonly policy: GatePolicy;
   private readonly logins: Logins;
+  private readonly tlsOnPlainGate = mismatchLogGate();
 
   constructor(private readonly node: ClusterNode) {
     const o = node.opts;
@@ -89,6 +94,12 @@ export class FrontDoor {
       socket.destroy();
       return;
     }
+    if (node.opts.tlsClientAuth === 'require' && !peerVerified(socket)) {
+      const client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+      this.admission.notice('clientCert', { client, why: tlsAuthError(socket) }, 'connection closed: client certificates are required (--tls-client-auth require) and this one has none that verifies');
+      socket.destroy();
+      return;
+    }
     const slot = this.admission.admit(socket);
     if (slot === null) {
       node.stats.connectionsRefused++;
@@ -112,7 +123,10 @@ export class FrontDoor {
           // The dialler checks this node's proof first and hangs up if it is wrong: its secret differs.
           admission.notice('nodeAuth', { client: conn.remote, claimed: session.nodeAuth.dialerAddr }, 'node handshake abandoned: the peer did not prove the cluster secret (another secret?)');
         }
-        if (reason.kind === 'error') {
+        if (reason.kind === 'error' && reason.error instanceof TlsOnPlainError) {
+          const suppressed = this.tlsOnPlainGate.pass(Date.now());
+          if (suppressed !== null) node.log.warn({ client: conn.remote, suppressed }, 'a TLS client connected to a plain port (connection closed; start the node with --tls-cert/--tls-key/--tls-ca, or connect without TLS)');
+        } else if (reason.kind === 'error') {
           node.stats.protocolErrors++;
           node.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
         }
@@ -263,6 +277,14 @@ export class FrontDoor {
     }
     const msg = nodeAuth.decode(new Reader(frame.payload));
     const node = this.node;
+    if (node.tls !== null && !peerVerified(s.conn.socket)) {
+      // Mutual TLS on node links: knowing the secret is not enough without a CA-signed certificate.
+      const why = tlsAuthError(s.conn.socket);
+      node.log.warn({ client: s.conn.remote, claimed: msg.addr, why }, 'node link refused: the peer has no certificate signed by the cluster CA');
+      s.failinfo(frame, ErrorCode.notAllowed, `node links need a TLS certificate signed by the cluster CA (${why})`);
+      s.conn.close('node link without a verified certificate');
+      return;
+    }
     s.nodeAuth = {
       dialerAddr: msg.addr,
       dialerIncarnation: msg.incarnation,
@@ -310,4 +332,18 @@ export class FrontDoor {
     const link = new PeerLink(s.conn, node.linkEvents, false);
     node.members.onServerHello(link, frame);
   }
+}
+
+/** True when the peer showed a certificate that verified against our CA (TLS sockets only). */
+function peerVerified(socket: Socket): boolean {
+  return (socket as Partial<TLSSocket>).authorized === true;
+}
+
+/** Why the peer's certificate did not verify, as OpenSSL says it. */
+function tlsAuthError(socket: Socket): string {
+  const e = (socket as Partial<TLSSocket>).authorizationError;
+  if (e === undefined || e === null) return 'no certificate';
+  const text = String(e);
+  // OpenSSL names a missing client certificate as a missing issuer: say what it is.
+  return (socket as TLSSocket).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
 }

@@ -151,6 +151,7 @@ export class Membership {
       }),
       (error: unknown) => this.node.safely('dial', () => {
         if (error instanceof NodeAuthError) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
+        else if (error instanceof DialError && error.tlsHandshake) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the TLS handshake failed');
         this.dialFailed(addr, joining, error instanceof DialError && error.code === 'ECONNREFUSED');
       }),
     );
@@ -165,6 +166,7 @@ export class Membership {
       connectTimeoutMs: Math.max(500, this.deadAfterMs / 2),
       handshakeTimeoutMs: Math.max(1000, this.deadAfterMs),
       pauseReadOnOutput: false,
+      tls: this.node.tls?.dialOptions(),
     };
   }
 

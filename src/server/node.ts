@@ -13,6 +13,7 @@ import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
 import { Admission } from './admission.js';
+import { NodeTls } from './tls-state.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
@@ -72,6 +73,8 @@ export class ClusterNode {
   private timers: NodeJS.Timeout[] = [];
   readonly linkEvents: PeerLinkEvents;
   readonly frontDoor: FrontDoor;
+  /** Set when the node speaks TLS (listener and node links). */
+  readonly tls: NodeTls | null;
 
   readonly onExpired = (b: number, map: string, key: string): void => {
     this.stats.expired++;
@@ -92,6 +95,7 @@ export class ClusterNode {
     this.migration = new Migration(this);
     this.balancer = new Balancer(this);
     this.frontDoor = new FrontDoor(this);
+    this.tls = opts.tls === undefined ? null : new NodeTls(opts.tls, log);
     this.linkEvents = {
       onCommand: (link, frame) => this.onLinkCommand(link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -118,7 +122,10 @@ export class ClusterNode {
       {
         listen: this.opts.listen,
         maxSockets: Admission.socketsMax(this.opts.maxConnections),
+        handshakeTimeoutMs: this.opts.handshakeTimeoutMs,
         onSocket: (socket) => this.frontDoor.onSocket(socket),
+        tls: this.tls?.serverOptions(),
+        onTlsError: (error, socket) => this.tls?.onHandshakeError(error, socket),
         onDrop: () => {
           this.stats.connectionsRefused++;
           this.log.warn({ max: Admission.socketsMax(this.opts.maxConnections) }, 'connection refused: every client slot and the node reserve are taken');
@@ -127,6 +134,7 @@ export class ClusterNode {
       this.log,
     );
     this.server = l.server;
+    this.tls?.attach(l.server);
     this.me = this.opts.advertise ?? l.bound;
     this.frontDoor.start();
   }

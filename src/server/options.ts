@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as L from '../shared/limits.js';
 import { DEFAULT_MASK } from '../shared/buckets.js';
 import type { User } from './users.js';
+import type { TlsMaterial } from '../net/tls-material.js';
 
 export interface ServerOptions {
   /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
@@ -51,6 +52,10 @@ export interface ServerOptions {
   users: ReadonlyMap<string, User> | null;
   /** With users: 'allow' lets legacy (hello-only) clients use the legacy data commands; 'refuse' closes them. */
   legacyClients: 'allow' | 'refuse';
+  /** Set: clients and nodes connect over TLS; node links are mutual (see docs/protocol.md, TLS). */
+  tls: TlsMaterial | undefined;
+  /** 'require': a client whose certificate does not verify against the CA is closed at once. */
+  tlsClientAuth: 'none' | 'require';
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -81,5 +86,7 @@ export function defaultServerOptions(): ServerOptions {
     pendingFrameBytesMax: L.DEFAULT_PENDING_FRAME_BYTES_MAX,
     users: null,
     legacyClients: 'refuse',
+    tls: undefined,
+    tlsClientAuth: 'none',
   };
 }
