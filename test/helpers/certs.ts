@@ -25,8 +25,8 @@ export interface TestPki {
   /** A CA nobody in the cluster trusts, and a node certificate it signed. */
   otherCa: CertPair;
   otherNode: CertPair;
-  /** Issues one more certificate from the cluster CA (e.g. to replace a node's on SIGHUP). */
-  issue(name: string, serial: number): CertPair;
+  /** Issues one more certificate from the cluster CA (e.g. to replace a node's on SIGHUP), for these IP SANs (default 127.0.0.1). */
+  issue(name: string, serial: number, ips?: readonly string[]): CertPair;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -48,11 +48,16 @@ function makeCa(dir: string, name: string): CertPair {
   return { cert, key };
 }
 
-const EXT = 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n';
+function ext(ips: readonly string[]): string {
+  return `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`;
+}
 
-function sign(dir: string, ca: CertPair, name: string, serial: number): CertPair {
+const EXT = ext(['127.0.0.1']);
+
+function sign(dir: string, ca: CertPair, name: string, serial: number, ips: readonly string[] = ['127.0.0.1']): CertPair {
   const pair = newKeyAndCsr(dir, name, name);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${serial.toString(16)}`, '-days', '30', '-extfile', 'ext.cnf', '-out', pair.cert], dir);
+  writeFileSync(join(dir, `${name}.ext`), ext(ips));
+  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', `0x${serial.toString(16)}`, '-days', '30', '-extfile', `${name}.ext`, '-out', pair.cert], dir);
   return pair;
 }
 
@@ -73,7 +78,6 @@ function signExpired(dir: string, ca: CertPair, name: string): CertPair {
 
 export function makePki(): TestPki {
   const dir = makeTempDir('oc-pki-');
-  writeFileSync(join(dir, 'ext.cnf'), EXT);
   const ca = makeCa(dir, 'cluster-ca');
   const otherCa = makeCa(dir, 'other-ca');
   return {
@@ -84,7 +88,7 @@ export function makePki(): TestPki {
     expired: signExpired(dir, ca, 'expired'),
     otherCa,
     otherNode: sign(dir, otherCa, 'other-node', 0x3001),
-    issue: (name, serial) => sign(dir, ca, name, serial),
+    issue: (name, serial, ips) => sign(dir, ca, name, serial, ips),
   };
 }
 

@@ -3,7 +3,13 @@
 // A host can be cut off (its port leaves the bridge: silence, as in a real partition) and healed.
 import { execFileSync } from 'node:child_process';
 
-const SUBNET = '10.231.0';
+/** Addresses of the hosts: SUBNET.(first + index); the default suits any test. */
+export interface NetAddressing {
+  subnet: string;
+  first: number;
+}
+
+const DEFAULT_ADDRESSING: NetAddressing = { subnet: '10.231.0', first: 1 };
 
 export class TestNet {
   private readonly made: string[] = [];
@@ -12,14 +18,15 @@ export class TestNet {
   private constructor(
     private readonly prefix: string,
     readonly hosts: readonly string[],
+    private readonly addressing: NetAddressing,
   ) {
     this.bridgeNs = `${prefix}-br`;
   }
 
   /** Makes the network, or returns why it cannot be made here (no CAP_NET_ADMIN, no iproute2). */
-  static create(hosts: string[]): TestNet | string {
+  static create(hosts: string[], addressing: NetAddressing = DEFAULT_ADDRESSING): TestNet | string {
     removeLeftovers();
-    const net = new TestNet(`oc${process.pid}`, hosts);
+    const net = new TestNet(`oc${process.pid}`, hosts, addressing);
     try {
       net.build();
       return net;
@@ -58,7 +65,7 @@ export class TestNet {
   ip(host: string): string {
     const i = this.hosts.indexOf(host);
     if (i < 0) throw new Error(`no host ${host}`);
-    return `${SUBNET}.${i + 1}`;
+    return `${this.addressing.subnet}.${this.addressing.first + i}`;
   }
 
   /** The host's port leaves the bridge: its packets go nowhere, and nothing reaches it. */
