@@ -57,7 +57,7 @@ function parseBenchArgs(): Args {
 }
 
 function connect(addr: string, tls?: ClusterTlsOptions): Promise<Cluster> {
-  return connectCluster({ seed: addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, tls });
+  return connectCluster({ seed: addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, access: tls === undefined ? {} : { tls } });
 }
 
 async function waitUntil(what: string, timeoutMs: number, fn: () => Promise<boolean>): Promise<void> {
@@ -130,7 +130,7 @@ async function runCase(nodes: BenchNode[], c: Case, durationSec: number, tls?: C
       };
     },
   };
-  const store = oursStore({ seed: nodes[0]!.addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, tls });
+  const store = oursStore({ seed: nodes[0]!.addr, requestTimeoutMs: 5000, connectTimeoutMs: 5000, access: tls === undefined ? {} : { tls } });
   const r = await runLoad(store, opts);
   if (r.errors > 0) process.stderr.write(`bench: ${c.op} x${c.inflight}: ${r.errors} errors ${JSON.stringify(r.errorsByCode)}\n`);
   return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, ...measured };

@@ -3,9 +3,8 @@
 import { Command } from 'commander';
 import { parseExpires, parseTypedValue, parseValueType, UsageError, type CliValue } from './args.js';
 import { EXIT_NOT_FOUND, EXIT_OK, oneLine, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
-import { asAdmin, PASSWORD_ENV, runCommand, type CommonOptions } from './session.js';
+import { addClusterAccessOptions, asAdmin, runCommand, type CommonOptions } from './session.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
-import { addClientTlsOptions } from './tls-flags.js';
 
 interface SetOptions extends CommonOptions {
   type?: string;
@@ -18,10 +17,8 @@ export function dataCommand(parent: Command, name: string, description: string):
     .command(name)
     .description(description)
     .option('--cluster <host:port>', 'any node of the cluster', DEFAULT_LISTEN)
-    .option('--json', 'print JSON instead of text')
-    .option('--user <name>', `log in as this user (nodes with --users-file); the password from ${PASSWORD_ENV} or --password-file`)
-    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
-  return addClientTlsOptions(cmd);
+    .option('--json', 'print JSON instead of text');
+  return addClusterAccessOptions(cmd);
 }
 
 function withWriteOptions(cmd: Command): Command {

@@ -1,6 +1,6 @@
 // `opencluster gamut`: option parsing and validation for the feature check and load tool; the work
 // itself lives in src/gamut/. Exit codes: 0 ok, 1 a check failed or writes were lost, 2 usage/connection.
-import { addClientTlsOptions, parseClientTls, type TlsFlags } from './tls-flags.js';
+import { addClusterAccessOptions, clusterAccess, type CommonOptions } from './session.js';
 import type { Command } from 'commander';
 import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
 import { runGamut, type GamutOptions } from '../gamut/run.js';
@@ -11,7 +11,7 @@ import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
 import { finish } from './session.js';
 
-interface RawOptions extends TlsFlags {
+interface RawOptions extends CommonOptions {
   cluster: string;
   keys: string;
   valueBytes: string;
@@ -94,7 +94,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     requestTimeoutMs: intOption('timeout-ms', raw.timeoutMs, 1, TIMEOUT_MS_MAX),
     retries: intOption('retries', raw.retries, 0, RETRIES_MAX),
     seed: raw.seed !== undefined ? intOption('seed', raw.seed, 0, 2 ** 31 - 1) : 1,
-    tls: parseClientTls(raw),
+    access: clusterAccess(raw),
   };
   if (o.skipCheck && o.skipLoad) throw new UsageError('--skip-check and --skip-load leave nothing to do');
   if (o.verify && o.skipLoad) throw new UsageError('--verify needs the load phase');
@@ -130,7 +130,7 @@ export function registerGamut(program: Command): void {
     .option('--timeout-ms <ms>', 'per-request deadline of the client', '5000')
     .option('--retries <n>', 're-issues of a rejected load request', '1')
     .option('--seed <n>', 'seed of the load sequence (same seed, same workload)');
-  addClientTlsOptions(cmd).action(async (raw: RawOptions) => {
+  addClusterAccessOptions(cmd).action(async (raw: RawOptions) => {
       let code: number;
       try {
         code = await runGamut(toGamutOptions(raw));

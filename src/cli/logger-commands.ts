@@ -14,8 +14,8 @@ import { AddressError, normalizeAddress } from '../shared/address.js';
 import { DEFAULT_PORT } from '../shared/limits.js';
 import { EXPIRES_SEC_MAX, UsageError } from './args.js';
 import { EXIT_OK, EXIT_USAGE, errorMessage, oneLine, printError, printJson, printLine } from './output.js';
-import { finish, runCommand } from './session.js';
-import { addClientTlsOptions, addNodeTlsOptions, parseNodeTls, type TlsFlags } from './tls-flags.js';
+import { addClusterAccessOptions, finish, runCommand } from './session.js';
+import { addNodeTlsOptions, parseNodeTls, type TlsFlags } from './tls-flags.js';
 import type { TlsMaterial } from '../net/tls-material.js';
 
 /** inject: some items could not be loaded (the others were). */
@@ -169,10 +169,8 @@ function registerInject(program: Command): void {
     .description('load log, compacted or save files into a running cluster (remaining expiry kept, expired items skipped)')
     .argument('<files...>', 'files, oldest first; logs are replayed to their last state first')
     .requiredOption('--cluster <host:port>', 'any node of the cluster')
-    .option('--json', 'print the summary as JSON')
-    .option('--user <name>', 'log in as this user (role write or admin); the password from OPENCLUSTER_PASSWORD or --password-file')
-    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
-  addClientTlsOptions(cmd).action((files: string[], opts: InjectCliOptions) => runInject(files, opts));
+    .option('--json', 'print the summary as JSON');
+  addClusterAccessOptions(cmd).action((files: string[], opts: InjectCliOptions) => runInject(files, opts));
 }
 
 async function runInject(files: string[], opts: InjectCliOptions): Promise<void> {

@@ -6,7 +6,8 @@ import { PrivateFileError, readPrivateFile } from '../shared/private-file.js';
 import { parseClusterAddress, UsageError } from './args.js';
 import { EXIT_USAGE, errorMessage, printError } from './output.js';
 import { stripOneNewline } from './passwd.js';
-import { parseClientTls, type TlsFlags } from './tls-flags.js';
+import type { Command } from 'commander';
+import { addClientTlsOptions, parseClientTls, type TlsFlags } from './tls-flags.js';
 import type { ClusterTlsOptions } from '../client/options.js';
 
 /** A wrong address must fail fast: connect() gets this long before the CLI gives up. */
@@ -56,6 +57,24 @@ export function resolveLogin(opts: CommonOptions, env: NodeJS.ProcessEnv = proce
   return { user: opts.user, password };
 }
 
+/** What a client needs to reach a cluster beyond its address: a login and TLS, from the common flags. */
+export type ClusterAccess = Partial<Login> & { tls?: ClusterTlsOptions };
+
+/** The access the flags ask for (usage errors first, before any connection). */
+export function clusterAccess(opts: CommonOptions): ClusterAccess {
+  const login = resolveLogin(opts);
+  const tls = parseClientTls(opts);
+  return { ...(login ?? {}), ...(tls === undefined ? {} : { tls }) };
+}
+
+/** The flags of clusterAccess(): --user, --password-file and the client's TLS flags. */
+export function addClusterAccessOptions(cmd: Command): Command {
+  cmd
+    .option('--user <name>', `log in as this user (nodes with --users-file); the password from ${PASSWORD_ENV} or --password-file`)
+    .option('--password-file <file>', 'the password of --user, in a file only you can read (mode 0600)');
+  return addClientTlsOptions(cmd);
+}
+
 /** Runs a command that needs the admin role; a refusal says so in one clear line. */
 export async function asAdmin<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -78,10 +97,9 @@ export type SessionBody = (cluster: Cluster) => Promise<number>;
 export async function runCommand<T>(opts: CommonOptions, validate: () => T, body: (cluster: Cluster, args: T) => Promise<number>): Promise<void> {
   const code = await runGuarded(async () => {
     const seed = parseClusterAddress(opts.cluster);
-    const login = resolveLogin(opts);
-    const tls = parseClientTls(opts);
+    const access = clusterAccess(opts);
     const args = validate();
-    return withCluster(seed, login, tls, (cluster) => body(cluster, args));
+    return withCluster(seed, access, (cluster) => body(cluster, args));
   });
   finish(code);
 }
@@ -101,8 +119,8 @@ function describeError(e: unknown): string {
   return errorMessage(e);
 }
 
-async function withCluster(seed: string, login: Login | null, tls: ClusterTlsOptions | undefined, body: SessionBody): Promise<number> {
-  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(login ?? {}), ...(tls === undefined ? {} : { tls }) });
+async function withCluster(seed: string, access: ClusterAccess, body: SessionBody): Promise<number> {
+  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...access });
   try {
     await connectBounded(cluster, seed);
     return await body(cluster);

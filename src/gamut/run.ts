@@ -9,8 +9,7 @@ import { progressBar } from './progress.js';
 import { redisStore } from './redis.js';
 import { renderReport, type ReportTarget } from './report.js';
 import { aggregate, loadTable, medianRound, ratioOf, type Aggregate, type Ratio } from './summary.js';
-import type { ClusterTlsOptions } from '../client/options.js';
-import { connectCluster, oursStore, type KvStore, type OursOptions } from './target.js';
+import { connectCluster, oursStore, type ClusterAccessOptions, type KvStore, type OursOptions } from './target.js';
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
 
 export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'durationSec' | 'requestsMax'> {
@@ -26,8 +25,8 @@ export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 
   requestTimeoutMs: number;
   retries: number;
   seed: number;
-  /** Set: the clients connect over TLS. */
-  tls?: ClusterTlsOptions | undefined;
+  /** How the clients reach the cluster beyond its address: a login, TLS. */
+  access: ClusterAccessOptions;
 }
 
 export interface GamutOutput {
@@ -69,7 +68,7 @@ function settingsOf(o: GamutOptions, prefix: string): GamutOutput['settings'] {
 /** Runs everything gamut was asked for; returns the exit code (0 ok, 1 a check failed or writes were lost). */
 export async function runGamut(o: GamutOptions): Promise<number> {
   const prefix = `gamut:${randomBytes(4).toString('hex')}:`;
-  const oursOpts: OursOptions = { seed: o.cluster, requestTimeoutMs: o.requestTimeoutMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, tls: o.tls };
+  const oursOpts: OursOptions = { seed: o.cluster, requestTimeoutMs: o.requestTimeoutMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, access: o.access };
   const redis = o.compareRedis && !o.skipLoad ? await redisStore(o.compareRedis) : null;
   if (redis) await (await redis.open()).close(); // an unreachable Redis fails now, not after the check
   const control = await connectCluster(oursOpts);
@@ -191,7 +190,7 @@ async function verifyPhase(o: GamutOptions, cluster: Cluster, ledger: Ledger, pr
   const report = await ledger.finalCheck((key) => readBack(cluster, key), VERIFY_WINDOW);
   say(o, `read back ${report.checked} keys: lost ${report.lost}, stale reads ${report.stale}, indeterminate writes ${report.indeterminate} (found applied ${report.indeterminateApplied}), unreadable ${report.unreadable}, acknowledged writes ${report.acked}`);
   for (const line of report.lostSample) say(o, `  lost: ${line}`);
-  await cleanupStores(o, [oursStore({ seed: o.cluster, requestTimeoutMs: o.requestTimeoutMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, tls: o.tls })], keyNames(prefix, o.keys));
+  await cleanupStores(o, [oursStore({ seed: o.cluster, requestTimeoutMs: o.requestTimeoutMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, access: o.access })], keyNames(prefix, o.keys));
   return report;
 }
 

@@ -1,7 +1,10 @@
 // What the load phase drives: one connection to a store (ours through the client, or Redis),
 // with set/get of string values, plus key cleanup and error classification per store.
 import { Cluster, ClusterError } from '../index.js';
-import type { ClusterTlsOptions } from '../client/options.js';
+import type { ClusterOptions } from '../client/options.js';
+
+/** The client options that say how to reach a cluster: a login and TLS. */
+export type ClusterAccessOptions = Pick<ClusterOptions, 'user' | 'password' | 'tls'>;
 
 /** One connection's worth of client: the load phase keeps C requests in flight on each. */
 export interface KvConnection {
@@ -32,8 +35,8 @@ export interface OursOptions {
   seed: string;
   requestTimeoutMs: number;
   connectTimeoutMs: number;
-  /** Set: the client connects over TLS. */
-  tls?: ClusterTlsOptions | undefined;
+  /** How the client reaches the cluster beyond its address: a login, TLS. */
+  access: ClusterAccessOptions;
 }
 
 const CLOSE_TIMEOUT_MS = 2000;
@@ -41,7 +44,7 @@ const DELETE_WINDOW = 256;
 
 /** Connects a client, failing after connectTimeoutMs (the client's own connect may retry longer). */
 export async function connectCluster(opts: OursOptions): Promise<Cluster> {
-  const cluster = new Cluster({ seeds: [opts.seed], requestTimeoutMs: opts.requestTimeoutMs, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...(opts.tls === undefined ? {} : { tls: opts.tls }) });
+  const cluster = new Cluster({ seeds: [opts.seed], requestTimeoutMs: opts.requestTimeoutMs, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...opts.access });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new ClusterError('NOT_CONNECTED', `no answer from ${opts.seed} within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
