@@ -133,7 +133,7 @@ export class MemberLink {
       case Cmd.heartbeat: {
         const hb = heartbeat.decode(r);
         const w = this.conn!.begin(Reply.heartbeat, frame.command, frame.requestId);
-        heartbeat.encode(w, { originMs: hb.originMs, primaries: 0, backups: 0, transferring: 0 });
+        heartbeat.encode(w, { originMs: hb.originMs, primaries: 0, backups: 0, transferring: 0, suspects: [] }); // a logger judges no one
         return this.conn!.end();
       }
       case Cmd.members:

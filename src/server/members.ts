@@ -15,7 +15,8 @@ import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { failinfo, address as addressCodec } from '../protocol/messages/legacy.js';
 import { PeerLink } from './peer-link.js';
-import { sideHasQuorum } from './quorum.js';
+import { sideHasQuorum } from './membership/quorum.js';
+import { isSuspect, suspicionConfirmed } from './membership/failure-detector.js';
 import type { ClusterNode } from './node.js';
 
 const { NodeRole, MemberState } = nodeMsg;
@@ -37,6 +38,11 @@ export interface Member {
   addedMs: number;
   /** Send time (this node's clock) of the latest heartbeat this member answered; -Infinity until it answered. */
   answeredOriginMs: number;
+  /** When a dial to it was last refused (this node's clock), if ever. */
+  refusedAtMs: number | undefined;
+  /** The members it suspects (`addr#incarnation`), as its latest heartbeat or reply said, and when that came. */
+  reportedSuspects: ReadonlySet<string>;
+  reportedAtMs: number;
 }
 
 /** A data member declared dead, probed now and then by the lower address so that a split heals. */
@@ -53,6 +59,7 @@ const PROBE_INTERVAL_SLOW_MS = 10_000;
 const DEAD_PROBES_MAX = 1024;
 
 const CALL_TIMEOUT_MS = 5000;
+const DECLARED_LATELY_MAX = 1024;
 
 export class Membership {
   readonly members = new Map<string, Member>();
@@ -62,6 +69,8 @@ export class Membership {
   private lastTickMs = performance.now();
   /** Silent members kept for want of a quorum (logged once each until heard again). */
   private readonly noQuorumLogged = new Set<string>();
+  /** Deaths this node declared within the dead-after time (`addr#incarnation` to when): still reported as suspects. */
+  private readonly declaredLately = new Map<string, number>();
   private joinWaiter: ((ok: boolean) => void) | null = null;
 
   constructor(private readonly node: ClusterNode) {}
@@ -176,16 +185,13 @@ export class Membership {
       m.dialing = false;
       m.dialFailures++;
       m.nextDialMs = performance.now() + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
-      // A refused dial ends a member sooner than silence, but only once its lease must be over
-      // (silent half the dead-after time) and only with a quorum: a firewall that rejects can
-      // refuse a live node's port just as a death does.
+      // A refused dial makes a member suspect sooner than silence (see failure-detector.ts); the
+      // death still needs the others' confirmation.
       const now = performance.now();
       const silentMs = now - m.lastHeardMs;
-      // The others count as heard only if they answered well after this one fell silent: nodes
-      // killed together stop within a heartbeat of each other, and must not vouch for each other.
-      const heardWithinMs = Math.min(this.deadAfterMs / 2, silentMs - 2 * this.node.opts.heartbeatIntervalMs);
-      if (refused && m.role === NodeRole.data && silentMs >= this.deadAfterMs / 2 && this.hasQuorum(now, heardWithinMs)) {
-        this.declareDead(m, 'connection refused');
+      if (refused) m.refusedAtMs = now;
+      if (refused && m.role === NodeRole.data && silentMs >= this.deadAfterMs / 2) {
+        this.judge(m, now, 'connection refused');
       } else if (refused && silentMs < this.deadAfterMs / 2) {
         // Refused too soon to count: dial again right when it can (its lease is over by then).
         m.nextDialMs = Math.min(m.nextDialMs, m.lastHeardMs + this.deadAfterMs / 2 + 1);
@@ -284,6 +290,9 @@ export class Membership {
       dialFailures: 0,
       addedMs: performance.now(),
       answeredOriginMs: Number.NEGATIVE_INFINITY,
+      refusedAtMs: undefined,
+      reportedSuspects: new Set(),
+      reportedAtMs: Number.NEGATIVE_INFINITY,
     };
     this.probes.delete(info.addr);
     this.members.set(info.addr, m);
@@ -385,8 +394,9 @@ export class Membership {
       m.primaries = hb.primaries;
       m.backups = hb.backups;
       m.transferring = hb.transferring;
+      this.noteReport(m, hb.suspects);
     }
-    const mine = this.node.loadLevels(hb.originMs);
+    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspectList(performance.now()) };
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
@@ -473,7 +483,10 @@ export class Membership {
     if (this.members.get(m.addr) !== m) return;
     this.members.delete(m.addr);
     this.dead.add(`${m.addr}#${m.incarnation}`);
-    if (m.role === NodeRole.data) this.addProbe(m.addr, m.incarnation);
+    if (m.role === NodeRole.data) {
+      this.addProbe(m.addr, m.incarnation);
+      if (this.declaredLately.size < DECLARED_LATELY_MAX) this.declaredLately.set(`${m.addr}#${m.incarnation}`, performance.now());
+    }
     const link = m.link;
     m.link = null;
     link?.abort(`declared dead: ${why}`);
@@ -618,26 +631,75 @@ export class Membership {
     for (const m of this.members.values()) {
       if (m.link !== null && m.link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = m.link.lastHeardMs;
     }
-    // Judged once per tick, on fresh last-heard times, before any death changes the count.
-    let quorum: boolean | undefined;
+    // Judged on the reports and last-heard times as they stand at the start of the tick.
+    const suspects = this.dataMembers().filter((m) => this.suspects(m, now));
     for (const m of [...this.members.values()]) {
       const link = m.link;
       link?.sweep(now);
-      if (now - m.lastHeardMs <= this.deadAfterMs) {
+      if (now - m.lastHeardMs <= this.deadAfterMs && !suspects.includes(m)) {
         this.noQuorumLogged.delete(m.addr);
       } else if (m.role !== NodeRole.data) {
         this.members.delete(m.addr);
         link?.abort('logging node silent');
         continue;
-      } else if ((quorum ??= this.hasQuorum(now))) {
-        this.declareDead(m, `silent for ${Math.round(now - m.lastHeardMs)} ms`);
+      } else if (this.judge(m, now, `silent for ${Math.round(now - m.lastHeardMs)} ms`, suspects)) {
         continue;
-      } else {
-        this.noteNoQuorum(m, now); // kept: heartbeats and dials go on below
       }
       if (link?.established === true) this.sendHeartbeat(m, link, now);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
     }
+  }
+
+  /** Whether this node suspects member m now (silent, or refused): see failure-detector.ts. */
+  private suspects(m: Member, now: number): boolean {
+    return m.role === NodeRole.data && isSuspect(now, m.lastHeardMs, m.refusedAtMs, this.deadAfterMs);
+  }
+
+  /**
+   * Declares m dead if this node suspects it and a majority confirms (with --quorum off, on the
+   * suspicion alone); otherwise keeps it (logged once per silence). Returns whether it was declared.
+   * `suspects` are the members suspected at the start of this judgement (a death declared meanwhile
+   * must not change whom the others are counted against).
+   */
+  private judge(m: Member, now: number, why: string, suspects = this.dataMembers().filter((x) => this.suspects(x, now))): boolean {
+    if (!this.suspects(m, now)) return false;
+    const key = `${m.addr}#${m.incarnation}`;
+    const confirmed =
+      this.node.opts.quorum === 'off' ||
+      suspicionConfirmed(
+        this.node.me,
+        m.addr,
+        this.dataMembers()
+          .filter((x) => x !== m)
+          .map((x) => ({
+            addr: x.addr,
+            heard: !suspects.includes(x) && this.unansweredMs(x, now) <= this.deadAfterMs / 2,
+            suspectsTarget: now - x.reportedAtMs <= this.deadAfterMs / 2 && x.reportedSuspects.has(key),
+          })),
+      );
+    if (confirmed) {
+      this.declareDead(m, why);
+      return true;
+    }
+    this.noteNoQuorum(m, now);
+    return false;
+  }
+
+  /** The members this node suspects now, and those it declared dead lately: what its heartbeats report. */
+  private suspectList(now: number): nodeMsg.MemberGoneMsg[] {
+    for (const [key, at] of this.declaredLately) if (now - at > this.deadAfterMs) this.declaredLately.delete(key);
+    const out = this.dataMembers().filter((m) => this.suspects(m, now)).map((m) => ({ addr: m.addr, incarnation: m.incarnation }));
+    for (const key of this.declaredLately.keys()) {
+      const at = key.lastIndexOf('#');
+      out.push({ addr: key.slice(0, at), incarnation: BigInt(key.slice(at + 1)) });
+    }
+    return out;
+  }
+
+  /** A member's report of whom it suspects. */
+  private noteReport(m: Member, list: readonly nodeMsg.MemberGoneMsg[]): void {
+    m.reportedSuspects = new Set(list.map((x) => `${x.addr}#${x.incarnation}`));
+    m.reportedAtMs = performance.now();
   }
 
   /**
@@ -671,14 +733,16 @@ export class Membership {
   private noteNoQuorum(m: Member, now: number): void {
     if (this.noQuorumLogged.has(m.addr)) return;
     this.noQuorumLogged.add(m.addr);
-    this.node.log.warn(
-      { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.dataMembers().length + 1 },
-      'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again',
-    );
+    const fields = { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.dataMembers().length + 1 };
+    if (!this.hasQuorum(now)) {
+      this.node.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
+    } else {
+      this.node.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
+    }
   }
 
   private sendHeartbeat(m: Member, link: PeerLink, now: number): void {
-    const hb = this.node.loadLevels(now);
+    const hb = { ...this.node.loadLevels(now), suspects: this.suspectList(now) };
     link.call(
       Cmd.heartbeat,
       (w) => nodeMsg.heartbeat.encode(w, hb),
@@ -689,6 +753,7 @@ export class Membership {
         m.backups = back.backups;
         m.transferring = back.transferring;
         if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
+        this.noteReport(m, back.suspects);
       },
       this.deadAfterMs,
     );

@@ -214,7 +214,7 @@ export class ClusterNode {
     return Route.redirect;
   }
 
-  loadLevels(originMs: number): nodeMsg.HeartbeatMsg {
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'> {
     let primaries = 0;
     let backups = 0;
     for (let b = 0; b < this.table.size; b++) {

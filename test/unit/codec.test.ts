@@ -159,7 +159,7 @@ const nodeCases: Case[] = [
   ),
   c(
     'node.heartbeat',
-    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32 }),
+    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32, suspects: fc.array(rec({ addr: latin1, incarnation: long }), { maxLength: 5 }) }),
     nodeMsg.heartbeat.encode,
     nodeMsg.heartbeat.decode,
   ),

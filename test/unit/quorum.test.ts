@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { sideHasQuorum } from '../../src/server/quorum.js';
+import { sideHasQuorum } from '../../src/server/membership/quorum.js';
 
 const DEAD_AFTER_MS = 3000;
 /** Heartbeats go out at least three times per dead-after time (serve enforces it). */

@@ -115,20 +115,40 @@ export interface HeartbeatMsg {
   primaries: number;
   backups: number;
   transferring: number;
+  /** The data members the sender suspects (silent, or refused): what confirms a death. */
+  suspects: MemberGoneMsg[];
 }
 
-/** heartbeat (52) and its reply (14): long origin ms, int primaries, int backups, int transferring. */
+/** Suspects one heartbeat names at most (a cluster never has more members than buckets). */
+export const HEARTBEAT_SUSPECTS_MAX = 4096;
+
+/**
+ * heartbeat (52) and its reply (14): long origin ms, int primaries, int backups, int transferring,
+ * int count, count times (string address, long incarnation) of the members the sender suspects.
+ */
 export const heartbeat = {
   encode(w: Writer, m: HeartbeatMsg): void {
     w.i64n(m.originMs);
     w.i32(m.primaries);
     w.i32(m.backups);
     w.i32(m.transferring);
+    w.i32(m.suspects.length);
+    for (const x of m.suspects) {
+      w.strLatin1(x.addr);
+      w.i64(x.incarnation);
+    }
   },
   decode(r: Reader): HeartbeatMsg {
-    const m = { originMs: r.i64n(), primaries: r.i32(), backups: r.i32(), transferring: r.i32() };
+    const originMs = r.i64n();
+    const primaries = r.i32();
+    const backups = r.i32();
+    const transferring = r.i32();
+    const n = r.i32();
+    if (n < 0 || n > HEARTBEAT_SUSPECTS_MAX) throw new DecodeError(`heartbeat suspect count ${n} out of range`);
+    const suspects: MemberGoneMsg[] = [];
+    for (let i = 0; i < n; i++) suspects.push({ addr: r.strLatin1(), incarnation: r.i64() });
     r.done('heartbeat');
-    return m;
+    return { originMs, primaries, backups, transferring, suspects };
   },
 };
 
