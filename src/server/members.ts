@@ -2,78 +2,82 @@
 // the write lease, failure detection, joining a cluster and gossip of who is in it.
 // BACKGROUND: a node is known by its listen address; each start has a new, larger incarnation.
 // A node declared dead stays dead: its incarnation is refused, and it must rejoin as a new member.
-// BEHAVIOR: a member is declared dead when silent past deadAfterMs, when a dial to it is refused,
-// or when another member reports it gone, each only with a quorum (see hasQuorum), or when a new
-// incarnation appears on its address. A node that finds its own event loop was paused does not
+// BEHAVIOR: a member is declared dead when it is suspected (silent past deadAfterMs, or refused)
+// and a majority confirms the suspicion (membership/suspicion.ts), when another member reports it
+// gone to a side with a quorum that does not hear it either, or when a new incarnation appears on
+// its address. A node that finds its own event loop was paused does not
 // declare others dead for it, and its lease (writes allowed) runs from heartbeat send times, so a
 // paused primary stops taking writes before its peers can have promoted its backups.
-import { DialError } from '../net/dial.js';
-import { dialNode, NodeAuthError, type NodeDialParams } from '../net/node-handshake.js';
+import type { NodeDialParams } from '../net/node-handshake.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
-import { failinfo, address as addressCodec } from '../protocol/messages/legacy.js';
+import { address as addressCodec } from '../protocol/messages/legacy.js';
 import { PeerLink } from './peer-link.js';
-import { sideHasQuorum } from './membership/quorum.js';
-import { isSuspect, suspicionConfirmed } from './membership/failure-detector.js';
+import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, type Member } from './membership/member.js';
+import { Suspicions, unansweredMs } from './membership/suspicion.js';
+import { SplitHealer } from './membership/healing.js';
+import { Dialer } from './membership/dialer.js';
 import type { ClusterNode } from './node.js';
 
 const { NodeRole, MemberState } = nodeMsg;
 
-export interface Member {
-  addr: string;
-  incarnation: bigint;
-  role: number;
-  state: number;
-  link: PeerLink | null;
-  lastHeardMs: number;
-  primaries: number;
-  backups: number;
-  transferring: number;
-  dialing: boolean;
-  nextDialMs: number;
-  dialFailures: number;
-  /** When this node learnt of it: the lease grants a new member this long before its first answer. */
-  addedMs: number;
-  /** Send time (this node's clock) of the latest heartbeat this member answered; -Infinity until it answered. */
-  answeredOriginMs: number;
-  /** When a dial to it was last refused (this node's clock), if ever. */
-  refusedAtMs: number | undefined;
-  /** The members it suspects (`addr#incarnation`), as its latest heartbeat or reply said, and when that came. */
-  reportedSuspects: ReadonlySet<string>;
-  reportedAtMs: number;
-}
-
-/** A data member declared dead, probed now and then by the lower address so that a split heals. */
-interface DeadProbe {
-  incarnation: bigint;
-  nextProbeMs: number;
-  attempts: number;
-}
-
-const PROBE_INTERVAL_MS = 1000;
-/** Probes every 2 s this many times, then every PROBE_INTERVAL_SLOW_MS (until notMe or a verdict). */
-const PROBE_ATTEMPTS_FAST = 30;
-const PROBE_INTERVAL_SLOW_MS = 10_000;
-const DEAD_PROBES_MAX = 1024;
-
-const CALL_TIMEOUT_MS = 5000;
-const DECLARED_LATELY_MAX = 1024;
+export type { Member } from './membership/member.js';
 
 export class Membership {
   readonly members = new Map<string, Member>();
   /** Incarnations declared dead (`addr#incarnation`), refused ever after. */
   private readonly dead = new Set<string>();
-  private readonly probes = new Map<string, DeadProbe>();
   private lastTickMs = performance.now();
-  /** Silent members kept for want of a quorum (logged once each until heard again). */
-  private readonly noQuorumLogged = new Set<string>();
-  /** Deaths this node declared within the dead-after time (`addr#incarnation` to when): still reported as suspects. */
-  private readonly declaredLately = new Map<string, number>();
-  private joinWaiter: ((ok: boolean) => void) | null = null;
+  private readonly suspicion: Suspicions;
+  private readonly healer: SplitHealer;
+  private readonly dialer: Dialer;
 
-  constructor(private readonly node: ClusterNode) {}
+  constructor(private readonly node: ClusterNode) {
+    this.suspicion = new Suspicions({
+      get me() {
+        return node.me;
+      },
+      deadAfterMs: node.opts.deadAfterMs,
+      quorumOff: node.opts.quorum === 'off',
+      log: node.log,
+      dataMembers: () => this.dataMembers(),
+      declareDead: (m, why) => this.declareDead(m, why),
+    });
+    this.dialer = new Dialer({
+      log: node.log,
+      deadAfterMs: node.opts.deadAfterMs,
+      get linkEvents() {
+        return node.linkEvents; // set once the node is built, after this membership
+      },
+      safely: (what, fn) => node.safely(what, fn),
+      hello: () => ({ addr: node.me, incarnation: node.incarnation, role: NodeRole.data }),
+      dialParams: () => this.dialParams(),
+      member: (addr) => this.members.get(addr),
+      onLinked: (addr, link, joining) => this.onLinked(addr, link, joining),
+      onDeclaredDead: (addr) => node.rejoinAsNew('peer says this incarnation was declared dead', addr),
+      onRefused: (m, now) => this.suspicion.judge(m, now, 'connection refused'),
+    });
+    this.healer = new SplitHealer({
+      get me() {
+        return node.me;
+      },
+      get incarnation() {
+        return node.incarnation;
+      },
+      log: node.log,
+      safely: (what, fn) => node.safely(what, fn),
+      rejoinAsNew: (why, via) => node.rejoinAsNew(why, via),
+      probeDialParams: () => ({ ...this.dialParams(), maxFrameBytes: node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS }),
+      sideSize: () => this.suspicion.sideSize(performance.now()),
+      hasQuorum: () => this.hasQuorum(performance.now()),
+      memberIncarnation: (addr) => {
+        const m = this.members.get(addr);
+        return m !== undefined && m.role === NodeRole.data ? m.incarnation : undefined;
+      },
+    });
+  }
 
   private get deadAfterMs(): number {
     return this.node.opts.deadAfterMs;
@@ -122,48 +126,11 @@ export class Membership {
     return out;
   }
 
-  // ---- joining ----
+  // ---- joining and dialling (membership/dialer.ts) ----
 
   /** Dials the seeds in order, retrying, until one welcomes this node with its table. */
-  async join(seeds: string[], stopped: () => boolean): Promise<boolean> {
-    let round = 0;
-    while (!stopped()) {
-      for (const seed of seeds) {
-        if (stopped()) return false;
-        if (seed === this.node.me) continue;
-        const ok = await new Promise<boolean>((resolve) => {
-          this.joinWaiter = resolve;
-          this.dial(seed, true);
-        });
-        this.joinWaiter = null;
-        if (ok) return true;
-      }
-      round++;
-      const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
-      this.node.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
-      await new Promise((r) => setTimeout(r, delayMs));
-    }
-    return false;
-  }
-
-  // ---- dialling ----
-
-  private dial(addr: string, joining: boolean): void {
-    const m = this.members.get(addr);
-    if (m !== undefined) m.dialing = true;
-    dialNode(addr, this.dialParams()).then(
-      ({ conn }) => this.node.safely('dial', () => {
-        const link = new PeerLink(conn, this.node.linkEvents, true);
-        link.addr = addr;
-        const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data };
-        link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), CALL_TIMEOUT_MS);
-      }),
-      (error: unknown) => this.node.safely('dial', () => {
-        if (error instanceof NodeAuthError) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
-        else if (error instanceof DialError && error.tlsHandshake) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the TLS handshake failed');
-        this.dialFailed(addr, joining, error instanceof DialError && error.code === 'ECONNREFUSED');
-      }),
-    );
+  join(seeds: string[], stopped: () => boolean): Promise<boolean> {
+    return this.dialer.join(this.node.me, seeds, stopped);
   }
 
   /** How this node dials another: as itself, proving the cluster secret, within bounded waits. */
@@ -179,53 +146,13 @@ export class Membership {
     };
   }
 
-  private dialFailed(addr: string, joining: boolean, refused: boolean): void {
-    const m = this.members.get(addr);
-    if (m !== undefined) {
-      m.dialing = false;
-      m.dialFailures++;
-      m.nextDialMs = performance.now() + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
-      // A refused dial makes a member suspect sooner than silence (see failure-detector.ts); the
-      // death still needs the others' confirmation.
-      const now = performance.now();
-      const silentMs = now - m.lastHeardMs;
-      if (refused) m.refusedAtMs = now;
-      if (refused && m.role === NodeRole.data && silentMs >= this.deadAfterMs / 2) {
-        this.judge(m, now, 'connection refused');
-      } else if (refused && silentMs < this.deadAfterMs / 2) {
-        // Refused too soon to count: dial again right when it can (its lease is over by then).
-        m.nextDialMs = Math.min(m.nextDialMs, m.lastHeardMs + this.deadAfterMs / 2 + 1);
-      }
-    }
-    if (joining) this.joinWaiter?.(false);
-  }
-
-  private onHelloReply(link: PeerLink, addr: string, joining: boolean, reply: Frame | null, err: string | null): void {
-    const m = this.members.get(addr);
-    if (m !== undefined) m.dialing = false;
-    if (reply !== null && reply.command === Reply.ack) {
-      link.established = true;
-      const member = m ?? this.addMember({ addr, incarnation: 0n, role: NodeRole.data, state: MemberState.alive });
-      this.attach(member, link);
-      if (joining) this.joinLink = link;
-      this.sendMembers(link);
-      this.node.sendTable(link);
-      return;
-    }
-    let why = err ?? `unexpected reply ${reply?.command}`;
-    if (reply !== null && reply.command === Reply.failinfo) {
-      const info = failinfo.decode(new Reader(reply.payload));
-      why = info.message;
-      if (info.code === ErrorCode.declaredDead) {
-        link.close('declared dead');
-        this.node.rejoinAsNew('peer says this incarnation was declared dead', addr);
-        if (joining) this.joinWaiter?.(false);
-        return;
-      }
-    }
-    this.node.log.info({ peer: addr, why }, 'hello refused');
-    link.close('hello refused');
-    this.dialFailed(addr, joining, false);
+  /** A dial answered hello with ack: the link serves that member (a new one if unknown). */
+  private onLinked(addr: string, link: PeerLink, joining: boolean): void {
+    const member = this.members.get(addr) ?? this.addMember({ addr, incarnation: 0n, role: NodeRole.data, state: MemberState.alive });
+    this.attach(member, link);
+    if (joining) this.joinLink = link;
+    this.sendMembers(link);
+    this.node.sendTable(link);
   }
 
   /** The link on which this node joined: its first table_sync completes the join. */
@@ -236,7 +163,7 @@ export class Membership {
   /** A connection's first frame was server_hello: it is a member's link. */
   onServerHello(link: PeerLink, frame: Frame): void {
     const hello = nodeMsg.serverHello.decode(new Reader(frame.payload));
-    if (this.dead.has(`${hello.addr}#${hello.incarnation}`)) {
+    if (this.dead.has(memberKey(hello.addr, hello.incarnation))) {
       link.fail(frame, ErrorCode.declaredDead, `${hello.addr} incarnation ${hello.incarnation} was declared dead; rejoin as a new member`);
       link.close('dead incarnation');
       return;
@@ -294,7 +221,7 @@ export class Membership {
       reportedSuspects: new Set(),
       reportedAtMs: Number.NEGATIVE_INFINITY,
     };
-    this.probes.delete(info.addr);
+    this.healer.forget(info.addr);
     this.members.set(info.addr, m);
     if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.node.safely('dial', () => this.dialIfUnlinked(info.addr)));
     if (info.role === NodeRole.data) {
@@ -306,7 +233,7 @@ export class Membership {
 
   private dialIfUnlinked(addr: string): void {
     const m = this.members.get(addr);
-    if (m !== undefined && m.link === null && !m.dialing) this.dial(addr, false);
+    if (m !== undefined && m.link === null && !m.dialing) this.dialer.dial(addr, false);
   }
 
   private attach(m: Member, link: PeerLink): void {
@@ -364,7 +291,7 @@ export class Membership {
       case Cmd.tableSync:
         this.node.mergeTable(nodeMsg.table.decode(r), link.addr);
         link.ack(frame);
-        if (link === this.joinLink && this.joinWaiter !== null) this.joinWaiter(true);
+        if (link === this.joinLink) this.dialer.joined();
         return;
       case Cmd.getTable: {
         const msg = { mask: this.node.table.mask, entries: this.node.table.toEntries() };
@@ -394,16 +321,16 @@ export class Membership {
       m.primaries = hb.primaries;
       m.backups = hb.backups;
       m.transferring = hb.transferring;
-      this.noteReport(m, hb.suspects);
+      this.suspicion.noteReport(m, hb.suspects, performance.now());
     }
-    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspectList(performance.now()) };
+    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspicion.suspectList(performance.now()) };
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
   private onMembers(list: nodeMsg.MemberInfo[]): void {
     for (const info of list) {
       if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
-      if (this.dead.has(`${info.addr}#${info.incarnation}`)) continue;
+      if (this.dead.has(memberKey(info.addr, info.incarnation))) continue;
       const m = this.members.get(info.addr);
       if (m === undefined) {
         this.addMember(info);
@@ -425,13 +352,13 @@ export class Membership {
     }
     const m = this.members.get(msg.addr);
     if (m === undefined || (m.incarnation !== msg.incarnation && m.incarnation !== 0n)) {
-      this.dead.add(`${msg.addr}#${msg.incarnation}`);
+      this.dead.add(memberKey(msg.addr, msg.incarnation));
       return;
     }
     // Taken only by a side with a quorum, and not about a member this node still hears: a cut of
     // the link between two nodes must not make a third evict both.
     const now = performance.now();
-    if (this.unansweredMs(m, now) < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
+    if (unansweredMs(m, now) < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
       this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
       return;
     }
@@ -482,10 +409,11 @@ export class Membership {
   declareDead(m: Member, why: string): void {
     if (this.members.get(m.addr) !== m) return;
     this.members.delete(m.addr);
-    this.dead.add(`${m.addr}#${m.incarnation}`);
+    this.dead.add(memberKey(m.addr, m.incarnation));
     if (m.role === NodeRole.data) {
-      this.addProbe(m.addr, m.incarnation);
-      if (this.declaredLately.size < DECLARED_LATELY_MAX) this.declaredLately.set(`${m.addr}#${m.incarnation}`, performance.now());
+      const now = performance.now();
+      this.healer.add(m.addr, m.incarnation, now);
+      this.suspicion.declared(m, now);
     }
     const link = m.link;
     m.link = null;
@@ -503,7 +431,7 @@ export class Membership {
     const m = this.members.get(addr);
     if (m === undefined) return;
     this.members.delete(addr);
-    this.dead.add(`${m.addr}#${m.incarnation}`);
+    this.dead.add(memberKey(m.addr, m.incarnation));
     m.link?.close('member left');
     if (m.role === NodeRole.data) this.node.onMemberGone(addr);
     this.node.repl.onPeerGone(addr);
@@ -513,105 +441,18 @@ export class Membership {
   reset(): void {
     for (const m of this.members.values()) m.link?.abort('rejoining as a new member');
     this.members.clear();
-    this.probes.clear();
+    this.healer.clear();
     // The new incarnation takes the cluster's view: deaths the old one declared (perhaps of the
     // very nodes it now joins through) are not its to hold against anyone.
     this.dead.clear();
-    this.noQuorumLogged.clear();
+    this.suspicion.reset();
   }
 
   // ---- healing a split ----
 
-  private addProbe(addr: string, incarnation: bigint): void {
-    if (this.probes.size >= DEAD_PROBES_MAX) this.probes.delete(this.probes.keys().next().value!);
-    this.probes.set(addr, { incarnation, nextProbeMs: performance.now() + PROBE_INTERVAL_MS, attempts: 0 });
-  }
-
-  /**
-   * BACKGROUND: two sides that declared each other dead (a link that froze, a partition) would
-   * each go on alone. BEHAVIOR: the lower address sends a probe naming the incarnation it declared
-   * dead, on a fresh connection that changes no membership. A node that is not that incarnation
-   * answers notMe (a new node on a reused address is left alone). That incarnation compares the
-   * sizes of the two sides: the smaller side rejoins as new members (the higher address on a tie),
-   * so the larger side's data, and its acknowledged writes, survive.
-   */
-  private probeDead(now: number): void {
-    for (const [addr, p] of this.probes) {
-      if (this.node.me > addr || now < p.nextProbeMs) continue;
-      // After the first attempts, slower but never given up: a long cut must still heal.
-      p.attempts++;
-      p.nextProbeMs = now + (p.attempts > PROBE_ATTEMPTS_FAST ? PROBE_INTERVAL_SLOW_MS : PROBE_INTERVAL_MS * 2);
-      this.probe(addr, p.incarnation);
-    }
-  }
-
-  /** This side's size: this node and the data members it hears (not merely knows). */
-  private clusterSize(): number {
-    const now = performance.now();
-    return 1 + this.dataMembers().filter((m) => this.unansweredMs(m, now) <= this.deadAfterMs / 2).length;
-  }
-
-  private probe(addr: string, incarnation: bigint): void {
-    // The decision to probe belongs to this incarnation and this declaration: once either is gone
-    // (this node rejoined, the member came back), the probe must not speak for the new state.
-    const myIncarnation = this.node.incarnation;
-    const current = (): boolean => this.node.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
-    const params = { ...this.dialParams(), maxFrameBytes: this.node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS };
-    dialNode(addr, params).then(
-      ({ conn }) => this.node.safely('probe', () => {
-        const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
-        if (!current()) {
-          link.close('probe no longer current');
-          return;
-        }
-        const msg: nodeMsg.ProbeMsg = {
-          from: this.node.me,
-          fromIncarnation: myIncarnation,
-          target: addr,
-          targetIncarnation: incarnation,
-          fromClusterSize: this.clusterSize(),
-        };
-        link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
-          link.close('probe done');
-          if (reply?.command !== Reply.long || !current()) return;
-          const verdict = new Reader(reply.payload).i64n();
-          this.node.log.debug({ peer: addr, verdict }, 'probe answered');
-          if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
-            this.node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
-          } else {
-            if (verdict === nodeMsg.ProbeVerdict.iRejoin) this.node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
-            this.probes.delete(addr);
-          }
-        }, CALL_TIMEOUT_MS);
-      }),
-      (error: unknown) => {
-        if (error instanceof NodeAuthError) this.node.log.warn({ peer: addr, err: error.message }, 'probe failed: the node handshake failed');
-        if (error instanceof DialError && error.code === 'EBADADDR') this.probes.delete(addr);
-      },
-    );
-  }
-
-  /** A probe (54) on a fresh connection: answered without touching membership. */
+  /** A probe (54) from a proven node: answered without touching membership (membership/healing.ts). */
   onProbe(msg: nodeMsg.ProbeMsg): number {
-    const { ProbeVerdict } = nodeMsg;
-    if (msg.target !== this.node.me || msg.targetIncarnation !== this.node.incarnation) return ProbeVerdict.notMe;
-    // The prober declared this node dead, but this node never declared the prober dead (a cut-off
-    // minority without a quorum keeps its members): the prober's side went on, this side rejoins.
-    // Sizes are compared only when both sides declared each other dead; a side that kept its
-    // members would otherwise count nodes that left it long ago.
-    const m = this.members.get(msg.from);
-    const stillMine = m !== undefined && m.role === NodeRole.data && (m.incarnation === msg.fromIncarnation || m.incarnation === 0n);
-    const noQuorum = !this.hasQuorum(performance.now());
-    const mine = this.clusterSize();
-    const iRejoin = stillMine || noQuorum || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && this.node.me > msg.from);
-    if (!iRejoin) return ProbeVerdict.youRejoin;
-    const why = stillMine
-      ? `declared dead by ${msg.from}, a member this side never declared dead`
-      : noQuorum
-        ? `declared dead by ${msg.from}, and this side has no quorum`
-        : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
-    setImmediate(() => this.node.safely('rejoin', () => this.node.rejoinAsNew(why, msg.from)));
-    return ProbeVerdict.iRejoin;
+    return this.healer.onProbe(msg);
   }
 
   // ---- the periodic tick ----
@@ -627,122 +468,36 @@ export class Membership {
     }
     this.node.repl.expireParked(now);
     this.node.migration.tick(now);
-    this.probeDead(now);
+    this.healer.tick(now);
     for (const m of this.members.values()) {
       if (m.link !== null && m.link.lastHeardMs > m.lastHeardMs) m.lastHeardMs = m.link.lastHeardMs;
     }
     // Judged on the reports and last-heard times as they stand at the start of the tick.
-    const suspects = this.dataMembers().filter((m) => this.suspects(m, now));
+    const suspects = this.suspicion.suspectedNow(now);
     for (const m of [...this.members.values()]) {
       const link = m.link;
       link?.sweep(now);
       if (now - m.lastHeardMs <= this.deadAfterMs && !suspects.includes(m)) {
-        this.noQuorumLogged.delete(m.addr);
+        this.suspicion.heard(m);
       } else if (m.role !== NodeRole.data) {
         this.members.delete(m.addr);
         link?.abort('logging node silent');
         continue;
-      } else if (this.judge(m, now, `silent for ${Math.round(now - m.lastHeardMs)} ms`, suspects)) {
+      } else if (this.suspicion.judge(m, now, `silent for ${Math.round(now - m.lastHeardMs)} ms`, suspects)) {
         continue;
       }
       if (link?.established === true) this.sendHeartbeat(m, link, now);
-      else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dial(m.addr, false);
+      else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dialer.dial(m.addr, false);
     }
   }
 
-  /** Whether this node suspects member m now (silent, or refused): see failure-detector.ts. */
-  private suspects(m: Member, now: number): boolean {
-    return m.role === NodeRole.data && isSuspect(now, m.lastHeardMs, m.refusedAtMs, this.deadAfterMs);
-  }
-
-  /**
-   * Declares m dead if this node suspects it and a majority confirms (with --quorum off, on the
-   * suspicion alone); otherwise keeps it (logged once per silence). Returns whether it was declared.
-   * `suspects` are the members suspected at the start of this judgement (a death declared meanwhile
-   * must not change whom the others are counted against).
-   */
-  private judge(m: Member, now: number, why: string, suspects = this.dataMembers().filter((x) => this.suspects(x, now))): boolean {
-    if (!this.suspects(m, now)) return false;
-    const key = `${m.addr}#${m.incarnation}`;
-    const confirmed =
-      this.node.opts.quorum === 'off' ||
-      suspicionConfirmed(
-        this.node.me,
-        m.addr,
-        this.dataMembers()
-          .filter((x) => x !== m)
-          .map((x) => ({
-            addr: x.addr,
-            heard: !suspects.includes(x) && this.unansweredMs(x, now) <= this.deadAfterMs / 2,
-            suspectsTarget: now - x.reportedAtMs <= this.deadAfterMs / 2 && x.reportedSuspects.has(key),
-          })),
-      );
-    if (confirmed) {
-      this.declareDead(m, why);
-      return true;
-    }
-    this.noteNoQuorum(m, now);
-    return false;
-  }
-
-  /** The members this node suspects now, and those it declared dead lately: what its heartbeats report. */
-  private suspectList(now: number): nodeMsg.MemberGoneMsg[] {
-    for (const [key, at] of this.declaredLately) if (now - at > this.deadAfterMs) this.declaredLately.delete(key);
-    const out = this.dataMembers().filter((m) => this.suspects(m, now)).map((m) => ({ addr: m.addr, incarnation: m.incarnation }));
-    for (const key of this.declaredLately.keys()) {
-      const at = key.lastIndexOf('#');
-      out.push({ addr: key.slice(0, at), incarnation: BigInt(key.slice(at + 1)) });
-    }
-    return out;
-  }
-
-  /** A member's report of whom it suspects. */
-  private noteReport(m: Member, list: readonly nodeMsg.MemberGoneMsg[]): void {
-    m.reportedSuspects = new Set(list.map((x) => `${x.addr}#${x.incarnation}`));
-    m.reportedAtMs = performance.now();
-  }
-
-  /**
-   * BACKGROUND: silence alone cannot tell a dead member from a network cut; if both sides of a cut
-   * declared the other dead, both would promote backups and take writes (split brain), and the
-   * smaller side's writes would be dropped when it heals. BEHAVIOR: with --quorum majority and
-   * three or more data nodes, a silent member is declared dead only while this node hears (within
-   * half the dead-after time) more than half of the data nodes it knows, itself included, or exactly
-   * half when that half holds the lowest address. The other side keeps its members, so its lease
-   * stays invalid: it serves nothing until the cut heals, and it rejoins then. A refused dial and a
-   * member's report need the quorum too (a rejecting firewall refuses like a death; a reporter may
-   * be the one cut off); only a new incarnation on the address is proof without one. Two nodes
-   * cannot tell a cut from a death, so two go on as without quorum.
-   */
-  hasQuorum(now: number, heardWithinMs = this.deadAfterMs / 2): boolean {
-    if (this.node.opts.quorum === 'off') return true;
-    return sideHasQuorum(this.node.me, this.dataMembers().map((m) => ({ addr: m.addr, silentMs: this.unansweredMs(m, now) })), heardWithinMs);
-  }
-
-  /**
-   * How long ago this node sent the latest heartbeat the member answered: what "hearing" a member
-   * means for the quorum. BACKGROUND: any frame would not do: after a cut heals, frames a peer
-   * sent before it declared this node dead can still arrive (its kernel kept sending them), and
-   * would look like news from a live peer. A reply names the send time of its heartbeat.
-   */
-  private unansweredMs(m: Member, now: number): number {
-    return now - m.answeredOriginMs;
-  }
-
-  /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
-  private noteNoQuorum(m: Member, now: number): void {
-    if (this.noQuorumLogged.has(m.addr)) return;
-    this.noQuorumLogged.add(m.addr);
-    const fields = { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.dataMembers().length + 1 };
-    if (!this.hasQuorum(now)) {
-      this.node.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
-    } else {
-      this.node.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
-    }
+  /** Whether this node hears a majority (membership/suspicion.ts). */
+  hasQuorum(now: number, heardWithinMs?: number): boolean {
+    return this.suspicion.hasQuorum(now, heardWithinMs);
   }
 
   private sendHeartbeat(m: Member, link: PeerLink, now: number): void {
-    const hb = { ...this.node.loadLevels(now), suspects: this.suspectList(now) };
+    const hb = { ...this.node.loadLevels(now), suspects: this.suspicion.suspectList(now) };
     link.call(
       Cmd.heartbeat,
       (w) => nodeMsg.heartbeat.encode(w, hb),
@@ -753,7 +508,7 @@ export class Membership {
         m.backups = back.backups;
         m.transferring = back.transferring;
         if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
-        this.noteReport(m, back.suspects);
+        this.suspicion.noteReport(m, back.suspects, performance.now());
       },
       this.deadAfterMs,
     );

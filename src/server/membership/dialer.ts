@@ -1,0 +1,129 @@
+// Dialling members and joining a cluster: one dial at a time per member, the node handshake and
+// server_hello, what a refusal means (a suspicion, judged by the membership's failure detection),
+// and the join loop over the seeds (done once the seed's first whole table arrives).
+import { DialError } from '../../net/dial.js';
+import { dialNode, NodeAuthError, type NodeDialParams } from '../../net/node-handshake.js';
+import { Reader } from '../../protocol/codec.js';
+import type { Frame } from '../../protocol/header.js';
+import { Cmd, ErrorCode, Reply } from '../../protocol/commands.js';
+import * as nodeMsg from '../../protocol/messages/node.js';
+import { failinfo } from '../../protocol/messages/legacy.js';
+import type { Logger } from '../log.js';
+import { PeerLink, type PeerLinkEvents } from '../peer-link.js';
+import { MEMBER_CALL_TIMEOUT_MS, type Member } from './member.js';
+
+/** What dialling needs of the node and its membership. */
+export interface DialerHost {
+  readonly log: Logger;
+  readonly deadAfterMs: number;
+  readonly linkEvents: PeerLinkEvents;
+  safely(what: string, fn: () => void): void;
+  /** This node's identity for server_hello, and how it dials (proving the cluster secret). */
+  hello(): nodeMsg.ServerHelloMsg;
+  dialParams(): NodeDialParams;
+  member(addr: string): Member | undefined;
+  /** The dialled node acked server_hello: the link serves that member from now on. */
+  onLinked(addr: string, link: PeerLink, joining: boolean): void;
+  /** The dialled node says this incarnation was declared dead. */
+  onDeclaredDead(addr: string): void;
+  /** A dial to m was refused once it had been silent half the dead-after time: judge the suspicion. */
+  onRefused(m: Member, now: number): void;
+}
+
+export class Dialer {
+  private joinWaiter: ((ok: boolean) => void) | null = null;
+
+  constructor(private readonly host: DialerHost) {}
+
+  /** Dials the seeds in order, retrying, until one welcomes this node with its table (see joined()). */
+  async join(me: string, seeds: string[], stopped: () => boolean): Promise<boolean> {
+    let round = 0;
+    while (!stopped()) {
+      for (const seed of seeds) {
+        if (stopped()) return false;
+        if (seed === me) continue;
+        const ok = await new Promise<boolean>((resolve) => {
+          this.joinWaiter = resolve;
+          this.dial(seed, true);
+        });
+        this.joinWaiter = null;
+        if (ok) return true;
+      }
+      round++;
+      const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
+      this.host.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+    return false;
+  }
+
+  /** The seed's first whole table arrived on the join link: the join is done. */
+  joined(): void {
+    this.joinWaiter?.(true);
+  }
+
+  dial(addr: string, joining: boolean): void {
+    const host = this.host;
+    const m = host.member(addr);
+    if (m !== undefined) m.dialing = true;
+    dialNode(addr, host.dialParams()).then(
+      ({ conn }) => host.safely('dial', () => {
+        const link = new PeerLink(conn, host.linkEvents, true);
+        link.addr = addr;
+        const hello = host.hello();
+        link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), MEMBER_CALL_TIMEOUT_MS);
+      }),
+      (error: unknown) => host.safely('dial', () => {
+        if (error instanceof NodeAuthError) host.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
+        else if (error instanceof DialError && error.tlsHandshake) host.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the TLS handshake failed');
+        this.dialFailed(addr, joining, error instanceof DialError && error.code === 'ECONNREFUSED');
+      }),
+    );
+  }
+
+  private dialFailed(addr: string, joining: boolean, refused: boolean): void {
+    const m = this.host.member(addr);
+    if (m !== undefined) {
+      m.dialing = false;
+      m.dialFailures++;
+      const now = performance.now();
+      m.nextDialMs = now + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
+      // A refused dial makes a member suspect sooner than silence (see failure-detector.ts); the
+      // death still needs the others' confirmation.
+      const silentMs = now - m.lastHeardMs;
+      const half = this.host.deadAfterMs / 2;
+      if (refused) m.refusedAtMs = now;
+      if (refused && m.role === nodeMsg.NodeRole.data && silentMs >= half) {
+        this.host.onRefused(m, now);
+      } else if (refused && silentMs < half) {
+        // Refused too soon to count: dial again right when it can (its lease is over by then).
+        m.nextDialMs = Math.min(m.nextDialMs, m.lastHeardMs + half + 1);
+      }
+    }
+    if (joining) this.joinWaiter?.(false);
+  }
+
+  private onHelloReply(link: PeerLink, addr: string, joining: boolean, reply: Frame | null, err: string | null): void {
+    const m = this.host.member(addr);
+    if (m !== undefined) m.dialing = false;
+    if (reply !== null && reply.command === Reply.ack) {
+      link.established = true;
+      this.host.onLinked(addr, link, joining);
+      return;
+    }
+    let why = err ?? `unexpected reply ${reply?.command}`;
+    if (reply !== null && reply.command === Reply.failinfo) {
+      const info = failinfo.decode(new Reader(reply.payload));
+      why = info.message;
+      if (info.code === ErrorCode.declaredDead) {
+        link.close('declared dead');
+        this.host.onDeclaredDead(addr);
+        if (joining) this.joinWaiter?.(false);
+        return;
+      }
+    }
+    this.host.log.info({ peer: addr, why }, 'hello refused');
+    link.close('hello refused');
+    this.dialFailed(addr, joining, false);
+  }
+}

@@ -1,0 +1,134 @@
+// Healing a split: the lower address probes each member it declared dead, on a fresh connection
+// that changes no membership, and the side that must rejoin does.
+// BACKGROUND: two sides that declared each other dead (a link that froze, a partition) would each
+// go on alone. BEHAVIOR: the probe names the incarnation declared dead. A node that is not that
+// incarnation answers notMe (a new node on a reused address is left alone). That incarnation
+// rejoins (through the prober) if it never declared the prober dead or has no quorum; if both sides
+// declared each other dead, the side that hears fewer nodes rejoins (the higher address on a tie),
+// so the larger side's data, and its acknowledged writes, survive. Probes go every 2 s at first,
+// then every 10 s, never giving up: a long cut must still heal.
+import { DialError } from '../../net/dial.js';
+import { dialNode, NodeAuthError, type NodeDialParams } from '../../net/node-handshake.js';
+import { Reader } from '../../protocol/codec.js';
+import { Cmd, Reply } from '../../protocol/commands.js';
+import * as nodeMsg from '../../protocol/messages/node.js';
+import type { Logger } from '../log.js';
+import { PeerLink } from '../peer-link.js';
+import { MEMBER_CALL_TIMEOUT_MS } from './member.js';
+
+/** What split healing needs of the node and its membership. */
+export interface HealingHost {
+  readonly me: string;
+  readonly incarnation: bigint;
+  readonly log: Logger;
+  safely(what: string, fn: () => void): void;
+  rejoinAsNew(why: string, via: string): void;
+  /** How to dial a node for a short probe (proving the cluster secret). */
+  probeDialParams(): NodeDialParams;
+  /** This node and the data members it hears. */
+  sideSize(): number;
+  hasQuorum(): boolean;
+  /** The incarnation of a data member this node still counts (0n: not known yet), or undefined. */
+  memberIncarnation(addr: string): bigint | undefined;
+}
+
+/** A data member declared dead, probed now and then by the lower address so that a split heals. */
+interface DeadProbe {
+  incarnation: bigint;
+  nextProbeMs: number;
+  attempts: number;
+}
+
+const PROBE_INTERVAL_MS = 1000;
+/** Probes every 2 s this many times, then every PROBE_INTERVAL_SLOW_MS (until notMe or a verdict). */
+const PROBE_ATTEMPTS_FAST = 30;
+const PROBE_INTERVAL_SLOW_MS = 10_000;
+const DEAD_PROBES_MAX = 1024;
+
+export class SplitHealer {
+  private readonly probes = new Map<string, DeadProbe>();
+
+  constructor(private readonly host: HealingHost) {}
+
+  /** A data member was declared dead: probe it from now on (if this is the lower address). */
+  add(addr: string, incarnation: bigint, now: number): void {
+    if (this.probes.size >= DEAD_PROBES_MAX) this.probes.delete(this.probes.keys().next().value!);
+    this.probes.set(addr, { incarnation, nextProbeMs: now + PROBE_INTERVAL_MS, attempts: 0 });
+  }
+
+  /** The address belongs to a member again: nothing to heal there. */
+  forget(addr: string): void {
+    this.probes.delete(addr);
+  }
+
+  clear(): void {
+    this.probes.clear();
+  }
+
+  tick(now: number): void {
+    for (const [addr, p] of this.probes) {
+      if (this.host.me > addr || now < p.nextProbeMs) continue;
+      p.attempts++;
+      p.nextProbeMs = now + (p.attempts > PROBE_ATTEMPTS_FAST ? PROBE_INTERVAL_SLOW_MS : PROBE_INTERVAL_MS * 2);
+      this.probe(addr, p.incarnation);
+    }
+  }
+
+  private probe(addr: string, incarnation: bigint): void {
+    const host = this.host;
+    // The decision to probe belongs to this incarnation and this declaration: once either is gone
+    // (this node rejoined, the member came back), the probe must not speak for the new state.
+    const myIncarnation = host.incarnation;
+    const current = (): boolean => host.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
+    dialNode(addr, host.probeDialParams()).then(
+      ({ conn }) => host.safely('probe', () => {
+        const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
+        if (!current()) {
+          link.close('probe no longer current');
+          return;
+        }
+        const msg: nodeMsg.ProbeMsg = { from: host.me, fromIncarnation: myIncarnation, target: addr, targetIncarnation: incarnation, fromClusterSize: host.sideSize() };
+        link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
+          link.close('probe done');
+          if (reply?.command !== Reply.long || !current()) return;
+          const verdict = new Reader(reply.payload).i64n();
+          host.log.debug({ peer: addr, verdict }, 'probe answered');
+          if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
+            host.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
+          } else {
+            if (verdict === nodeMsg.ProbeVerdict.iRejoin) host.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
+            this.probes.delete(addr);
+          }
+        }, MEMBER_CALL_TIMEOUT_MS);
+      }),
+      (error: unknown) => {
+        if (error instanceof NodeAuthError) host.log.warn({ peer: addr, err: error.message }, 'probe failed: the node handshake failed');
+        if (error instanceof DialError && error.code === 'EBADADDR') this.probes.delete(addr);
+      },
+    );
+  }
+
+  /** A probe (54) on a fresh connection from a proven node: answered without touching membership. */
+  onProbe(msg: nodeMsg.ProbeMsg): number {
+    const host = this.host;
+    const { ProbeVerdict } = nodeMsg;
+    if (msg.target !== host.me || msg.targetIncarnation !== host.incarnation) return ProbeVerdict.notMe;
+    // The prober declared this node dead, but this node never declared the prober dead (a cut-off
+    // minority without a quorum keeps its members): the prober's side went on, this side rejoins.
+    // Sizes are compared only when both sides declared each other dead; a side that kept its
+    // members would otherwise count nodes that left it long ago.
+    const inc = host.memberIncarnation(msg.from);
+    const stillMine = inc !== undefined && (inc === msg.fromIncarnation || inc === 0n);
+    const noQuorum = !host.hasQuorum();
+    const mine = host.sideSize();
+    const iRejoin = stillMine || noQuorum || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && host.me > msg.from);
+    if (!iRejoin) return ProbeVerdict.youRejoin;
+    const why = stillMine
+      ? `declared dead by ${msg.from}, a member this side never declared dead`
+      : noQuorum
+        ? `declared dead by ${msg.from}, and this side has no quorum`
+        : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
+    setImmediate(() => host.safely('rejoin', () => host.rejoinAsNew(why, msg.from)));
+    return ProbeVerdict.iRejoin;
+  }
+}

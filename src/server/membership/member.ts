@@ -1,0 +1,34 @@
+// A member as this node sees it: its identity, its link, what it last said of its load, and what
+// failure detection keeps about it. Shared by the membership parts; no behaviour here.
+import type { PeerLink } from '../peer-link.js';
+
+export interface Member {
+  addr: string;
+  incarnation: bigint;
+  role: number;
+  state: number;
+  link: PeerLink | null;
+  lastHeardMs: number;
+  primaries: number;
+  backups: number;
+  transferring: number;
+  dialing: boolean;
+  nextDialMs: number;
+  dialFailures: number;
+  /** When this node learnt of it: the lease grants a new member this long before its first answer. */
+  addedMs: number;
+  /** Send time (this node's clock) of the latest heartbeat this member answered; -Infinity until it answered. */
+  answeredOriginMs: number;
+  /** When a dial to it was last refused (this node's clock), if ever. */
+  refusedAtMs: number | undefined;
+  /** The members it suspects (`addr#incarnation`), as its latest heartbeat or reply said, and when that came. */
+  reportedSuspects: ReadonlySet<string>;
+  reportedAtMs: number;
+}
+
+/** Bound on every node-to-node call of the membership parts. */
+export const MEMBER_CALL_TIMEOUT_MS = 5000;
+
+export function memberKey(addr: string, incarnation: bigint): string {
+  return `${addr}#${incarnation}`;
+}

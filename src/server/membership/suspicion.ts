@@ -1,0 +1,139 @@
+// Who this node suspects, what the others report, and whether a suspect may be declared dead (the
+// rule itself is failure-detector.ts); also whether this node hears a majority (quorum.ts).
+import type { MemberGoneMsg } from '../../protocol/messages/node.js';
+import type { Logger } from '../log.js';
+import { isSuspect, suspicionConfirmed } from './failure-detector.js';
+import { memberKey, type Member } from './member.js';
+import { sideHasQuorum } from './quorum.js';
+
+/** What the suspicion bookkeeping needs of the membership around it. */
+export interface SuspicionHost {
+  readonly me: string;
+  readonly deadAfterMs: number;
+  readonly quorumOff: boolean;
+  readonly log: Logger;
+  dataMembers(): Member[];
+  declareDead(m: Member, why: string): void;
+}
+
+const DECLARED_LATELY_MAX = 1024;
+
+export class Suspicions {
+  /** Silent members kept for want of a quorum or a confirmation (logged once each until heard again). */
+  private readonly keptLogged = new Set<string>();
+  /** Deaths this node declared within the dead-after time (key to when): still reported as suspects. */
+  private readonly declaredLately = new Map<string, number>();
+
+  constructor(private readonly host: SuspicionHost) {}
+
+  /** Whether this node suspects data member m now (silent, or refused). */
+  suspects(m: Member, now: number): boolean {
+    return isSuspect(now, m.lastHeardMs, m.refusedAtMs, this.host.deadAfterMs);
+  }
+
+  suspectedNow(now: number): Member[] {
+    return this.host.dataMembers().filter((m) => this.suspects(m, now));
+  }
+
+  /**
+   * Declares m dead if this node suspects it and a majority confirms (with --quorum off, on the
+   * suspicion alone); otherwise keeps it (logged once per silence). Returns whether it was declared.
+   * `suspects` are the members suspected at the start of this judgement (a death declared meanwhile
+   * must not change whom the others are counted against).
+   */
+  judge(m: Member, now: number, why: string, suspects = this.suspectedNow(now)): boolean {
+    if (!this.suspects(m, now)) return false;
+    const key = memberKey(m.addr, m.incarnation);
+    const half = this.host.deadAfterMs / 2;
+    const confirmed =
+      this.host.quorumOff ||
+      suspicionConfirmed(
+        this.host.me,
+        m.addr,
+        this.host
+          .dataMembers()
+          .filter((x) => x !== m)
+          .map((x) => ({
+            addr: x.addr,
+            heard: !suspects.includes(x) && unansweredMs(x, now) <= half,
+            suspectsTarget: now - x.reportedAtMs <= half && x.reportedSuspects.has(key),
+          })),
+      );
+    if (confirmed) {
+      this.host.declareDead(m, why);
+      return true;
+    }
+    this.noteKept(m, now);
+    return false;
+  }
+
+  /** m was heard again: a later silence is logged anew. */
+  heard(m: Member): void {
+    this.keptLogged.delete(m.addr);
+  }
+
+  declared(m: Member, now: number): void {
+    if (this.declaredLately.size < DECLARED_LATELY_MAX) this.declaredLately.set(memberKey(m.addr, m.incarnation), now);
+  }
+
+  /** The members this node suspects now, and those it declared dead lately: what its heartbeats report. */
+  suspectList(now: number): MemberGoneMsg[] {
+    for (const [key, at] of this.declaredLately) if (now - at > this.host.deadAfterMs) this.declaredLately.delete(key);
+    const out = this.suspectedNow(now).map((m) => ({ addr: m.addr, incarnation: m.incarnation }));
+    for (const key of this.declaredLately.keys()) {
+      const at = key.lastIndexOf('#');
+      out.push({ addr: key.slice(0, at), incarnation: BigInt(key.slice(at + 1)) });
+    }
+    return out;
+  }
+
+  /** A member's report of whom it suspects. */
+  noteReport(m: Member, list: readonly MemberGoneMsg[], now: number): void {
+    m.reportedSuspects = new Set(list.map((x) => memberKey(x.addr, x.incarnation)));
+    m.reportedAtMs = now;
+  }
+
+  /**
+   * BACKGROUND: silence alone cannot tell a dead member from a network cut. BEHAVIOR: with --quorum
+   * majority and three or more data nodes, this node has a quorum while it hears (within half the
+   * dead-after time) more than half of the data nodes it knows, itself included, or exactly half
+   * when that half holds the lowest address. Without one it declares no one dead, its lease stays
+   * invalid, and a probe finds it on the side that rejoins.
+   */
+  hasQuorum(now: number, heardWithinMs = this.host.deadAfterMs / 2): boolean {
+    if (this.host.quorumOff) return true;
+    return sideHasQuorum(this.host.me, this.host.dataMembers().map((m) => ({ addr: m.addr, silentMs: unansweredMs(m, now) })), heardWithinMs);
+  }
+
+  /** This side's size: this node and the data members it hears (not merely knows). */
+  sideSize(now: number): number {
+    return 1 + this.host.dataMembers().filter((m) => unansweredMs(m, now) <= this.host.deadAfterMs / 2).length;
+  }
+
+  reset(): void {
+    this.keptLogged.clear();
+    this.declaredLately.clear();
+  }
+
+  /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
+  private noteKept(m: Member, now: number): void {
+    if (this.keptLogged.has(m.addr)) return;
+    this.keptLogged.add(m.addr);
+    const fields = { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.host.dataMembers().length + 1 };
+    if (!this.hasQuorum(now)) {
+      this.host.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
+    } else {
+      this.host.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
+    }
+  }
+}
+
+/**
+ * How long ago this node sent the latest heartbeat the member answered: what "hearing" a member
+ * means. BACKGROUND: any frame would not do: after a cut heals, frames a peer sent before it
+ * declared this node dead can still arrive (its kernel kept sending them), and would look like
+ * news from a live peer. A reply names the send time of its heartbeat.
+ */
+export function unansweredMs(m: Member, now: number): number {
+  return now - m.answeredOriginMs;
+}
