@@ -18,6 +18,8 @@ const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100', '--insecu
 /** The cut of issue 10: far past the dead-after time, so each side of it has judged the other. */
 const LINK_CUT_MS = 10_000;
 const WRITER_LOOPS = 8;
+/** How long a connection across the cut is given to open (it must not). */
+const REACH_MS = 3000;
 /** Acknowledged writes before the cut: the writers reach every primary. */
 const ACKS_BEFORE_CUT = 500;
 const GOAL_BEFORE_MS = 30_000;
@@ -152,8 +154,16 @@ async function linkCutCase(t: TestContext, x: Host, y: Host): Promise<void> {
     cutAtMs = Date.now();
     n.cutLink(x, y);
     try {
+      // The cut is real and only the one link's: silence between x and y, while x reaches the third.
+      const z = HOSTS.find((h) => h !== x && h !== y)!;
+      const [xy, yx, xz] = await Promise.all([
+        agentJson<{ outcome: string }>(x, ['reach', addr(y), String(REACH_MS)]),
+        agentJson<{ outcome: string }>(y, ['reach', addr(x), String(REACH_MS)]),
+        agentJson<{ outcome: string }>(x, ['reach', addr(z), String(REACH_MS)]),
+      ]);
+      assert.deepEqual([xy.outcome, yx.outcome, xz.outcome], ['timeout', 'timeout', 'connected'], `while cut: ${x}->${y}, ${y}->${x} time out, ${x}->${z} connects`);
       // The cut lasts its time whatever happens meanwhile; a node dying shows after the heal.
-      await new Promise((r) => setTimeout(r, LINK_CUT_MS));
+      await new Promise((r) => setTimeout(r, Math.max(0, cutAtMs + LINK_CUT_MS - Date.now())));
     } finally {
       n.healLink(x, y);
       healedAtMs = Date.now();

@@ -8,10 +8,13 @@
 //                        write, then one JSON line with the rejections by code
 //   read2 SEEDS          reads "key version" lines on stdin: a key is lost if its value is missing
 //                        or older than that version; prints one JSON line (lost keys: the first 1000)
+//   reach ADDR MS        opens a TCP connection to ADDR; prints one JSON line: its outcome
+//                        ('connected', 'timeout' after MS, or the error code)
 //   goal ADDRS           prints one JSON line: whether those nodes are in the goal state
 //   health ADDR          prints one JSON line: that node's own serving and quorum flags (stats)
 // SEEDS and ADDRS are comma-separated host:port lists. The value of key k is always `${k}=v`
 // (write/read), or `${k}=vN` for its version N (write2/read2).
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Cluster, ClusterError } from '../../src/index.js';
 import { inGoalState } from './cluster.js';
@@ -155,6 +158,23 @@ async function read2(seeds: string[]): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
+/** Whether a TCP connection to addr opens: a silent cut shows as a timeout, not as a refusal. */
+function reach(addr: string, ms: number): Promise<void> {
+  const at = addr.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect(Number(addr.slice(at + 1)), addr.slice(0, at));
+    const done = (outcome: string): void => {
+      clearTimeout(timer);
+      s.destroy();
+      process.stdout.write(`${JSON.stringify({ outcome })}\n`);
+      resolve();
+    };
+    const timer = setTimeout(() => done('timeout'), ms);
+    s.once('connect', () => done('connected'));
+    s.once('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error'));
+  });
+}
+
 async function main(): Promise<void> {
   const [mode, list, tag, ms] = process.argv.slice(2);
   const addrs = (list ?? '').split(',').filter((a) => a !== '');
@@ -162,6 +182,7 @@ async function main(): Promise<void> {
   if (mode === 'read') return read(addrs);
   if (mode === 'write2' && tag !== undefined) return write2(addrs, tag, Number(ms ?? 60_000), Number(process.argv[6] ?? WRITERS));
   if (mode === 'read2') return read2(addrs);
+  if (mode === 'reach' && addrs.length === 1) return reach(addrs[0]!, Number(tag ?? 1000));
   if (mode === 'health') {
     const c = new Cluster({ seeds: addrs, requestTimeoutMs: 2000 });
     await c.connect();
@@ -174,7 +195,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ goal: await inGoalState(addrs).catch(() => false) })}\n`);
     return;
   }
-  throw new Error(`usage: netns-agent write SEEDS TAG MS | read SEEDS | write2 SEEDS TAG MS LOOPS | read2 SEEDS | goal ADDRS | health ADDR (got ${process.argv.slice(2).join(' ')})`);
+  throw new Error(`usage: netns-agent write SEEDS TAG MS | read SEEDS | write2 SEEDS TAG MS LOOPS | read2 SEEDS | reach ADDR MS | goal ADDRS | health ADDR (got ${process.argv.slice(2).join(' ')})`);
 }
 
 main().then(
