@@ -1,6 +1,7 @@
 // Test helper: a small network of our own, made of network namespaces (no default route, nothing
 // can leave the machine): one namespace per host, all plugged into a bridge in another namespace.
-// A host can be cut off (its port leaves the bridge: silence, as in a real partition) and healed.
+// A host can be cut off (its port leaves the bridge: silence, as in a real partition) and healed;
+// so can the single link between two hosts, while both still reach every other host.
 import { execFileSync } from 'node:child_process';
 
 /** Addresses of the hosts: SUBNET.(first + index); the default suits any test. */
@@ -11,8 +12,16 @@ export interface NetAddressing {
 
 const DEFAULT_ADDRESSING: NetAddressing = { subnet: '10.231.0', first: 1 };
 
+/**
+ * A link-layer address no host has (locally administered, unicast): frames sent to it are flooded
+ * by the bridge and dropped by every host, as their destination is not theirs. No reply, no error.
+ */
+const NOWHERE_MAC = '02:00:00:00:00:00';
+
 export class TestNet {
   private readonly made: string[] = [];
+  /** Links cut by cutLink, as `a|b` with a < b. */
+  private readonly cutLinks = new Set<string>();
   private readonly bridgeNs: string;
 
   private constructor(
@@ -77,8 +86,35 @@ export class TestNet {
     ip('-n', this.bridgeNs, 'link', 'set', port(this.hosts.indexOf(host)), 'master', 'br0');
   }
 
+  /**
+   * Only the traffic between hosts a and b vanishes, both ways; each still reaches every other host.
+   * BACKGROUND: this kernel may lack netem, prio and every tc action (drop), and nft/iptables may be
+   * missing; iproute2 alone suffices here. BEHAVIOR: each of the two hosts gets a permanent
+   * neighbour entry mapping the other's IP address to NOWHERE_MAC, so its packets to the other
+   * leave with a destination no one takes: silence (no RST, no ICMP), as in a real partition. A
+   * connection open across the cut stalls, and resumes once healed.
+   */
+  cutLink(a: string, b: string): void {
+    const key = linkKey(a, b);
+    const [ipA, ipB] = [this.ip(a), this.ip(b)]; // unknown hosts throw here, before anything changes
+    if (this.cutLinks.has(key)) throw new Error(`the link ${a}-${b} is already cut`);
+    this.cutLinks.add(key);
+    ip('-n', this.ns(a), 'neigh', 'replace', ipB, 'lladdr', NOWHERE_MAC, 'nud', 'permanent', 'dev', 'eth0');
+    ip('-n', this.ns(b), 'neigh', 'replace', ipA, 'lladdr', NOWHERE_MAC, 'nud', 'permanent', 'dev', 'eth0');
+  }
+
+  /** Undoes cutLink: the false entries go, and each host asks for the other's address again (ARP). */
+  healLink(a: string, b: string): void {
+    const key = linkKey(a, b);
+    if (!this.cutLinks.has(key)) throw new Error(`the link ${a}-${b} is not cut`);
+    ip('-n', this.ns(a), 'neigh', 'del', this.ip(b), 'dev', 'eth0');
+    ip('-n', this.ns(b), 'neigh', 'del', this.ip(a), 'dev', 'eth0');
+    this.cutLinks.delete(key);
+  }
+
   /** Deletes every namespace made (their links go with them). Processes inside must be ended first. */
   destroy(): void {
+    this.cutLinks.clear(); // the neighbour entries of cut links go with their namespaces
     for (const ns of this.made.splice(0).reverse()) {
       try {
         ip('netns', 'del', ns);
@@ -115,6 +151,11 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function linkKey(a: string, b: string): string {
+  if (a === b) throw new Error(`a link needs two hosts (got ${a} twice)`);
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }
 
 function port(i: number): string {
