@@ -55,7 +55,6 @@ const RETRY: Record<RetryReason, RouteDecision> = {
  * here so that a rule for reads (e.g. reads from a backup) has one place to go.
  */
 export function decideRoute(view: RouteView, b: number, op: RouteOp): RouteDecision {
-  void op;
   const e = view.owners(b);
   if (e.primary === view.me) {
     if (view.isFrozen(b)) return RETRY.frozen;
