@@ -1,5 +1,6 @@
 // Client commands on the node: decode, decide who owns the bucket, apply to the store, publish the
-// change to backup and loggers, reply (in order). Deciding is node.route(); replying is here.
+// change to backup and loggers, reply (in order). Who serves a bucket is routing.ts's decision,
+// asked once per request in served().
 import type { Frame } from '../protocol/header.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
 import { Cmd, ErrorCode, Reply, WriteFlag } from '../protocol/commands.js';
@@ -10,7 +11,8 @@ import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1 } from '../shared/fnv.js';
 import type { ClientSession } from './client-session.js';
 import type { Connection } from '../net/connection.js';
-import { Route, type ClusterNode } from './node.js';
+import type { ClusterNode } from './node.js';
+import { decideRoute, replyNotServed, type RouteOp } from './routing.js';
 import type { StoredItem } from './store.js';
 
 const MAX_EXPIRES_SEC = 0x7fffffff;
@@ -67,12 +69,12 @@ function dispatch(node: ClusterNode, s: ClientSession, frame: Frame): void {
   }
 }
 
-/** Answers a request for a bucket this node does not serve right now. */
-function notHere(node: ClusterNode, s: ClientSession, frame: Frame, b: number, route: Route): void {
-  node.stats.redirects++;
-  if (route === Route.redirect) s.tryElsewhere(frame, node.table.get(b).primary);
-  else if (route === Route.noOwner) s.failinfo(frame, ErrorCode.noOwner, `no live node owns bucket ${b}`);
-  else s.failinfo(frame, ErrorCode.retryLater, `bucket ${b} is changing hands; retry`);
+/** Whether this node serves bucket b for the request now; if not, the request is answered here. */
+function served(node: ClusterNode, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
+  const d = decideRoute(node.routeView, b, op);
+  if (d.kind === 'serve') return true;
+  replyNotServed(node.stats, s, frame, b, d);
+  return false;
 }
 
 function expiresAt(node: ClusterNode, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
@@ -117,8 +119,7 @@ function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<
     return;
   }
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'write')) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
   node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
@@ -128,11 +129,7 @@ function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<
 
 function readLocal(node: ClusterNode, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
   const b = node.store.bucketOf(map, key);
-  const route = node.route(b);
-  if (route !== Route.local) {
-    notHere(node, s, frame, b, route);
-    return undefined;
-  }
+  if (!served(node, s, frame, b, 'read')) return undefined;
   node.stats.reads++;
   return node.store.read(b, map, key, Date.now(), node.onExpired) ?? null;
 }
@@ -171,8 +168,7 @@ function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
 
 function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'write')) return;
   const existed = node.store.read(b, m.map, m.key, Date.now(), node.onExpired) !== undefined;
   node.store.remove(b, m.map, m.key);
   const u: Update = { op: UpdateOp.delete, map: m.map, key: m.key, expiresAtMs: 0, value: null };
@@ -181,8 +177,7 @@ function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Key
 
 function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'write')) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
   const it = node.store.read(b, m.map, m.key, Date.now(), node.onExpired);
@@ -197,8 +192,7 @@ function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Exp
 
 function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: string): void {
   const b = (mapRouteHashLatin1(map) & node.store.mask) >>> 0;
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'read')) return;
   node.stats.reads++;
   const entries = node.store.mapEntries(b, map, Date.now(), node.onExpired);
   if (frame.command === Cmd.mapCount) {
@@ -213,8 +207,7 @@ function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: strin
 
 function onMapDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
   const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'write')) return;
   const existed = node.store.mapEntries(b, m.map, Date.now(), node.onExpired).length > 0;
   node.store.removeMap(b, m.map);
   const u: Update = { op: UpdateOp.mapDelete, map: m.map, key: '', expiresAtMs: 0, value: null };
@@ -239,8 +232,7 @@ function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
 
 function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'write')) return;
   if (fnv1aLatin1(m.name) !== m.keyHash) {
     node.stats.badRequests++;
     s.failinfo(frame, ErrorCode.badRequest, `key hash 0x${m.keyHash.toString(16)} is not the FNV-1a hash of the name`);
@@ -256,8 +248,7 @@ function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legac
 
 function onLegacyGet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.HashRef): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
-  const route = node.route(b);
-  if (route !== Route.local) return notHere(node, s, frame, b, route);
+  if (!served(node, s, frame, b, 'read')) return;
   node.stats.reads++;
   const want = frame.command === Cmd.getInt ? ValueType.int32 : ValueType.string;
   const found = findByHash(node, b, m.mapHash, m.keyHash);

@@ -1,6 +1,7 @@
 // The node: wires listener, client sessions, store, bucket table, membership, replication,
 // migration and balancing together, and owns the decisions that touch several of them
-// (who serves a bucket, what a table change means here, what a member's death means here).
+// (what a table change means here, what a member's death means here; who serves a bucket is
+// routing.ts's decision over this node's routeView).
 import type { Server } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { DecodeError } from '../protocol/codec.js';
@@ -26,10 +27,7 @@ import { Migration } from './migration.js';
 import { Balancer } from './balancer.js';
 import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
-
-/** Who serves a bucket for this request: decided in route(), answered by the handlers. */
-export const Route = { local: 0, redirect: 1, retry: 2, noOwner: 3 } as const;
-export type Route = (typeof Route)[keyof typeof Route];
+import { decideRoute, type RouteView } from './routing.js';
 
 export interface NodeStats {
   reads: number;
@@ -72,6 +70,8 @@ export class ClusterNode {
   private server: Server | null = null;
   private timers: NodeJS.Timeout[] = [];
   readonly linkEvents: PeerLinkEvents;
+  /** What routing.ts's decideRoute sees of this node. */
+  readonly routeView: RouteView;
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
   readonly tls: NodeTls | null;
@@ -96,6 +96,16 @@ export class ClusterNode {
     this.balancer = new Balancer(this);
     this.frontDoor = new FrontDoor(this);
     this.tls = opts.tls === undefined ? null : new NodeTls(opts.tls, log);
+    const node = this;
+    this.routeView = {
+      get me() {
+        return node.me;
+      },
+      owners: (b) => this.table.get(b),
+      isFrozen: (b) => this.migration.isFrozen(b),
+      isIncoming: (b) => this.migration.isIncoming(b),
+      leaseValid: () => this.members.leaseValid(),
+    };
     this.linkEvents = {
       onCommand: (link, frame) => this.onLinkCommand(link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -174,7 +184,7 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
-      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => this.route(b) === Route.local, this.onExpired);
+      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
     });
   }
 
@@ -195,23 +205,6 @@ export class ClusterNode {
   /** Node links carry a client's largest value plus framing: they accept twice the client limit. */
   get peerFrameBytes(): number {
     return this.opts.maxFrameBytes * 2 + 65536;
-  }
-
-  // ---- deciding ----
-
-  /** Who serves bucket b now: this node, another (redirect), nobody yet (retry), nobody (noOwner). */
-  route(b: number): Route {
-    const e = this.table.get(b);
-    if (e.primary === this.me) {
-      // Frozen: the bucket is changing hands; the new owner may already serve it, so neither
-      // writes nor reads are answered here until that settles.
-      if (this.migration.isFrozen(b)) return Route.retry;
-      if (!this.members.leaseValid()) return Route.retry;
-      return Route.local;
-    }
-    if (this.migration.isIncoming(b)) return Route.retry;
-    if (e.primary === '') return Route.noOwner;
-    return Route.redirect;
   }
 
   loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'> {

@@ -1,9 +1,10 @@
 // A link to another member (node or logger): commands both ways on one connection, replies matched
 // by request id, every call bounded by a deadline; a closed link fails its pending calls once.
+// Also the small readers of replies (replyWhy, replyFailCode) and refusals (refuseOtherMask).
 import { Connection, type CloseReason } from '../net/connection.js';
-import type { Writer } from '../protocol/codec.js';
+import { Reader, type Writer } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
-import { Reply } from '../protocol/commands.js';
+import { ErrorCode, Reply } from '../protocol/commands.js';
 import { failinfo } from '../protocol/messages/legacy.js';
 
 export type ReplyHandler = (reply: Frame | null, error: string | null) => void;
@@ -137,4 +138,33 @@ export class PeerLink {
     for (const c of calls) c.onReply(null, 'link closed');
     this.events.onClose(this, reason);
   }
+}
+
+/** What a reply to a call said, for logs: 'no reply', the failinfo's code and message, or the reply number. */
+export function replyWhy(reply: Frame | null): string {
+  if (reply === null) return 'no reply';
+  if (reply.command !== Reply.failinfo) return `reply ${reply.command}`;
+  try {
+    const info = failinfo.decode(new Reader(reply.payload));
+    return `failinfo ${info.code}: ${info.message}`;
+  } catch {
+    return 'a malformed failinfo';
+  }
+}
+
+/** The failinfo code of a reply (0: not a failinfo, or a malformed one). */
+export function replyFailCode(reply: Frame): number {
+  if (reply.command !== Reply.failinfo) return 0;
+  try {
+    return failinfo.decode(new Reader(reply.payload)).code;
+  } catch {
+    return 0;
+  }
+}
+
+/** A bucket command for another mask than ours is refused staleEpoch; true if it was. */
+export function refuseOtherMask(link: PeerLink, frame: Frame, mask: number, ourMask: number): boolean {
+  if (mask === ourMask) return false;
+  link.fail(frame, ErrorCode.staleEpoch, `mask 0x${mask.toString(16)} differs from 0x${ourMask.toString(16)}`);
+  return true;
 }

@@ -1,5 +1,6 @@
 // Every change a primary applies is published here: pushed in order to the bucket's backup (and to
 // a node receiving a copy of the bucket), and queued for the logging nodes, with a per-bucket seq.
+// The backup's side (applying those pushes) is backup-receiver.ts.
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import { syncUpdate, logBatch, type SyncUpdateMsg, type Update } from '../protocol/messages/node.js';
 import { failinfo } from '../protocol/messages/legacy.js';
@@ -7,7 +8,22 @@ import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import type { PeerLink } from './peer-link.js';
 import { assert } from '../shared/assert.js';
-import type { ClusterNode } from './node.js';
+import type { BucketTable, Owners } from './table.js';
+import type { Store } from './store.js';
+import type { Logger } from './log.js';
+
+/** What replication needs of the node. */
+export interface ReplicationHost {
+  readonly me: string;
+  readonly opts: { readonly deadAfterMs: number };
+  readonly table: Pick<BucketTable, 'get' | 'mask'>;
+  readonly store: Pick<Store, 'hold'>;
+  readonly log: Logger;
+  readonly members: { linkOf(addr: string): PeerLink | null; readonly members: { has(addr: string): boolean }; dataMembers(): readonly unknown[] };
+  readonly migration: { copyTargetLink(b: number): PeerLink | null; isHandOverSent(b: number): boolean };
+  commit(b: number, owners: Owners): void;
+  safely(what: string, fn: () => void): void;
+}
 
 /** code 0: the backup applied it; otherwise a failinfo code and why. */
 export type BackupDone = (code: number, why: string) => void;
@@ -51,7 +67,7 @@ export class Replication {
   syncFailures = 0;
   loggerDrops = 0;
 
-  constructor(private readonly node: ClusterNode) {}
+  constructor(private readonly node: ReplicationHost) {}
 
   hasBackup(b: number): boolean {
     return this.node.table.get(b).backup !== '';

@@ -1,0 +1,105 @@
+// Who serves a bucket for a client request, and the one reply for a request this node does not
+// serve. Deciding (decideRoute, pure over a narrow view of the node) is apart from replying.
+import type { Frame } from '../protocol/header.js';
+import { ErrorCode } from '../protocol/commands.js';
+import type { Owners } from './table.js';
+
+/** What a request does to its bucket. Reads and writes route alike today (see decideRoute). */
+export type RouteOp = 'read' | 'write';
+
+/** Why a request is answered retryLater. */
+export type RetryReason =
+  /** This node is the primary and is handing the bucket over (its writes are frozen). */
+  | 'frozen'
+  /** This node is the primary but does not hold the write lease (a member is silent, or no quorum). */
+  | 'noLease'
+  /** This node is receiving a copy of the bucket that may make it the primary any moment. */
+  | 'incoming';
+
+export type RouteDecision =
+  | { readonly kind: 'serve' }
+  | { readonly kind: 'redirect'; readonly to: string }
+  | { readonly kind: 'retry'; readonly reason: RetryReason }
+  | { readonly kind: 'noOwner' };
+
+/** What decideRoute needs to know of the node, and no more. */
+export interface RouteView {
+  /** This node's address. */
+  readonly me: string;
+  /** The bucket table's entry for b. */
+  owners(b: number): Owners;
+  /** b is being handed over by this node (frozen until the outcome is known). */
+  isFrozen(b: number): boolean;
+  /** A copy of b is arriving here. */
+  isIncoming(b: number): boolean;
+  /** This node may serve its buckets now (its write lease holds). */
+  leaseValid(): boolean;
+}
+
+const SERVE: RouteDecision = { kind: 'serve' };
+const NO_OWNER: RouteDecision = { kind: 'noOwner' };
+const RETRY: Record<RetryReason, RouteDecision> = {
+  frozen: { kind: 'retry', reason: 'frozen' },
+  noLease: { kind: 'retry', reason: 'noLease' },
+  incoming: { kind: 'retry', reason: 'incoming' },
+};
+
+/**
+ * Who serves bucket b for a request now. BACKGROUND: only the primary of the current entry may
+ * answer, and only while it may write (lease) and the bucket is not changing hands.
+ * BEHAVIOR: the primary serves unless the bucket is frozen or its lease is not valid (retry);
+ * another node's bucket is retried while a copy of it arrives here (this node may be its primary
+ * in a moment, and clients already sent here would bounce), answered noOwner while nobody owns it,
+ * else redirected to the table's primary. A frozen bucket refuses reads too: the new owner may
+ * already serve it, and a read here could miss its writes. So `op` changes nothing yet; it is
+ * here so that a rule for reads (e.g. reads from a backup) has one place to go.
+ */
+export function decideRoute(view: RouteView, b: number, op: RouteOp): RouteDecision {
+  const e = view.owners(b);
+  if (e.primary === view.me) {
+    if (view.isFrozen(b)) return RETRY.frozen;
+    if (!view.leaseValid()) return RETRY.noLease;
+    return SERVE;
+  }
+  if (view.isIncoming(b)) return RETRY.incoming;
+  if (e.primary === '') return NO_OWNER;
+  return { kind: 'redirect', to: e.primary };
+}
+
+/** The replies a client session offers for a request this node does not serve. */
+export interface NotServedReplies {
+  tryElsewhere(frame: Frame, addr: string): void;
+  failinfo(frame: Frame, code: number, message: string): void;
+}
+
+/** The counter a not-served request adds to (stats.redirects counts all three kinds). */
+export interface RouteStats {
+  redirects: number;
+}
+
+/**
+ * Answers a request for bucket b that decideRoute did not give to this node: tryelsewhere with the
+ * primary, failinfo retryLater (the reason in the message) or failinfo noOwner. Counted once here.
+ */
+export function replyNotServed(stats: RouteStats, s: NotServedReplies, frame: Frame, b: number, d: Exclude<RouteDecision, { kind: 'serve' }>): void {
+  stats.redirects++;
+  switch (d.kind) {
+    case 'redirect':
+      return s.tryElsewhere(frame, d.to);
+    case 'noOwner':
+      return s.failinfo(frame, ErrorCode.noOwner, `no live node owns bucket ${b}`);
+    case 'retry':
+      return s.failinfo(frame, ErrorCode.retryLater, retryMessage(b, d.reason));
+  }
+}
+
+function retryMessage(b: number, reason: RetryReason): string {
+  switch (reason) {
+    case 'frozen':
+      return `bucket ${b} is changing hands; retry`;
+    case 'incoming':
+      return `bucket ${b} is arriving at this node; retry`;
+    case 'noLease':
+      return `this node does not hold its write lease now (a member is silent); retry`;
+  }
+}
