@@ -8,22 +8,14 @@ import { Cmd, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { COPY_BATCH_BYTES_MAX, COPY_BATCH_ITEMS_MAX } from '../shared/limits.js';
 import { replyWhy, type PeerLink } from './peer-link.js';
-import type { BucketTable, Owners } from './table.js';
-import type { Store } from './store.js';
-import type { Logger } from './log.js';
-import { HAND_OVER_CALL_TIMEOUT_MS, type HandOver, type MoveDone } from './hand-over.js';
+import type { Owners } from './table.js';
+import { HAND_OVER_CALL_TIMEOUT_MS, type HandOver, type MoveDone, type MoveHostBase } from './hand-over.js';
 
 const { CopyRole } = nodeMsg;
 const BATCHES_IN_FLIGHT_MAX = 4;
 
 /** What the copy's source needs of the node. */
-export interface CopySenderHost {
-  readonly me: string;
-  readonly table: Pick<BucketTable, 'get' | 'mask'>;
-  readonly store: Pick<Store, 'hold'>;
-  readonly log: Logger;
-  readonly members: { linkOf(addr: string): PeerLink | null };
-}
+export type CopySenderHost = MoveHostBase;
 
 interface Outgoing {
   b: number;

@@ -17,12 +17,17 @@ export type MoveDone = (ok: boolean) => void;
 export const HAND_OVER_CALL_TIMEOUT_MS = 15_000;
 const UNSURE_ASK_EVERY_MS = 500;
 
-/** What the hand-over needs of the node. */
-export interface HandOverHost {
+/** What every part of a move (the copy's source, the hand-over) needs of the node. */
+export interface MoveHostBase {
   readonly me: string;
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
   readonly store: Pick<Store, 'hold'>;
   readonly log: Logger;
+  readonly members: { linkOf(addr: string): PeerLink | null };
+}
+
+/** What the hand-over needs of the node. */
+export interface HandOverHost extends MoveHostBase {
   readonly members: { linkOf(addr: string): PeerLink | null; readonly members: { has(addr: string): boolean } };
   readonly repl: { whenPushesAnswered(b: number, fn: () => void): void; dropBackup(b: number, addr: string, why: string): void };
   /** Applies owners for b here and tells every member. */

@@ -4,14 +4,11 @@
 // cluster: the cluster is balanced again, no node process died, and no acknowledged write is lost.
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cleanup, startNode, waitFor, logTail, type NodeProcess } from '../helpers/nodes.js';
 import { TestNet } from '../helpers/netns.js';
+import { Agents } from '../helpers/agents.js';
 
-const AGENT_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'netns-agent.js');
 const PORT = 13600;
 // --insecure: the namespaces are this test's own network, reached by nothing else.
 const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100', '--insecure'];
@@ -26,47 +23,20 @@ const GOAL_BEFORE_MS = 30_000;
 const GOAL_AFTER_MS = 45_000;
 const WRITER_MAX_MS = 120_000;
 const WRITER_STOP_MS = 20_000;
-const AGENT_TIMEOUT_MS = 60_000;
 
 const HOSTS = ['a', 'b', 'c'] as const;
 type Host = (typeof HOSTS)[number];
 
 const net = TestNet.create([...HOSTS, 'cl']);
 const unavailable = typeof net === 'string' ? net : false;
-const agents = new Set<ChildProcess>();
+const agents = typeof net === 'string' ? null : new Agents(net);
 
 after(async () => {
-  for (const p of agents) p.kill('SIGKILL');
+  agents?.killAll();
   await cleanup();
   if (typeof net !== 'string') net.destroy();
 });
 
-function inNs(host: string, args: string[]): ChildProcess {
-  const n = net as TestNet;
-  const p = spawn('ip', ['netns', 'exec', n.ns(host), process.execPath, AGENT_PATH, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  agents.add(p);
-  p.on('exit', () => agents.delete(p));
-  return p;
-}
-
-/** Runs the agent to its end and returns its last stdout line, parsed (bounded). */
-function agentJson<T>(host: string, args: string[], input = ''): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const p = inNs(host, args);
-    let out = '';
-    let err = '';
-    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), AGENT_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) reject(new Error(`agent ${args[0]} in ${host} exited ${code}: ${err.slice(-500)}`));
-      else resolve(JSON.parse(last) as T);
-    });
-    p.stdin!.end(input);
-  });
-}
 
 interface WriterSummary {
   tried: number;
@@ -86,7 +56,7 @@ interface Writer {
 }
 
 function startWriter(host: string, seeds: string[], tag: string): Writer {
-  const p = inNs(host, ['write2', seeds.join(','), tag, String(WRITER_MAX_MS), String(WRITER_LOOPS)]);
+  const p = agents!.start(host, ['write2', seeds.join(','), tag, String(WRITER_MAX_MS), String(WRITER_LOOPS)]);
   const lastAcked = new Map<string, number>();
   const ackedAtMs = new Map<string, number>();
   let acked = 0;
@@ -122,7 +92,7 @@ function startWriter(host: string, seeds: string[], tag: string): Writer {
 }
 
 async function inGoal(addrs: string[]): Promise<boolean> {
-  return (await agentJson<{ goal: boolean }>('cl', ['goal', addrs.join(',')])).goal;
+  return (await agents!.json<{ goal: boolean }>('cl', ['goal', addrs.join(',')])).goal;
 }
 
 const declaredDead = (n: NodeProcess): string[] =>
@@ -157,9 +127,9 @@ async function linkCutCase(t: TestContext, x: Host, y: Host): Promise<void> {
       // The cut is real and only the one link's: silence between x and y, while x reaches the third.
       const z = HOSTS.find((h) => h !== x && h !== y)!;
       const [xy, yx, xz] = await Promise.all([
-        agentJson<{ outcome: string }>(x, ['reach', addr(y), String(REACH_MS)]),
-        agentJson<{ outcome: string }>(y, ['reach', addr(x), String(REACH_MS)]),
-        agentJson<{ outcome: string }>(x, ['reach', addr(z), String(REACH_MS)]),
+        agents!.json<{ outcome: string }>(x, ['reach', addr(y), String(REACH_MS)]),
+        agents!.json<{ outcome: string }>(y, ['reach', addr(x), String(REACH_MS)]),
+        agents!.json<{ outcome: string }>(x, ['reach', addr(z), String(REACH_MS)]),
       ]);
       assert.deepEqual([xy.outcome, yx.outcome, xz.outcome], ['timeout', 'timeout', 'connected'], `while cut: ${x}->${y}, ${y}->${x} time out, ${x}->${z} connects`);
       // The cut lasts its time whatever happens meanwhile; a node dying shows after the heal.
@@ -182,7 +152,7 @@ async function linkCutCase(t: TestContext, x: Host, y: Host): Promise<void> {
   }
 
   const expected = [...writer.lastAcked].map(([key, version]) => `${key} ${version}`);
-  const read = await agentJson<{ checked: number; lostCount: number; lost: string[]; lostKeys: string[]; unreadableCount: number; unreadable: string[] }>(
+  const read = await agents!.json<{ checked: number; lostCount: number; lost: string[]; lostKeys: string[]; unreadableCount: number; unreadable: string[] }>(
     'cl',
     ['read2', addrs.join(',')],
     `${expected.join('\n')}\n`,

@@ -5,14 +5,11 @@
 // the same check finds the cut-off side's acknowledged writes lost: what the quorum is there for.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cleanup, startNode, waitFor, logTail, type NodeProcess } from '../helpers/nodes.js';
 import { TestNet } from '../helpers/netns.js';
+import { Agents } from '../helpers/agents.js';
 
-const AGENT_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'netns-agent.js');
 const PORT = 13600;
 // --insecure: the namespaces are this test's own network, reached by nothing else.
 const NODE_ARGS = ['--dead-after-ms', '1500', '--heartbeat-ms', '100', '--insecure'];
@@ -21,44 +18,17 @@ const PARTITION_MS = 6000;
 /** A's lease (half the dead-after time) has run out well before this after the cut. */
 const LEASE_GONE_MS = 1500;
 const WRITER_MAX_MS = 120_000;
-const AGENT_TIMEOUT_MS = 60_000;
 
 const net = TestNet.create(['a', 'b', 'c', 'cl']);
 const unavailable = typeof net === 'string' ? net : false;
-const agents = new Set<ChildProcess>();
+const agents = typeof net === 'string' ? null : new Agents(net);
 
 after(async () => {
-  for (const p of agents) p.kill('SIGKILL');
+  agents?.killAll();
   await cleanup();
   if (typeof net !== 'string') net.destroy();
 });
 
-function inNs(host: string, args: string[]): ChildProcess {
-  const n = net as TestNet;
-  const p = spawn('ip', ['netns', 'exec', n.ns(host), process.execPath, AGENT_PATH, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  agents.add(p);
-  p.on('exit', () => agents.delete(p));
-  return p;
-}
-
-/** Runs the agent to its end and returns its last stdout line, parsed (bounded). */
-function agentJson<T>(host: string, args: string[], input = ''): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const p = inNs(host, args);
-    let out = '';
-    let err = '';
-    p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), AGENT_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) reject(new Error(`agent ${args[0]} in ${host} exited ${code}: ${err.slice(-500)}`));
-      else resolve(JSON.parse(last) as T);
-    });
-    p.stdin!.end(input);
-  });
-}
 
 interface Writer {
   acks: string[];
@@ -68,7 +38,7 @@ interface Writer {
 }
 
 function startWriter(host: string, seeds: string[], tag: string): Writer {
-  const p = inNs(host, ['write', seeds.join(','), tag, String(WRITER_MAX_MS)]);
+  const p = agents!.start(host, ['write', seeds.join(','), tag, String(WRITER_MAX_MS)]);
   const acks: string[] = [];
   let summary: { tried: number; rejections: Record<string, number> } | undefined;
   createInterface({ input: p.stdout! }).on('line', (line) => {
@@ -92,7 +62,7 @@ function startWriter(host: string, seeds: string[], tag: string): Writer {
 }
 
 async function waitForGoal(addrs: string[], timeoutMs: number): Promise<void> {
-  await waitFor(`goal state of ${addrs.join(', ')}`, async () => ((await agentJson<{ goal: boolean }>('cl', ['goal', addrs.join(',')])).goal ? true : undefined), timeoutMs, 500);
+  await waitFor(`goal state of ${addrs.join(', ')}`, async () => ((await agents!.json<{ goal: boolean }>('cl', ['goal', addrs.join(',')])).goal ? true : undefined), timeoutMs, 500);
 }
 
 const declaredDead = (n: NodeProcess): string[] => n.logs.filter((l) => l['msg'] === 'member declared dead').map((l) => String(l['peer']));
@@ -174,7 +144,7 @@ async function cutAndHeal({ n, quorum, cut, addr, addrs, majority, minority, nod
     const pollUntil = Date.now() + PARTITION_MS - LEASE_GONE_MS;
     do {
       await new Promise((r) => setTimeout(r, 250));
-      health = await agentJson<Health>(cut, ['health', addr(cut)]);
+      health = await agents!.json<Health>(cut, ['health', addr(cut)]);
     } while (health.serving !== expectServing && Date.now() < pollUntil);
     await new Promise((r) => setTimeout(r, Math.max(0, pollUntil - Date.now())));
     minorityAckedWhileCut = minority.acks.length - minorityAtLeaseEnd;
@@ -187,7 +157,7 @@ async function cutAndHeal({ n, quorum, cut, addr, addrs, majority, minority, nod
   const [maj, min] = await Promise.all([majority.stop(), minority.stop()]);
   console.log(`# quorum ${quorum}: majority writer ${majority.acks.length} acked of ${maj.tried} ${JSON.stringify(maj.rejections)}; minority writer ${minority.acks.length} acked of ${min.tried} ${JSON.stringify(min.rejections)}, ${minorityAckedWhileCut} while cut off`);
   const keys = [...majority.acks, ...minority.acks];
-  const read = await agentJson<{ checked: number; lostCount: number; lost: string[] }>('cl', ['read', addrs.join(',')], `${keys.join('\n')}\n`);
+  const read = await agents!.json<{ checked: number; lostCount: number; lost: string[] }>('cl', ['read', addrs.join(',')], `${keys.join('\n')}\n`);
   assert.equal(read.checked, keys.length, 'every acknowledged key was read back');
   console.log(`# quorum ${quorum}: ${read.lostCount} of ${keys.length} acknowledged writes lost`);
   return { a, b, c, cut: { a, c }[cut], acked: keys.length, minorityAckedWhileCut, lostCount: read.lostCount, lost: read.lost, health };

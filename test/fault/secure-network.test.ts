@@ -3,10 +3,9 @@
 // node listening on every interface with --advertise, and clients on a fourth host.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI_PATH, cleanup, makeTempDir, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, makeTempDir, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 import { TestNet } from '../helpers/netns.js';
 import { makePki, type TestPki } from '../helpers/certs.js';
 import { makeUsersFile } from '../helpers/users.js';
@@ -21,25 +20,9 @@ after(async () => {
   if (typeof net !== 'string') net.destroy();
 });
 
-/** The CLI on the client host, with a password in the environment; bounded. */
+/** The CLI on a host of the test network, with a password in the environment; bounded. */
 function cliOn(host: string, args: string[], password?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const n = net as TestNet;
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...(password === undefined ? {} : { OPENCLUSTER_PASSWORD: password }) };
-    const p = spawn('ip', ['netns', 'exec', n.ns(host), process.execPath, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`CLI ${args.join(' ')} did not finish`));
-    }, 20_000);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, 20_000, undefined, password === undefined ? {} : { OPENCLUSTER_PASSWORD: password }, (net as TestNet).ns(host));
 }
 
 test('three nodes on three hosts with TLS, a secret and users; clients on a fourth host', { skip: unavailable, timeout: TEST_TIMEOUT_MS }, async () => {

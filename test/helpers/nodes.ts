@@ -170,10 +170,21 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined> 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
-/** Runs the CLI to completion and returns its output (bounded); `env` adds to this process's environment. */
-export function runCli(args: string[], timeoutMs = 20000, input?: string, env?: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs the CLI to completion and returns its output (bounded); `env` adds to this process's
+ * environment; `netns` runs it inside a network namespace of the test's own (see netns.ts).
+ */
+export function runCli(
+  args: string[],
+  timeoutMs = 20000,
+  input?: string,
+  env?: Record<string, string>,
+  netns?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const argv = [CLI_PATH, ...args];
+    const [file, fileArgs] = netns === undefined ? [process.execPath, argv] : ['ip', ['netns', 'exec', netns, process.execPath, ...argv]];
+    const proc = spawn(file, fileArgs, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
