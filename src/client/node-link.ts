@@ -1,8 +1,6 @@
 // One client connection to one node: handshake (client_hello, then auth when the client has a user),
 // requests matched to replies by id, pushes acked and surfaced to the owner, reconnects with
 // full-jitter exponential backoff (a refused login is retried no sooner than reconnectMaxMs).
-import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { Reader } from '../protocol/codec.js';
 import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply } from '../protocol/commands.js';
@@ -11,9 +9,8 @@ import { clientHello, stringsReply } from '../protocol/messages/data.js';
 import { address, failinfo, hashmask } from '../protocol/messages/legacy.js';
 import { auth } from '../protocol/messages/auth.js';
 import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
-import { Connection, TlsOnPlainError, type CloseReason } from '../net/connection.js';
-import { TLS_MIN_VERSION } from '../net/tls-material.js';
-import { parseAddress } from '../shared/address.js';
+import { Connection, type CloseReason } from '../net/connection.js';
+import { closeReason, openNodeSocket } from './node-socket.js';
 import { assert } from '../shared/assert.js';
 import type { ResolvedOptions } from './options.js';
 import type { Request, RequestHolder } from './request.js';
@@ -65,8 +62,8 @@ export class NodeLink implements RequestHolder {
   private connectTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
-  /** The TLS handshake of the current connection is through (TLS links only). */
-  private secured = false;
+  /** Whether the current connection's TLS handshake is through (TLS links only). */
+  private socketSecured: () => boolean = () => false;
 
   constructor(
     readonly addr: string,
@@ -88,7 +85,9 @@ export class NodeLink implements RequestHolder {
   connect(): void {
     if (this.closed || this.retired || this.state !== 'down') return;
     this.clearReconnect();
-    const conn = new Connection(this.openSocket(), { maxFrameBytes: this.opts.maxFrameBytes, pauseReadOnOutput: false });
+    const socket = openNodeSocket(this.addr, this.opts.tls);
+    this.socketSecured = socket.secured;
+    const conn = new Connection(socket.socket, { maxFrameBytes: this.opts.maxFrameBytes, pauseReadOnOutput: false });
     this.conn = conn;
     this.state = 'connecting';
     conn.start({ onFrame: (f) => this.onFrame(conn, f), onClose: (r) => this.onClose(conn, r) });
@@ -111,38 +110,6 @@ export class NodeLink implements RequestHolder {
     conn.sendEmpty(Cmd.capabilities, 0, this.capsId);
     const ms = this.opts.connectTimeoutMs;
     this.connectTimer = setTimeout(() => conn.abort(new Error(`no client_hello ack within ${ms} ms`)), ms);
-  }
-
-  /** A plain or TLS socket to the node; requests written before the TLS handshake wait for it. */
-  private openSocket(): Socket {
-    const { host, port } = parseAddress(this.addr);
-    const tls = this.opts.tls;
-    this.secured = false;
-    if (tls === undefined) return netConnect({ host, port });
-    const socket = tlsConnect({ ...tls, host, port, minVersion: TLS_MIN_VERSION });
-    socket.once('secureConnect', () => {
-      this.secured = true;
-    });
-    return socket;
-  }
-
-  /**
-   * Why a connection closed, in words: while still connecting, a mismatch of TLS and plain TCP
-   * (which shows only as a closed connection or a broken handshake) is named as the likely cause.
-   */
-  private closeReason(conn: Connection, reason: CloseReason, connecting: boolean): string {
-    const why = reason.kind === 'error' ? reason.error.message : reason.kind === 'local' ? reason.why : 'closed by the node';
-    if (!connecting) return why;
-    if (reason.kind === 'error' && reason.error instanceof TlsOnPlainError) return `${why} (the node speaks TLS: set the tls option)`;
-    const tlsFailed = this.opts.tls !== undefined && !this.secured;
-    if (tlsFailed) {
-      const code = (reason.kind === 'error' ? (reason.error as NodeJS.ErrnoException).code : undefined) ?? 'closed';
-      const hint = code === 'ECONNRESET' || code === 'closed' ? ' (is the node plain TCP, without TLS?)' : '';
-      return `TLS handshake failed: ${why} [${code}]${hint}`;
-    }
-    if (conn.bytesIn > 0 || conn.bytesOut === 0) return why;
-    if (this.opts.tls === undefined) return `${why} before answering client_hello (is the node using TLS? set the tls option)`;
-    return `${why} right after the TLS handshake (does the node require a client certificate? set tls.cert and tls.key)`;
   }
 
   /** Writes a request now (state ready). */
@@ -369,7 +336,7 @@ export class NodeLink implements RequestHolder {
 
   private onClose(conn: Connection, reason: CloseReason): void {
     if (conn !== this.conn) return;
-    const why = this.closeReason(conn, reason, this.state === 'connecting');
+    const why = closeReason(conn, reason, this.state === 'connecting', this.opts.tls, this.socketSecured());
     this.conn = null;
     this.clearConnectTimer();
     this.state = this.closed ? 'closed' : 'down';
