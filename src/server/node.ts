@@ -234,6 +234,7 @@ export class ClusterNode {
 
   /** Entries from another member: newer ones win. */
   mergeTable(msg: nodeMsg.TableMsg, from: string): void {
+    this.adoptClusterMask(msg.mask, from);
     this.mergeEntries(msg);
     this.migration.onTableMerged();
     if (msg.entries.length === this.table.size) this.migration.onFullTable(from);
@@ -253,7 +254,32 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * BACKGROUND: a joining node builds its table from its own --mask (default 0xff) before it has
+   * heard from the cluster; merging that table made every other node widen to it.
+   * BEHAVIOR: the mask belongs to the cluster. A blank table (no entry decided: the node is joining
+   * or rejoining, holds no bucket and receives none) takes the mask of the first table that reaches
+   * it, narrower or wider; a --mask that differs is ignored with one warning line. A blank table is
+   * never sent (sendTable), so it never widens anyone. Widening as nodes join stays the balancer's.
+   */
+  private adoptClusterMask(mask: number, from: string): void {
+    if (mask === this.table.mask || !this.table.blank) return;
+    if (this.store.heldBuckets().length > 0 || this.migration.incoming !== null) return;
+    if (this.opts.maskGiven && mask !== this.opts.mask && !this.maskWarned) {
+      this.maskWarned = true;
+      const hex = (m: number): string => `0x${m.toString(16)}`;
+      this.log.warn({ mask: hex(this.opts.mask), clusterMask: hex(mask), from }, '--mask ignored: this node joined a cluster, which keeps its own mask (--mask is for a new cluster)');
+    }
+    this.log.info({ mask, from }, 'took the cluster\'s bucket mask');
+    this.table = new BucketTable(mask, { epoch: 0, primary: '', backup: '' });
+    this.store = new Store(mask);
+  }
+
+  private maskWarned = false;
+
   sendTable(link: PeerLink): void {
+    // A blank table tells nothing, and its mask is not the cluster's (see adoptClusterMask).
+    if (this.table.blank) return;
     const msg = { mask: this.table.mask, entries: this.table.toEntries() };
     link.call(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg), () => undefined, 5000);
   }
