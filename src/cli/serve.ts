@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
 import { createLogger } from '../server/log.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
-import { Shutdown, loadSaveFile } from '../server/shutdown.js';
+import { Shutdown } from '../server/shutdown.js';
+import { loadSaveFile } from '../server/loaded-save.js';
 import { isLoopbackHost, isWildcardHost, normalizeAddress, parseAddress } from '../shared/address.js';
 import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
 import { SaveFileError } from '../server/savefile.js';
@@ -217,7 +218,7 @@ export async function serve(opts: ServerOptions): Promise<void> {
 async function loadSaveFileOrRefuse(node: ClusterNode): Promise<boolean> {
   const { opts, log } = node;
   try {
-    await loadSaveFile(node);
+    node.loadedSave = await loadSaveFile({ log, savefile: opts.savefile, incarnation: node.incarnation, store: node.store });
     return true;
   } catch (error) {
     const why = error instanceof SaveFileError ? error.message : String(error);

@@ -28,6 +28,7 @@ import { Balancer } from './balancer.js';
 import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
 import { decideRoute, type RouteView } from './routing.js';
+import type { LoadedSave } from './loaded-save.js';
 
 export interface NodeStats {
   reads: number;
@@ -66,6 +67,8 @@ export class ClusterNode {
   everServed = false;
   /** The save file was unreadable and ignored: it is moved aside, never overwritten, before a save. */
   badSavefileIgnored = false;
+  /** The save file this node loaded at a stand-alone start, in place until obsolete (loaded-save.ts). */
+  loadedSave: LoadedSave | null = null;
   readonly startedMs = Date.now();
   private server: Server | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -182,6 +185,7 @@ export class ClusterNode {
       this.timers.push(t);
     };
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
+    every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
       this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
@@ -395,6 +399,7 @@ export class ClusterNode {
     // there, so a node that started the cluster alone (no seeds) and was cut off finds its way back.
     const seeds = [...new Set([via, ...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
     this.migration.abortAll('rejoining');
+    this.loadedSave?.abandon('rejoining the cluster as a new member');
     this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
     for (const b of this.store.heldBuckets()) {
       for (const s of this.clients) s.pushHashmask(this.table.mask, b, -1);
