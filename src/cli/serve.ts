@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
 import { createLogger } from '../server/log.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
-import { Shutdown, loadSaveFile } from '../server/shutdown.js';
+import { Shutdown } from '../server/shutdown.js';
+import { loadSaveFile } from '../server/loaded-save.js';
 import { isLoopbackHost, isWildcardHost, normalizeAddress, parseAddress } from '../shared/address.js';
 import { MIN_MAX_FRAME_BYTES, DEFAULT_PORT } from '../shared/limits.js';
 import { SaveFileError } from '../server/savefile.js';
@@ -30,7 +31,7 @@ interface ServeFlags extends TlsFlags {
   deadAfterMs: string;
   heartbeatMs: string;
   shutdownTimeoutMs: string;
-  mask: string;
+  mask?: string;
   quorum: string;
   clusterSecretFile?: string;
   usersFile?: string;
@@ -77,9 +78,12 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.heartbeatIntervalMs = positiveInt('--heartbeat-ms', f.heartbeatMs, 10);
   if (o.heartbeatIntervalMs * 3 > o.deadAfterMs) throw new UsageError('--heartbeat-ms must be at most a third of --dead-after-ms');
   o.shutdownTimeoutMs = positiveInt('--shutdown-timeout-ms', f.shutdownTimeoutMs, 100);
-  const mask = /^0x[0-9a-f]+$/i.test(f.mask) ? Number.parseInt(f.mask, 16) : /^\d+$/.test(f.mask) ? Number(f.mask) : NaN;
-  if (!isValidMask(mask) || mask > 0xfff) throw new UsageError(`--mask must be 2^n-1 between 0x1 and 0xfff, got "${f.mask}"`);
-  o.mask = mask;
+  if (f.mask !== undefined) {
+    const mask = /^0x[0-9a-f]+$/i.test(f.mask) ? Number.parseInt(f.mask, 16) : /^\d+$/.test(f.mask) ? Number(f.mask) : NaN;
+    if (!isValidMask(mask) || mask > 0xfff) throw new UsageError(`--mask must be 2^n-1 between 0x1 and 0xfff, got "${f.mask}"`);
+    o.mask = mask;
+    o.maskGiven = true;
+  }
   if (f.quorum !== 'majority' && f.quorum !== 'off') throw new UsageError(`--quorum must be majority or off, got "${f.quorum}"`);
   o.quorum = f.quorum;
   o.maxConnectionsPerIp = positiveInt('--max-connections-per-ip', f.maxConnectionsPerIp, 0);
@@ -137,7 +141,7 @@ export function registerServe(program: Command): void {
     .option('--dead-after-ms <ms>', 'a node silent this long is declared dead', String(d.deadAfterMs))
     .option('--heartbeat-ms <ms>', 'heartbeat interval between nodes', String(d.heartbeatIntervalMs))
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
-    .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1; widened automatically as nodes join)', '0xff')
+    .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1, default 0xff; widened automatically as nodes join; a joining node takes the cluster\'s)')
     .option('--quorum <mode>', 'majority: only a side that hears most of the cluster declares silent nodes dead; off: any side does', d.quorum)
     .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP)
     .option('--advertise <host:port>', 'the address given to peers and clients (required with a wildcard --listen; NAT, containers)')
@@ -214,7 +218,7 @@ export async function serve(opts: ServerOptions): Promise<void> {
 async function loadSaveFileOrRefuse(node: ClusterNode): Promise<boolean> {
   const { opts, log } = node;
   try {
-    await loadSaveFile(node);
+    node.loadedSave = await loadSaveFile({ log, savefile: opts.savefile, incarnation: node.incarnation, store: node.store });
     return true;
   } catch (error) {
     const why = error instanceof SaveFileError ? error.message : String(error);

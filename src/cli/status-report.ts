@@ -1,5 +1,7 @@
 // The cluster status report: pure functions from node stats JSON and the client's bucket table to
-// per-node rows, logging nodes, and a verdict (balanced / balancing / degraded).
+// per-node rows, logging nodes, and a verdict (balanced / balancing / degraded), judged under the
+// mask the nodes report (the cluster's), not the client's.
+import { isValidMask } from '../shared/buckets.js';
 
 export interface BucketTableView {
   mask: number;
@@ -61,14 +63,43 @@ interface Member {
 /** Bounds the members read from stats: no cluster has anywhere near this many. */
 const MEMBERS_MAX = 4096;
 
-export function buildStatus(stats: readonly unknown[], table: BucketTableView): StatusReport {
+export function buildStatus(stats: readonly unknown[], clientTable: BucketTableView): StatusReport {
   const own = stats.filter(isRecord).filter((s) => typeof s['addr'] === 'string');
+  const table = onMask(clientTable, clusterMask(own) ?? clientTable.mask);
   const members = collectMembers(own);
   const nodes = dataAddresses(own, members).map((addr) => nodeRow(addr, own, members, table));
   const loggers = [...members.values()].filter((m) => m.role === 'logger').map((m) => ({ addr: m.addr, state: m.state }));
   loggers.sort((a, b) => a.addr.localeCompare(b.addr));
   const { verdict, reason } = judge(nodes, table);
   return { nodes, loggers, verdict, reason, mask: table.mask };
+}
+
+/**
+ * The cluster's mask as the nodes report it (stats buckets.mask); during a widening some nodes may
+ * still report the old one: the widest wins. null when no node reported one.
+ */
+function clusterMask(own: Record<string, unknown>[]): number | null {
+  let mask: number | null = null;
+  for (const s of own) {
+    const m = isRecord(s['buckets']) ? num(s['buckets']['mask']) : null;
+    if (m !== null && isValidMask(m) && (mask === null || m > mask)) mask = m;
+  }
+  return mask;
+}
+
+/**
+ * The client's table seen under the cluster's mask. The client starts at the default mask and only
+ * widens, so under a narrower cluster mask its entry i repeats entry i & mask; under a wider one
+ * (a widening it has not heard of yet) bucket i is still served where i & its mask is.
+ */
+function onMask(table: BucketTableView, mask: number): BucketTableView {
+  if (mask === table.mask) return table;
+  const at = (list: readonly string[], i: number): string => list[i & table.mask] ?? '';
+  return {
+    mask,
+    primaries: Array.from({ length: mask + 1 }, (_, i) => at(table.primaries, i)),
+    backups: Array.from({ length: mask + 1 }, (_, i) => at(table.backups, i)),
+  };
 }
 
 /** Every member any node reported, and every node itself, by address (a node's own view wins). */

@@ -28,6 +28,7 @@ import { Balancer } from './balancer.js';
 import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
 import { decideRoute, type RouteView } from './routing.js';
+import type { LoadedSave } from './loaded-save.js';
 
 export interface NodeStats {
   reads: number;
@@ -66,6 +67,8 @@ export class ClusterNode {
   everServed = false;
   /** The save file was unreadable and ignored: it is moved aside, never overwritten, before a save. */
   badSavefileIgnored = false;
+  /** The save file this node loaded at a stand-alone start, in place until obsolete (loaded-save.ts). */
+  loadedSave: LoadedSave | null = null;
   readonly startedMs = Date.now();
   private server: Server | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -182,6 +185,7 @@ export class ClusterNode {
       this.timers.push(t);
     };
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
+    every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
       this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
@@ -234,6 +238,7 @@ export class ClusterNode {
 
   /** Entries from another member: newer ones win. */
   mergeTable(msg: nodeMsg.TableMsg, from: string): void {
+    this.adoptClusterMask(msg.mask, from);
     this.mergeEntries(msg);
     this.migration.onTableMerged();
     if (msg.entries.length === this.table.size) this.migration.onFullTable(from);
@@ -253,7 +258,32 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * BACKGROUND: a joining node builds its table from its own --mask (default 0xff) before it has
+   * heard from the cluster; merging that table made every other node widen to it.
+   * BEHAVIOR: the mask belongs to the cluster. A blank table (no entry decided: the node is joining
+   * or rejoining, holds no bucket and receives none) takes the mask of the first table that reaches
+   * it, narrower or wider; a --mask that differs is ignored with one warning line. A blank table is
+   * never sent (sendTable), so it never widens anyone. Widening as nodes join stays the balancer's.
+   */
+  private adoptClusterMask(mask: number, from: string): void {
+    if (mask === this.table.mask || !this.table.blank) return;
+    if (this.store.heldBuckets().length > 0 || this.migration.incoming !== null) return;
+    if (this.opts.maskGiven && mask !== this.opts.mask && !this.maskWarned) {
+      this.maskWarned = true;
+      const hex = (m: number): string => `0x${m.toString(16)}`;
+      this.log.warn({ mask: hex(this.opts.mask), clusterMask: hex(mask), from }, '--mask ignored: this node joined a cluster, which keeps its own mask (--mask is for a new cluster)');
+    }
+    this.log.info({ mask, from }, 'took the cluster\'s bucket mask');
+    this.table = new BucketTable(mask, { epoch: 0, primary: '', backup: '' });
+    this.store = new Store(mask);
+  }
+
+  private maskWarned = false;
+
   sendTable(link: PeerLink): void {
+    // A blank table tells nothing, and its mask is not the cluster's (see adoptClusterMask).
+    if (this.table.blank) return;
     const msg = { mask: this.table.mask, entries: this.table.toEntries() };
     link.call(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg), () => undefined, 5000);
   }
@@ -369,6 +399,7 @@ export class ClusterNode {
     // there, so a node that started the cluster alone (no seeds) and was cut off finds its way back.
     const seeds = [...new Set([via, ...this.members.dataMembers().map((m) => m.addr), ...this.opts.nodes])];
     this.migration.abortAll('rejoining');
+    this.loadedSave?.abandon('rejoining the cluster as a new member');
     this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
     for (const b of this.store.heldBuckets()) {
       for (const s of this.clients) s.pushHashmask(this.table.mask, b, -1);

@@ -24,8 +24,10 @@ export interface ServerOptions {
   balanceIntervalMs: number;
   /** Bound on the whole hand-over at shutdown. */
   shutdownTimeoutMs: number;
-  /** Bucket mask of a new cluster. */
+  /** Bucket mask of a new cluster; a joining node takes the cluster's mask instead. */
   mask: number;
+  /** The mask was given (--mask): a joining node warns once when the cluster's differs. */
+  maskGiven: boolean;
   /** Widen the mask when fewer than this many buckets per node would remain. */
   minBucketsPerNode: number;
   /**
@@ -75,6 +77,7 @@ export function defaultServerOptions(): ServerOptions {
     balanceIntervalMs: L.DEFAULT_BALANCE_INTERVAL_MS,
     shutdownTimeoutMs: 30_000,
     mask: DEFAULT_MASK,
+    maskGiven: false,
     minBucketsPerNode: 4,
     quorum: 'majority',
     advertise: undefined,

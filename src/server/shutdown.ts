@@ -2,14 +2,15 @@
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
 import { existsSync } from 'node:fs';
-import { rename, mkdir, readdir, unlink, link, copyFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, mkdir, link, copyFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, NodeRole, bucketRef } from '../protocol/messages/node.js';
 import { address as addressCodec } from '../protocol/messages/legacy.js';
 import type { Item } from '../protocol/messages/node.js';
 import type { ClusterNode } from './node.js';
-import { writeSaveFile, readSaveFile } from './savefile.js';
+import { writeSaveFile } from './savefile.js';
+import { stamp } from './loaded-save.js';
 import type { Member } from './members.js';
 
 const MOVE_RETRY_DELAY_MS = 50;
@@ -47,6 +48,10 @@ export class Shutdown {
       node.log.info({ buckets: left.primaries.length, items: this.itemsIn(left.primaries) }, 'last node of the cluster: saving instead of handing over');
     } else if (left.primaries.length > 0) {
       node.log.warn({ buckets: left.primaries.length, items: this.itemsIn(left.primaries) }, 'could not hand over every bucket in time');
+    }
+    if (node.loadedSave !== null && !this.isLastNode() && left.primaries.length === 0) {
+      // Another node holds every bucket now: the loaded save file is obsolete (loaded-save.ts).
+      await node.loadedSave.retire('every bucket was handed over at shutdown');
     }
     if (!node.everServed) node.log.info('this node never joined a cluster: nothing to save, any save file left as it is');
     else if (left.primaries.length > 0 || this.isLastNode()) await this.save(left.primaries);
@@ -162,15 +167,20 @@ export class Shutdown {
         await rename(node.opts.savefile, aside);
         node.log.warn({ file: node.opts.savefile, movedTo: aside }, 'the unreadable save file was moved aside, not overwritten');
       } else if (existsSync(node.opts.savefile)) {
-        // A save file this run did not load (it joined a cluster): kept under another name too,
-        // and still whole at its own path until the new one replaces it in one rename.
-        const kept = `${node.opts.savefile}.previous-${stamp(Date.now())}`;
+        // The file this run loaded (still in place: loaded-save.ts), or one it did not load (it
+        // joined a cluster): kept under another name too, and still whole at its own path until
+        // the new one replaces it in one rename.
+        const loaded = node.loadedSave?.held === true;
+        const kept = loaded ? node.loadedSave!.keptName() : `${node.opts.savefile}.previous-${stamp(Date.now())}`;
         await link(node.opts.savefile, kept)
           .catch(() => copyFile(node.opts.savefile, kept))
-          .then(() => node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept'))
+          .then(() => loaded
+            ? node.log.info({ file: node.opts.savefile, keptAs: kept }, 'the save file loaded at start is kept beside the newer one')
+            : node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept'))
           .catch((error: unknown) => node.log.error({ file: node.opts.savefile, err: String(error) }, 'could not keep the earlier save file; it is replaced'));
       }
       const r = await writeSaveFile(node.opts.savefile, items);
+      await node.loadedSave?.superseded();
       node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');
     } catch (error) {
       node.log.error({ file: node.opts.savefile, err: String(error) }, 'save file could not be written');
@@ -202,50 +212,6 @@ export class Shutdown {
       if (m.role === NodeRole.data) m.link.call(Cmd.goodbye, null, () => undefined, 1000);
       m.link.close('node shutting down');
     }
-  }
-}
-
-/** Loads the save file into a node starting alone; the file is then renamed aside, never loaded twice. */
-export async function loadSaveFile(node: ClusterNode): Promise<void> {
-  const path = node.opts.savefile;
-  await removeStaleTempFiles(node);
-  if (!existsSync(path)) return;
-  const content = await readSaveFile(path);
-  const now = Date.now();
-  let loaded = 0;
-  let expired = 0;
-  for (const it of content.items) {
-    if (it.expiresAtMs !== 0 && it.expiresAtMs <= now) {
-      expired++;
-      continue;
-    }
-    const b = node.store.bucketOf(it.map, it.key);
-    node.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
-    loaded++;
-  }
-  const aside = `${path}.loaded-${stamp(now)}`;
-  await rename(path, aside);
-  node.log.info({ file: path, loaded, expired, savedAt: new Date(content.createdAtMs).toISOString(), movedTo: aside }, 'save file loaded');
-}
-
-function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[:.]/g, '-');
-}
-
-/** A save that was killed half way leaves `<savefile>.tmp-<pid>`; it is garbage, the real file is whole. */
-async function removeStaleTempFiles(node: ClusterNode): Promise<void> {
-  const dir = dirname(node.opts.savefile);
-  const prefix = `${basename(node.opts.savefile)}.tmp-`;
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    await unlink(join(dir, name)).catch(() => undefined);
-    node.log.warn({ file: join(dir, name) }, 'removed the temporary file of an interrupted save');
   }
 }
 

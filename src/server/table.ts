@@ -34,6 +34,11 @@ export class BucketTable {
     return this.entries.length;
   }
 
+  /** No decision in it yet (every epoch 0): the table of a node that has not heard from its cluster. */
+  get blank(): boolean {
+    return this.entries.every((e) => e.epoch === 0);
+  }
+
   get(b: number): Owners {
     const e = this.entries[b];
     assert(e !== undefined, `bucket ${b} out of range for mask ${this.mask}`);

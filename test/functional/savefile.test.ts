@@ -1,6 +1,7 @@
 // The save file against real nodes: the last node saves at SIGINT and a restart brings every item
-// back (values, types, maps, expiries); a kill -9 during a save leaves the previous file whole; a
-// damaged save file stops `serve` (exit 3, file untouched) unless --ignore-bad-savefile.
+// back (values, types, maps, expiries), the file staying in place, marked in use; a kill -9 during a
+// save leaves the previous file whole; a damaged save file stops `serve` (exit 3, file untouched)
+// unless --ignore-bad-savefile. Crashes after a load: savefile-crash.test.ts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -120,9 +121,12 @@ test('the last node saves at SIGINT; a restart brings back every item, type, map
   } finally {
     await r.close();
   }
+  // Loaded and still the only copy: the file stays in place, marked in use by this run (loaded-save.ts).
   const files = readdirSync(node.dataDir);
-  assert.ok(!files.includes(SAVE_NAME), `the save file was renamed aside (files: ${files.join(', ')})`);
-  assert.ok(files.some((f) => f.startsWith(`${SAVE_NAME}.loaded-`)), `a ${SAVE_NAME}.loaded-* file exists (files: ${files.join(', ')})`);
+  assert.ok(files.includes(SAVE_NAME), `the loaded save file stays in place (files: ${files.join(', ')})`);
+  const mark = JSON.parse(readFileSync(join(node.dataDir, `${SAVE_NAME}.in-use`), 'utf8')) as { incarnation: string };
+  const listening = again.logs.find((l) => l['msg'] === 'listening')!;
+  assert.equal(mark.incarnation, listening['incarnation'], 'the in-use mark names the run that loaded it');
   await killNode(again);
 });
 

@@ -184,3 +184,22 @@ test('buildStatus: a member without stats is listed with counts from the table',
   assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null, serving: null, quorum: null });
   assert.equal(report.verdict, 'balanced');
 });
+
+test('buildStatus: the mask is the one the nodes report; a client table on the default mask is read under it', () => {
+  // Nodes at mask 0x0f, two of them, 8 and 8; the client's table is on 0xff, each entry i repeating i & 0x0f.
+  const small = (b: number): string => ((b & 0x0f) % 2 === 0 ? 'a:1' : 'b:2');
+  const other = (b: number): string => ((b & 0x0f) % 2 === 0 ? 'b:2' : 'a:1');
+  const table = tableOf(small, other);
+  const stats = [
+    { addr: 'a:1', items: 5, buckets: { primary: 8, backup: 8, mask: 0x0f }, transfer: null, serving: true, quorum: true },
+    { addr: 'b:2', items: 5, buckets: { primary: 8, backup: 8, mask: 0x0f }, transfer: null, serving: true, quorum: true },
+  ];
+  const report = buildStatus(stats, table);
+  assert.equal(report.mask, 0x0f);
+  assert.equal(report.verdict, 'balanced', report.reason);
+  // A node still on the old mask during a widening: the widest reported mask is the cluster's.
+  const widening = buildStatus([stats[0], { ...stats[1], buckets: { primary: 16, backup: 16, mask: 0x1f } }], table);
+  assert.equal(widening.mask, 0x1f);
+  // No node reported a mask: the client's.
+  assert.equal(buildStatus([{ addr: 'a:1', buckets: { primary: 256, backup: 0 } }], tableOf(() => 'a:1', () => '')).mask, MASK);
+});
