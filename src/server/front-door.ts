@@ -277,6 +277,13 @@ export class FrontDoor {
     }
     const msg = nodeAuth.decode(new Reader(frame.payload));
     const node = this.node;
+    if (msg.addr === node.me) {
+      // No node dials itself: this is a dial of ours relayed back to us, to reflect our own proof.
+      node.log.warn({ client: s.conn.remote }, 'node link refused: node_auth names this node itself (a reflected handshake)');
+      s.failinfo(frame, ErrorCode.notAllowed, 'node_auth names this node itself');
+      s.conn.close('node_auth names this node itself');
+      return;
+    }
     if (node.tls !== null && !peerVerified(s.conn.socket)) {
       // Mutual TLS on node links: knowing the secret is not enough without a CA-signed certificate.
       const why = tlsAuthError(s.conn.socket);
