@@ -7,7 +7,8 @@ import { createServer, connect, type Socket } from 'node:net';
 import { Cluster } from '../../src/index.js';
 import { cleanup, killNode, startNode, type NodeProcess } from '../helpers/nodes.js';
 import { waitForGoalState } from '../helpers/cluster.js';
-import { frame, HEADER } from '../helpers/raw.js';
+import { frame, HEADER, int, RawClient, str } from '../helpers/raw.js';
+import { randomBytes } from 'node:crypto';
 
 const TEST_TIMEOUT_MS = 90_000;
 const PROBE = 54;
@@ -128,4 +129,58 @@ test('a node dialling an attacker cannot be fed its own handshake proof: the pro
   }
   assert.equal(low.logs.filter((l) => String(l['msg']).startsWith('rejoining')).length, 0, 'the node did not rejoin');
   assert.equal(await missingKeys([low.addr], 'refl', 300), 0, 'every key is still there');
+});
+
+/** Log lines of each refusal kind per second at most (admission.ts NOTICES_PER_SECOND_MAX), as docs/architecture.md promises. */
+const NOTICES_PER_SECOND_MAX = 5;
+const ATTEMPTS_PER_KIND = 120;
+const ATTEMPTS_AT_ONCE = 10;
+
+/** Runs `attempt` ATTEMPTS_PER_KIND times, ATTEMPTS_AT_ONCE at a time; every connection ends closed by the node. */
+async function burst(addr: string, attempt: (c: RawClient) => void): Promise<void> {
+  for (let done = 0; done < ATTEMPTS_PER_KIND; done += ATTEMPTS_AT_ONCE) {
+    await Promise.all(
+      Array.from({ length: ATTEMPTS_AT_ONCE }, async () => {
+        const c = await RawClient.connect(addr);
+        attempt(c);
+        assert.ok(await c.waitClosed(10_000), 'the node closed the connection');
+      }),
+    );
+  }
+}
+
+test('refusals an outsider provokes per connection are logged at a bounded rate, not once per connection', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const node = await startNode();
+  const kinds: { msg: string; attempt: (c: RawClient) => void }[] = [
+    // Three node commands without the secret.
+    { msg: 'connection closed: it kept sending node commands without proving the cluster secret', attempt: (c) => { for (let i = 1; i <= 3; i++) c.sendFrame(52, 0, i); } },
+    // A node handshake with a wrong proof.
+    {
+      msg: 'node authentication failed: the peer does not know the cluster secret',
+      attempt: (c) => {
+        c.sendFrame(56, 0, 1, Buffer.concat([str('127.0.0.1:1'), long(1n), int(0), str(randomBytes(32))]));
+        c.sendFrame(57, 0, 2, str(randomBytes(32)));
+      },
+    },
+    // A frame header announcing more than the node's frame limit.
+    { msg: 'client connection closed on error', attempt: (c) => c.send(Buffer.concat([frame(2200, 0, 1).subarray(0, 8), int(0x7fffffff)])) },
+  ];
+  for (const k of kinds) {
+    const from = node.logs.length;
+    const startMs = Date.now();
+    await burst(node.addr, k.attempt);
+    // The node logs the last refusal before it closes the connection, or as it does.
+    const elapsedSec = Math.ceil((Date.now() - startMs) / 1000);
+    const lines = node.logs.slice(from).filter((l) => l['msg'] === k.msg).length;
+    assert.ok(lines >= 1, `"${k.msg}" was logged at all`);
+    const bound = NOTICES_PER_SECOND_MAX * (elapsedSec + 1);
+    assert.ok(lines <= bound, `"${k.msg}": ${lines} lines for ${ATTEMPTS_PER_KIND} connections in ${elapsedSec} s (at most ${bound})`);
+  }
+  const stats = await RawClient.connect(node.addr);
+  const doc = JSON.parse((await stats.request(32)).payload.subarray(4).toString('utf8')) as { ops: Record<string, number> };
+  stats.destroy();
+  // What is not logged is counted.
+  assert.equal(doc.ops['nodeCommandsRefused'], 3 * ATTEMPTS_PER_KIND, 'every refused node command is counted');
+  assert.equal(doc.ops['nodeAuthFailed'], ATTEMPTS_PER_KIND, 'every failed node handshake is counted');
+  assert.equal(doc.ops['protocolErrors'], ATTEMPTS_PER_KIND, 'every oversized frame is counted');
 });
