@@ -207,7 +207,7 @@ export class LoggerNode {
       onMemberGone: (msg) => this.onMemberGone(msg),
       onLeaving: (addr) => this.onLeaving(addr),
       onClose: (l) => this.onLinkClose(l),
-    });
+    }, this.seeds.has(m.addr) ? undefined : m.addr);
     try {
       await link.start();
       if (this.stopping || this.members.get(m.addr) !== m) throw new Error('no longer wanted');

@@ -57,6 +57,8 @@ export class MemberLink {
     private readonly secret: Buffer,
     private readonly tls: ConnectionOptions | undefined,
     private readonly events: LinkEvents,
+    /** The address the node must prove it is (see NodeDialParams.expectAddr); unset for a seed. */
+    private readonly expectAddr?: string,
   ) {}
 
   get open(): boolean {
@@ -73,6 +75,7 @@ export class MemberLink {
       handshakeTimeoutMs: CALL_TIMEOUT_MS,
       pauseReadOnOutput: true,
       tls: this.tls,
+      expectAddr: this.expectAddr,
     });
     this.conn = conn;
     this.conn.start({ onFrame: (f) => this.onFrame(f), onClose: (r) => this.onClose(r) });

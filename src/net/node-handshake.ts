@@ -35,7 +35,7 @@ const PROOF_ID = 2;
  * Runs the handshake on a fresh connection (it takes the connection's handlers meanwhile; the
  * caller hands them on afterwards). Resolves with the acceptor's identity once both proofs hold.
  */
-export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIdentity, peerAddr: string, timeoutMs: number): Promise<NodeIdentity> {
+export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIdentity, peerAddr: string, timeoutMs: number, expectAddr?: string): Promise<NodeIdentity> {
   return new Promise((resolve, reject) => {
     const dialerNonce = newNonce();
     let acceptor: NodeIdentity | null = null;
@@ -75,6 +75,16 @@ export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIde
         if (!proofMatches(secret, 'acceptor', t, ch.mac)) {
           return finish(new NodeAuthError(`${peerAddr} does not know the cluster secret (its proof is wrong)`, 'badProof'));
         }
+        // BACKGROUND: any node answers node_auth from anyone with a valid acceptor proof, so whoever
+        // receives our dial can relay our node_auth to a real node (or back to this node itself) and
+        // hand us that node's proof. BEHAVIOR: the proof must name the node we meant to reach, and
+        // never this node; otherwise our own proof would let the relay speak as us (see issue 9 review).
+        if (ch.addr === me.addr) {
+          return finish(new NodeAuthError(`${peerAddr} answered with a proof made by this node itself (a reflected handshake: someone else listens there)`, 'badProof'));
+        }
+        if (expectAddr !== undefined && ch.addr !== expectAddr) {
+          return finish(new NodeAuthError(`${peerAddr} proved to be ${ch.addr}, not the node dialled (a relayed handshake: someone else listens there)`, 'badProof'));
+        }
         acceptor = { addr: ch.addr, incarnation: ch.incarnation, role: 0 };
         nodeProof.encode(conn.begin(Cmd.nodeProof, 0, PROOF_ID), nodeProofMac(secret, 'dialer', t));
         conn.end();
@@ -110,12 +120,17 @@ export interface NodeDialParams {
   pauseReadOnOutput: boolean;
   /** Set: the link runs over mutual TLS (see nodeDialTlsOptions). */
   tls?: ConnectionOptions | undefined;
+  /**
+   * The address the node must prove it is: set whenever the dialled address is a member's own
+   * (as it advertised it); unset only for a seed given by the operator, which may be spelled otherwise.
+   */
+  expectAddr?: string | undefined;
 }
 
 /** Dials a node and proves the cluster secret to it: a connection ready for server_hello or probe. */
 export async function dialNode(addr: string, p: NodeDialParams): Promise<{ conn: Connection; peer: NodeIdentity }> {
   const socket = await dialSocket(addr, { timeoutMs: p.connectTimeoutMs, tls: p.tls });
   const conn = new Connection(socket, { maxFrameBytes: p.maxFrameBytes, pauseReadOnOutput: p.pauseReadOnOutput });
-  const peer = await authenticateAsNode(conn, p.secret, p.me, addr, p.handshakeTimeoutMs);
+  const peer = await authenticateAsNode(conn, p.secret, p.me, addr, p.handshakeTimeoutMs, p.expectAddr);
   return { conn, peer };
 }

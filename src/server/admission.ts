@@ -134,12 +134,16 @@ export class Admission {
     else this.perIp.set(ip, n);
   }
 
-  /** A warn line, at most a few per second of each kind; the rest are counted in stats. */
-  notice(kind: string, fields: Record<string, unknown>, msg: string): void {
+  /**
+   * A log line (warn unless told) about something a peer provoked, at most a few per second of each
+   * kind, so that a flood of hostile connections cannot flood the log; the rest are counted in stats.
+   */
+  notice(kind: string, fields: Record<string, unknown>, msg: string, level: 'warn' | 'info' = 'warn'): void {
     const second = Math.floor(performance.now() / 1000);
     const n = this.notices.get(kind);
     if (n === undefined || n.second !== second) this.notices.set(kind, { second, count: 1 });
     else if (++n.count > NOTICES_PER_SECOND_MAX) return;
-    this.log.warn(fields, msg);
+    if (level === 'info') this.log.info(fields, msg);
+    else this.log.warn(fields, msg);
   }
 }

@@ -128,7 +128,7 @@ export class FrontDoor {
           if (suppressed !== null) node.log.warn({ client: conn.remote, suppressed }, 'a TLS client connected to a plain port (connection closed; start the node with --tls-cert/--tls-key/--tls-ca, or connect without TLS)');
         } else if (reason.kind === 'error') {
           node.stats.protocolErrors++;
-          node.log.info({ client: conn.remote, why: reason.error.message }, 'client connection closed on error');
+          admission.notice('protocolError', { client: conn.remote, why: reason.error.message }, 'client connection closed on error', 'info');
         }
       },
     });
@@ -208,7 +208,7 @@ export class FrontDoor {
     this.node.stats.notAllowed++;
     s.failinfo(frame, ErrorCode.notAllowed, why);
     if (close) {
-      this.node.log.warn({ client: s.conn.remote, command: frame.command }, 'connection closed: a legacy client (hello) on a node with users (--legacy-clients refuse)');
+      this.admission.notice('legacy', { client: s.conn.remote, command: frame.command }, 'connection closed: a legacy client (hello) on a node with users (--legacy-clients refuse)');
       s.conn.close('legacy client refused');
     } else {
       this.node.log.debug({ client: s.conn.remote, command: frame.command, user: s.login?.user }, 'command not allowed');
@@ -225,9 +225,10 @@ export class FrontDoor {
 
   /** A node-only command from an unproven connection: refused, and past a few the connection ends. */
   private refuse(s: ClientSession, frame: Frame, why: string): void {
+    this.node.stats.nodeCommandsRefused++;
     s.failinfo(frame, ErrorCode.notAllowed, `${why}: prove the cluster secret first (node_auth)`);
     if (++s.refusals >= REFUSALS_MAX) {
-      this.node.log.warn({ client: s.conn.remote, command: frame.command, refusals: s.refusals }, 'connection closed: it kept sending node commands without proving the cluster secret');
+      this.admission.notice('nodeCommands', { client: s.conn.remote, command: frame.command, refusals: s.refusals }, 'connection closed: it kept sending node commands without proving the cluster secret');
       s.conn.close('too many refused node commands');
     }
   }
@@ -277,10 +278,17 @@ export class FrontDoor {
     }
     const msg = nodeAuth.decode(new Reader(frame.payload));
     const node = this.node;
+    if (msg.addr === node.me) {
+      // No node dials itself: this is a dial of ours relayed back to us, to reflect our own proof.
+      this.admission.notice('nodeAuthSelf', { client: s.conn.remote }, 'node link refused: node_auth names this node itself (a reflected handshake)');
+      s.failinfo(frame, ErrorCode.notAllowed, 'node_auth names this node itself');
+      s.conn.close('node_auth names this node itself');
+      return;
+    }
     if (node.tls !== null && !peerVerified(s.conn.socket)) {
       // Mutual TLS on node links: knowing the secret is not enough without a CA-signed certificate.
       const why = tlsAuthError(s.conn.socket);
-      node.log.warn({ client: s.conn.remote, claimed: msg.addr, why }, 'node link refused: the peer has no certificate signed by the cluster CA');
+      this.admission.notice('nodeCert', { client: s.conn.remote, claimed: msg.addr, why }, 'node link refused: the peer has no certificate signed by the cluster CA');
       s.failinfo(frame, ErrorCode.notAllowed, `node links need a TLS certificate signed by the cluster CA (${why})`);
       s.conn.close('node link without a verified certificate');
       return;
@@ -305,7 +313,8 @@ export class FrontDoor {
     if (t === null || s.peer !== null) return this.refuse(s, frame, 'node_proof without node_auth');
     const mac = nodeProof.decode(new Reader(frame.payload));
     if (!proofMatches(this.node.opts.clusterSecret, 'dialer', t, mac)) {
-      this.node.log.warn({ client: s.conn.remote, claimed: t.dialerAddr }, 'node authentication failed: the peer does not know the cluster secret');
+      this.node.stats.nodeAuthFailed++;
+      this.admission.notice('nodeAuthFailed', { client: s.conn.remote, claimed: t.dialerAddr }, 'node authentication failed: the peer does not know the cluster secret');
       s.failinfo(frame, ErrorCode.authFailed, 'wrong proof: this node has another cluster secret');
       s.conn.close('node authentication failed');
       return;

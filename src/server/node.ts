@@ -45,6 +45,10 @@ export interface NodeStats {
   loginsFailed: number;
   /** Client commands refused by the users gate (not logged in, or outside the user's role). */
   notAllowed: number;
+  /** Node commands refused on connections that have not proven the cluster secret. */
+  nodeCommandsRefused: number;
+  /** Node handshakes refused at node_proof (a wrong proof: another secret, or none). */
+  nodeAuthFailed: number;
 }
 
 export class ClusterNode {
@@ -55,7 +59,7 @@ export class ClusterNode {
   readonly clients = new Set<ClientSession>();
   readonly stats: NodeStats = {
     reads: 0, writes: 0, redirects: 0, badRequests: 0, unknownCommands: 0, backupFailures: 0, expired: 0,
-    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0, loginsFailed: 0, notAllowed: 0,
+    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0, loginsFailed: 0, notAllowed: 0, nodeCommandsRefused: 0, nodeAuthFailed: 0,
   };
   readonly members: Membership;
   readonly repl: Replication;

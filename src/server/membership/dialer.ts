@@ -66,7 +66,8 @@ export class Dialer {
     const host = this.host;
     const m = host.member(addr);
     if (m !== undefined) m.dialing = true;
-    dialNode(addr, host.dialParams()).then(
+    // A seed may be spelled otherwise than it advertises itself; a member must prove its own address.
+    dialNode(addr, { ...host.dialParams(), expectAddr: joining ? undefined : addr }).then(
       ({ conn }) => host.safely('dial', () => {
         const link = new PeerLink(conn, host.linkEvents, true);
         link.addr = addr;

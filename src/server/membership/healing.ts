@@ -80,7 +80,7 @@ export class SplitHealer {
     // (this node rejoined, the member came back), the probe must not speak for the new state.
     const myIncarnation = host.incarnation;
     const current = (): boolean => host.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
-    dialNode(addr, host.probeDialParams()).then(
+    dialNode(addr, { ...host.probeDialParams(), expectAddr: addr }).then(
       ({ conn }) => host.safely('probe', () => {
         const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
         if (!current()) {
