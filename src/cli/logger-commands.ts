@@ -34,7 +34,9 @@ export function registerLoggerCommands(program: Command): void {
 // ---- logger ----
 
 interface LoggerCliOptions extends TlsFlags {
-  node: string[];
+  cluster?: string[];
+  /** The older name of --cluster, kept as an alias. */
+  node?: string[];
   dir: string;
   maxFileMb: string;
   fsync: string;
@@ -46,7 +48,8 @@ function registerLogger(program: Command): void {
   const cmd = program
     .command('logger')
     .description('run a logging node: subscribe to every node of the cluster and append every update to files in DIR')
-    .requiredOption('--node <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--cluster <host:port>', 'a node of the cluster (repeat for more)', collect)
+    .option('--node <host:port>', 'the same as --cluster (its older name; repeatable, and may be mixed with it)', collect)
     .requiredOption('--dir <dir>', 'directory of the log files (oc-000001.log, ...)')
     .option('--max-file-mb <n>', 'start a new file past this size', String(DEFAULT_MAX_FILE_MB))
     .addOption(new Option('--fsync <policy>', 'fsync after every write, every second, or never').choices(FSYNC_POLICIES).default('interval'))
@@ -60,8 +63,9 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 function parseLoggerOptions(opts: LoggerCliOptions): { nodes: string[]; maxFileMb: number; fsync: FsyncPolicy; clusterSecret: Buffer; tls: TlsMaterial | undefined } {
-  if (opts.node.length === 0) throw new UsageError('--node HOST:PORT is required');
-  const nodes = opts.node.map((n) => parseNodeAddress('--node', n));
+  const given = [...(opts.cluster ?? []).map((a) => ['--cluster', a] as const), ...(opts.node ?? []).map((a) => ['--node', a] as const)];
+  if (given.length === 0) throw new UsageError('--cluster HOST:PORT is required (a node of the cluster; repeat for more)');
+  const nodes = [...new Set(given.map(([option, a]) => parseNodeAddress(option, a)))];
   const maxFileMb = Number(opts.maxFileMb);
   if (!Number.isInteger(maxFileMb) || maxFileMb < 1 || maxFileMb > 1024 * 1024) throw new UsageError(`--max-file-mb must be a whole number of MiB (1 or more), not "${opts.maxFileMb}"`);
   const fsync = FSYNC_POLICIES.find((p) => p === opts.fsync);

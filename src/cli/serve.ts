@@ -40,6 +40,7 @@ interface ServeFlags extends TlsFlags {
   maxConnectionsPerIp: string;
   handshakeTimeoutMs: string;
   frameTimeoutMs: string;
+  pushAckTimeoutMs: string;
   pendingFrameBytesMax: string;
   legacyClients: string;
 }
@@ -89,6 +90,7 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.maxConnectionsPerIp = positiveInt('--max-connections-per-ip', f.maxConnectionsPerIp, 0);
   o.handshakeTimeoutMs = positiveInt('--handshake-timeout-ms', f.handshakeTimeoutMs, 100);
   o.frameTimeoutMs = positiveInt('--frame-timeout-ms', f.frameTimeoutMs, 100);
+  o.pushAckTimeoutMs = positiveInt('--push-ack-timeout-ms', f.pushAckTimeoutMs, 100);
   o.pendingFrameBytesMax = positiveInt('--pending-frame-bytes-max', f.pendingFrameBytesMax, MIN_MAX_FRAME_BYTES);
   o.insecure = f.insecure === true;
   o.advertise = f.advertise === undefined ? undefined : address('--advertise', f.advertise);
@@ -149,6 +151,7 @@ export function registerServe(program: Command): void {
     .option('--max-connections-per-ip <n>', 'unproven and client connections from one address at once (0: no bound)', '0')
     .option('--handshake-timeout-ms <ms>', 'close a connection that has not said hello (or logged in) by then', String(d.handshakeTimeoutMs))
     .option('--frame-timeout-ms <ms>', 'close a connection whose frame is not whole this long after its first byte', String(d.frameTimeoutMs))
+    .option('--push-ack-timeout-ms <ms>', 'close a hello (original protocol) client that leaves a push unacknowledged this long while pushes wait', String(d.pushAckTimeoutMs))
     .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
     .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
     .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);

@@ -71,6 +71,7 @@ export class Connection {
   partialSinceMs: number | undefined;
   private onBufferedChange: ((deltaBytes: number) => void) | undefined;
   private bufferedReported = 0;
+  private remoteSeen: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -82,6 +83,7 @@ export class Connection {
     this.outputMaxBytes = options.outputMaxBytes ?? 1024 * 1024 * 1024;
     this.onBufferedChange = options.onBufferedChange;
     socket.setNoDelay(true);
+    if (this.noteRemote() === undefined) socket.once('connect', () => this.noteRemote());
     socket.on('drain', () => this.onDrain());
     socket.on('error', (error: Error) => this.finish({ kind: 'error', error }));
     socket.on('close', () => this.finish({ kind: 'remote' }));
@@ -125,8 +127,20 @@ export class Connection {
     return this.closedFlag || this.closing;
   }
 
+  /**
+   * The peer's "host:port". Kept from the accept (or the connect of a dialled socket): once the
+   * socket is closed, Node forgets it, and the log line of the close still names the peer.
+   */
   get remote(): string {
-    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+    return this.remoteSeen ?? this.noteRemote() ?? '?:?';
+  }
+
+  private noteRemote(): string | undefined {
+    const host = this.socket.remoteAddress;
+    const port = this.socket.remotePort;
+    if (host === undefined || port === undefined) return undefined;
+    this.remoteSeen = `${host}:${port}`;
+    return this.remoteSeen;
   }
 
   /** Bytes waiting to be written, in our batch and in the socket. */

@@ -1,6 +1,6 @@
 // One client connection on the node: what kind of hello it said, who it logged in as, the pushes it
-// may receive, and replies kept in request order even when some wait (full wait on the backup, a
-// login being checked).
+// may receive (paced for hello clients, push-pacer.ts), and replies kept in request order even when
+// some wait (full wait on the backup, a login being checked).
 import type { Connection } from '../net/connection.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, Feature, Reply } from '../protocol/commands.js';
@@ -11,6 +11,13 @@ import type { Writer } from '../protocol/codec.js';
 import type { NodeAuthTranscript } from '../protocol/node-auth.js';
 import type { NodeIdentity } from '../net/node-handshake.js';
 import type { Role } from './users.js';
+import { PushPacer, type GiveUpWhy } from './push-pacer.js';
+
+/** How pushes to a hello (original protocol) client are paced, and who hears that it fell behind. */
+export interface PacingPolicy {
+  ackTimeoutMs: number;
+  onGiveUp(s: ClientSession, why: GiveUpWhy, waiting: number): void;
+}
 
 export type SessionKind = 'none' | 'legacy' | 'rich';
 
@@ -49,13 +56,41 @@ export class ClientSession {
    */
   trusted: boolean;
   private readingHeldForLogin = false;
+  /** Set once the connection said hello (10): its pushes go one at a time. */
+  private pacer: PushPacer | null = null;
 
   constructor(
     readonly conn: Connection,
     readonly id: number,
     trusted: boolean,
+    private readonly pacing: PacingPolicy,
   ) {
     this.trusted = trusted;
+  }
+
+  /** The connection said hello (10): from now on its pushes are paced (one unacknowledged at a time). */
+  becomeLegacy(): void {
+    this.kind = 'legacy';
+    if (this.pacer !== null) return;
+    this.pacer = new PushPacer(this.pacing.ackTimeoutMs, {
+      write: (command, encode) => this.push(command, encode),
+      giveUp: (why, waiting) => this.pacing.onGiveUp(this, why, waiting),
+    });
+  }
+
+  /** A reply frame from the client (reply-to != 0): an ack of a paced push lets the next one go. */
+  onReply(frame: Frame): void {
+    this.pacer?.onReply(frame);
+  }
+
+  /** The connection closed: paced pushes stop. */
+  dispose(): void {
+    this.pacer?.stop();
+  }
+
+  /** Pushes waiting for the client's acks (hello clients only; 0 otherwise). */
+  get pushesWaiting(): number {
+    return this.pacer?.waiting ?? 0;
   }
 
   get richPushes(): boolean {
@@ -152,23 +187,27 @@ export class ClientSession {
 
   // ---- pushes ----
 
-  private push(command: number, encode: ((w: Writer) => void) | null): void {
-    if (this.conn.closed || !this.trusted) return;
+  /** Writes a push now; returns its request id. */
+  private push(command: number, encode: ((w: Writer) => void) | null): number {
     const id = this.nextPushId;
+    if (this.conn.closed || !this.trusted) return id;
     this.nextPushId = this.nextPushId >= 0xffffffff ? 1 : this.nextPushId + 1;
     const w = this.conn.begin(command, 0, id);
     if (encode !== null) encode(w);
     this.conn.end();
+    return id;
   }
 
   pushServerInfo(addr: string): void {
-    if (this.kind === 'none') return;
-    this.push(Cmd.serverInfo, (w) => addressCodec.encode(w, addr));
+    if (this.kind === 'none' || this.conn.closed || !this.trusted) return;
+    const encode = (w: Writer): void => addressCodec.encode(w, addr);
+    if (this.pacer !== null) this.pacer.serverInfo(Cmd.serverInfo, addr, encode);
+    else this.push(Cmd.serverInfo, encode);
   }
 
   pushHashmask(mask: number, hash: number, level: number): void {
-    if (this.kind !== 'legacy') return;
-    this.push(Cmd.hashmask, (w) => hashmask.encode(w, { mask, hash, level }));
+    if (this.kind !== 'legacy' || this.pacer === null || this.conn.closed || !this.trusted) return;
+    this.pacer.hashmask(Cmd.hashmask, mask, hash, (w) => hashmask.encode(w, { mask, hash, level }));
   }
 
   pushBucketOwner(mask: number, e: BucketEntry): void {

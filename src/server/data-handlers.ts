@@ -8,7 +8,7 @@ import { ValueType, valueTypeName, type Value } from '../protocol/values.js';
 import * as data from '../protocol/messages/data.js';
 import * as legacy from '../protocol/messages/legacy.js';
 import { UpdateOp, type Update } from '../protocol/messages/node.js';
-import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1 } from '../shared/fnv.js';
+import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1, fnv1aSignedCharLatin1, legacyKeyMapName, isLegacyKeyMap } from '../shared/fnv.js';
 import type { ClientSession } from './client-session.js';
 import type { Connection } from '../net/connection.js';
 import type { ClusterNode } from './node.js';
@@ -225,7 +225,7 @@ function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
   if (mapHash === 0) return '';
   const bucket = node.store.bucket(b);
   if (bucket !== undefined) {
-    for (const name of bucket.maps.keys()) if (mapRouteHashLatin1(name) === mapHash) return name;
+    for (const name of bucket.maps.keys()) if (mapRouteHashLatin1(name) === mapHash && !isLegacyKeyMap(name)) return name;
   }
   return legacyMapName(mapHash);
 }
@@ -233,14 +233,17 @@ function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
 function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
   if (!served(node, s, frame, b, 'write')) return;
-  if (fnv1aLatin1(m.name) !== m.keyHash) {
+  const fnv = fnv1aLatin1(m.name) === m.keyHash;
+  if (!fnv && fnv1aSignedCharLatin1(m.name) !== m.keyHash) {
     node.stats.badRequests++;
-    s.failinfo(frame, ErrorCode.badRequest, `key hash 0x${m.keyHash.toString(16)} is not the FNV-1a hash of the name`);
+    s.failinfo(frame, ErrorCode.badRequest, `key hash 0x${m.keyHash.toString(16)} is neither the FNV-1a hash of the name nor the original client's signed-char variant of it`);
     return;
   }
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
-  const map = legacyMap(node, b, m.mapHash);
+  // A plain key hashed by the original client's signed-char FNV (a name with bytes >= 0x80) stays
+  // under the hash it was given: in the map that routes by that hash (see LEGACY_KEY_PREFIX).
+  const map = m.mapHash !== 0 ? legacyMap(node, b, m.mapHash) : fnv ? '' : legacyKeyMapName(m.keyHash);
   node.store.put(b, map, m.name, { value, expiresAtMs: at });
   const u: Update = { op: UpdateOp.set, map, key: m.name, expiresAtMs: at, value };
   finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
@@ -266,11 +269,19 @@ function findByHash(node: ClusterNode, b: number, mapHash: number, keyHash: numb
   const bucket = node.store.bucket(b);
   if (bucket === undefined) return undefined;
   const now = Date.now();
-  const tables = mapHash === 0 ? [bucket.items] : [...bucket.maps].filter(([name]) => mapRouteHashLatin1(name) === mapHash).map(([, t]) => t);
+  const tables =
+    mapHash === 0
+      ? [bucket.items, bucket.maps.get(legacyKeyMapName(keyHash)) ?? new Map<string, StoredItem>()]
+      : [...bucket.maps].filter(([name]) => mapRouteHashLatin1(name) === mapHash && !isLegacyKeyMap(name)).map(([, t]) => t);
   for (const table of tables) {
     for (const [key, it] of table) {
-      if (fnv1aLatin1(key) === keyHash && (it.expiresAtMs === 0 || it.expiresAtMs > now)) return it;
+      if (hashOfName(key, keyHash) && (it.expiresAtMs === 0 || it.expiresAtMs > now)) return it;
     }
   }
   return undefined;
+}
+
+/** The name hashes to keyHash: by FNV-1a, or by the original client's signed-char variant (bytes >= 0x80). */
+function hashOfName(name: string, keyHash: number): boolean {
+  return fnv1aLatin1(name) === keyHash || fnv1aSignedCharLatin1(name) === keyHash;
 }

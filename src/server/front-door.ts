@@ -17,7 +17,7 @@ import * as nodeMsg from '../protocol/messages/node.js';
 import * as data from '../protocol/messages/data.js';
 import { nodeAuth, nodeChallenge, nodeProof } from '../protocol/messages/auth.js';
 import { newNonce, nodeProofMac, proofMatches } from '../protocol/node-auth.js';
-import { ClientSession } from './client-session.js';
+import { ClientSession, type PacingPolicy } from './client-session.js';
 import { handleClientCommand } from './data-handlers.js';
 import { PeerLink } from './peer-link.js';
 import type { ClusterNode } from './node.js';
@@ -55,6 +55,8 @@ export class FrontDoor {
   private readonly policy: GatePolicy;
   private readonly logins: Logins;
   private readonly tlsOnPlainGate = mismatchLogGate();
+  /** Pushes to hello clients go one at a time; one that stops acking (or falls far behind) is closed. */
+  private readonly pacing: PacingPolicy;
 
   constructor(private readonly node: ClusterNode) {
     const o = node.opts;
@@ -74,6 +76,17 @@ export class FrontDoor {
       node.log,
       () => node.clients,
     );
+    this.pacing = {
+      ackTimeoutMs: o.pushAckTimeoutMs,
+      onGiveUp: (s, why, waiting) => {
+        const text =
+          why === 'ackTimeout'
+            ? `connection closed: a hello client left a push unacknowledged for --push-ack-timeout-ms ${o.pushAckTimeoutMs} with pushes waiting`
+            : 'connection closed: too many pushes wait for a hello client that does not keep up with its acks';
+        node.log.warn({ client: s.conn.remote, why, waiting }, text);
+        s.conn.close(why === 'ackTimeout' ? 'push not acknowledged in time' : 'push queue full');
+      },
+    };
   }
 
   /** Starts the deadline checks (handshake, frame); stop() ends them. */
@@ -111,13 +124,14 @@ export class FrontDoor {
     const usersOn = this.policy.usersOn;
     const maxFrameBytes = usersOn ? Math.min(LOGIN_FRAME_BYTES_MAX, node.opts.maxFrameBytes) : node.opts.maxFrameBytes;
     const conn = new Connection(socket, { maxFrameBytes, onBufferedChange: (d) => admission.onBuffered(d) });
-    const session = new ClientSession(conn, this.nextSessionId++, !usersOn);
+    const session = new ClientSession(conn, this.nextSessionId++, !usersOn, this.pacing);
     session.slot = slot;
     node.clients.add(session);
     conn.start({
       onFrame: (frame) => this.onFrame(session, frame),
       onClose: (reason) => {
         node.clients.delete(session);
+        session.dispose();
         admission.onClosed(session);
         if (session.nodeAuth !== null && session.peer === null) {
           // The dialler checks this node's proof first and hangs up if it is wrong: its secret differs.
@@ -135,7 +149,7 @@ export class FrontDoor {
   }
 
   private onFrame(s: ClientSession, frame: Frame): void {
-    if (frame.replyTo !== 0) return; // acks of our pushes, or replies that answer nothing: dropped
+    if (frame.replyTo !== 0) return s.onReply(frame); // acks of our pushes (paced for hello clients); others dropped
     try {
       this.dispatch(s, frame);
     } catch (error) {
@@ -236,7 +250,7 @@ export class FrontDoor {
   private onHello(s: ClientSession, frame: Frame): void {
     if (this.node.leaving) return this.redirectHello(s, frame);
     if (s.peer !== null) return s.failinfo(frame, ErrorCode.badRequest, 'a node connection cannot say hello');
-    s.kind = 'legacy';
+    s.becomeLegacy();
     if (!s.trusted) {
       // A legacy client admitted without a login (--legacy-clients allow): the node's frame limit and pushes.
       s.trusted = true;

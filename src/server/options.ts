@@ -46,6 +46,8 @@ export interface ServerOptions {
   maxConnectionsPerIp: number;
   /** A connection that has not finished its hello (or login, or node proof) within this is closed. */
   handshakeTimeoutMs: number;
+  /** A hello (original protocol) client that leaves a push unacknowledged this long, with pushes waiting, is closed. */
+  pushAckTimeoutMs: number;
   /** A frame not whole within this time of its first byte closes its connection. */
   frameTimeoutMs: number;
   /** Bytes of unfinished frames of all client connections together; past it the largest holders are closed. */
@@ -85,6 +87,7 @@ export function defaultServerOptions(): ServerOptions {
     insecure: false,
     maxConnectionsPerIp: 0,
     handshakeTimeoutMs: L.DEFAULT_HANDSHAKE_TIMEOUT_MS,
+    pushAckTimeoutMs: L.DEFAULT_PUSH_ACK_TIMEOUT_MS,
     frameTimeoutMs: L.DEFAULT_FRAME_TIMEOUT_MS,
     pendingFrameBytesMax: L.DEFAULT_PENDING_FRAME_BYTES_MAX,
     users: null,

@@ -24,6 +24,27 @@ export function fnv1aLatin1(text: string): number {
   return hash >>> 0;
 }
 
+/**
+ * The hash the original C client (2012) computes: FNV-1a with each byte read as a *signed* char,
+ * so a byte b >= 0x80 is XORed in sign-extended (b | 0xffffff00). Equal to FNV-1a for ASCII text.
+ * Over a latin1 string (one byte per char code), like fnv1aLatin1.
+ */
+export function fnv1aSignedCharLatin1(text: string): number {
+  let hash = OFFSET_BASIS;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) & 0xff;
+    hash ^= c >= 0x80 ? c | 0xffffff00 : c;
+    hash = Math.imul(hash, PRIME);
+  }
+  return hash >>> 0;
+}
+
+/** True when the text holds a byte >= 0x80 (where the signed-char variant may differ). */
+export function hasHighBytesLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if ((text.charCodeAt(i) & 0xff) >= 0x80) return true;
+  return false;
+}
+
 /** FNV-1a over the UTF-8 bytes of a string, the client's key form. */
 export function fnv1aUtf8(text: string): number {
   return fnv1a(Buffer.from(text, 'utf8'));
@@ -39,11 +60,34 @@ export function legacyMapName(mapHash: number): string {
   return LEGACY_MAP_PREFIX + (mapHash >>> 0).toString(16).padStart(8, '0');
 }
 
+/**
+ * A plain key that an original client sent with its signed-char hash (not FNV-1a; the name holds
+ * bytes >= 0x80) is kept, under its own name, in the map LEGACY_KEY_PREFIX + 8 hex digits of that
+ * hash: the map routes by that hash, so the item stays in the bucket the client's hash names
+ * through widenings, moves, save files and logs, and its legacy gets find it there.
+ */
+export const LEGACY_KEY_PREFIX = '\u0000legacy-key:';
+
+export function legacyKeyMapName(keyHash: number): string {
+  return LEGACY_KEY_PREFIX + (keyHash >>> 0).toString(16).padStart(8, '0');
+}
+
+/** True for the maps that hold signed-char-hashed plain keys (see LEGACY_KEY_PREFIX). */
+export function isLegacyKeyMap(name: string): boolean {
+  return hashOfPrefixed(name, LEGACY_KEY_PREFIX) !== undefined;
+}
+
+function hashOfPrefixed(name: string, prefix: string): number | undefined {
+  if (name.length !== prefix.length + 8 || !name.startsWith(prefix)) return undefined;
+  const hex = name.slice(prefix.length);
+  return /^[0-9a-f]{8}$/.test(hex) ? Number.parseInt(hex, 16) >>> 0 : undefined;
+}
+
 /** The hash that places a map's entries (latin1 form of the name). */
 export function mapRouteHashLatin1(name: string): number {
-  if (name.length === LEGACY_MAP_PREFIX.length + 8 && name.startsWith(LEGACY_MAP_PREFIX)) {
-    const hex = name.slice(LEGACY_MAP_PREFIX.length);
-    if (/^[0-9a-f]{8}$/.test(hex)) return Number.parseInt(hex, 16) >>> 0;
+  if (name.length > 0 && name.charCodeAt(0) === 0) {
+    const h = hashOfPrefixed(name, LEGACY_MAP_PREFIX) ?? hashOfPrefixed(name, LEGACY_KEY_PREFIX);
+    if (h !== undefined) return h;
   }
   return fnv1aLatin1(name);
 }

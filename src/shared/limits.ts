@@ -11,6 +11,8 @@ export const HEADER_BYTES = 12;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_FRAME_TIMEOUT_MS = 30_000;
 export const DEFAULT_PENDING_FRAME_BYTES_MAX = 256 * 1024 * 1024;
+/** A hello (original protocol) client that leaves a push unacknowledged this long, pushes waiting, is closed. */
+export const DEFAULT_PUSH_ACK_TIMEOUT_MS = 30_000;
 
 /** A connection stops reading once this many reply bytes wait unsent. */
 export const OUTPUT_HIGH_WATER_BYTES = 4 * 1024 * 1024;
