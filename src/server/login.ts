@@ -1,5 +1,6 @@
 // Client logins (auth, 33) on a node with users: a bounded number of scrypt checks at once
-// node-wide, a bounded wait queue, reading of the connection held while its login is checked, a
+// node-wide, a bounded wait queue served address by address (one address flooding logins cannot
+// lock out the others), reading of the connection held while its login is checked, a
 // delayed answer to a failed login, and the connection closed after a few failures.
 import type { Frame } from '../protocol/header.js';
 import { Reader } from '../protocol/codec.js';
@@ -10,11 +11,14 @@ import type { Connection } from '../net/connection.js';
 import type { ClientSession, Slot } from './client-session.js';
 import type { Logger } from './log.js';
 import { verifyLogin, type User } from './users.js';
+import { FairQueue } from './fair-queue.js';
 
 /** scrypt checks running at once on the node (each takes ~16 MiB and some ms of a core). */
 export const LOGIN_CHECKS_MAX = 4;
 /** Logins waiting for a check past which a new one is answered overloaded. */
 export const LOGIN_QUEUE_MAX = 64;
+/** Logins waiting from one address at most: the queue serves addresses in turn (fair-queue.ts). */
+export const LOGIN_QUEUE_PER_ADDRESS_MAX = 8;
 /** A failed login is answered this long after the check (per connection; others go on). */
 export const LOGIN_FAILURE_DELAY_MS = 1000;
 /** Failed logins on one connection; the last one closes it. */
@@ -28,7 +32,8 @@ export interface LoginEvents {
 
 export class Logins {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Checks waiting for a free slot, served address by address so that one cannot lock out the rest. */
+  private readonly waiting = new FairQueue<() => void>(LOGIN_QUEUE_PER_ADDRESS_MAX, LOGIN_QUEUE_MAX);
 
   constructor(
     /** null: the node has no users file. */
@@ -45,14 +50,17 @@ export class Logins {
     if (s.login !== null) {
       return s.failinfo(frame, ErrorCode.badRequest, `this connection is logged in as ${s.login.user} already; open a new connection to log in as another user`);
     }
-    if (this.running >= LOGIN_CHECKS_MAX && this.waiting.length >= LOGIN_QUEUE_MAX) {
-      return s.failinfo(frame, ErrorCode.overloaded, 'too many logins are being checked; retry shortly');
+    // Every slot busy: the check waits its address's turn (fair-queue.ts), or is refused at once.
+    const queued = this.running >= LOGIN_CHECKS_MAX;
+    let check: (() => void) | null = null;
+    if (queued && !this.waiting.add(s.conn.socket.remoteAddress ?? '?', () => check?.())) {
+      return s.failinfo(frame, ErrorCode.overloaded, 'too many logins are being checked (from this address, or in all); retry shortly');
     }
     // The reply keeps its place among this connection's replies; nothing after it is read until it is decided.
     const slot = s.defer();
     s.holdReadingForLogin(true);
-    const check = (): void => {
-      if (s.conn.closed) return this.waiting.shift()?.(); // gone while it waited: no scrypt for it
+    check = (): void => {
+      if (s.conn.closed) return this.waiting.take()?.(); // gone while it waited: no scrypt for it
       this.running++;
       verifyLogin(users, msg.user, msg.password)
         .then(
@@ -66,11 +74,10 @@ export class Logins {
         .catch((error: unknown) => this.log.error({ client: s.conn.remote, err: error instanceof Error ? error.stack : String(error) }, 'login handling failed'))
         .finally(() => {
           this.running--;
-          this.waiting.shift()?.();
+          this.waiting.take()?.();
         });
     };
-    if (this.running < LOGIN_CHECKS_MAX) check();
-    else this.waiting.push(check);
+    if (!queued) check();
   }
 
   private decided(s: ClientSession, frame: Frame, slot: Slot, name: string, user: User | null): void {
