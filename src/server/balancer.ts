@@ -4,11 +4,30 @@
 // One move at a time per node; the receiver refuses a second incoming copy.
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, widenMask } from '../protocol/messages/node.js';
-import type { ClusterNode } from './node.js';
-import type { Member } from './members.js';
+import type { Writer } from '../protocol/codec.js';
+import type { Member } from './membership/member.js';
+import type { Migration } from './migration.js';
+import type { BucketTable } from './table.js';
+
+/** What balancing needs of the node. */
+export interface BalancerHost {
+  readonly me: string;
+  readonly leaving: boolean;
+  readonly stopped: boolean;
+  readonly opts: { readonly minBucketsPerNode: number };
+  readonly table: Pick<BucketTable, 'get' | 'size' | 'mask' | 'counts'>;
+  readonly migration: Pick<Migration, 'busy' | 'startCopy' | 'promote'>;
+  readonly members: {
+    targets(): Member[];
+    dataMembers(): Member[];
+    broadcast(command: number, encode: (w: Writer) => void): void;
+  };
+  widen(newMask: number): void;
+  safely(what: string, fn: () => void): void;
+}
 
 export class Balancer {
-  constructor(private readonly node: ClusterNode) {}
+  constructor(private readonly node: BalancerHost) {}
 
   /** After a move, the next decision comes at once rather than at the next tick. */
   private readonly again = (ok: boolean): void => {

@@ -11,13 +11,26 @@ import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1, fnv1aSignedCharLatin1, legacyKeyMapName, isLegacyKeyMap } from '../shared/fnv.js';
 import type { ClientSession } from './client-session.js';
 import type { Connection } from '../net/connection.js';
-import type { ClusterNode } from './node.js';
-import { decideRoute, replyNotServed, type RouteOp } from './routing.js';
-import type { StoredItem } from './store.js';
+import type { Logger } from './log.js';
+import type { NodeStats } from './node-stats.js';
+import type { Replication } from './replication.js';
+import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
+import type { Store, StoredItem } from './store.js';
+
+/** What the data handlers need of the node. */
+export interface DataHost {
+  readonly store: Store;
+  readonly stats: NodeStats;
+  readonly repl: Pick<Replication, 'publish' | 'hasBackup'>;
+  readonly routeView: RouteView;
+  readonly log: Logger;
+  /** Told of every item found expired on a read (the primary publishes the expiry). */
+  readonly onExpired: (b: number, map: string, key: string) => void;
+}
 
 const MAX_EXPIRES_SEC = 0x7fffffff;
 
-export function handleClientCommand(node: ClusterNode, s: ClientSession, frame: Frame): void {
+export function handleClientCommand(node: DataHost, s: ClientSession, frame: Frame): void {
   try {
     dispatch(node, s, frame);
   } catch (error) {
@@ -31,7 +44,7 @@ export function handleClientCommand(node: ClusterNode, s: ClientSession, frame: 
   }
 }
 
-function dispatch(node: ClusterNode, s: ClientSession, frame: Frame): void {
+function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
   const r = new Reader(frame.payload);
   switch (frame.command) {
     case Cmd.set:
@@ -70,14 +83,14 @@ function dispatch(node: ClusterNode, s: ClientSession, frame: Frame): void {
 }
 
 /** Whether this node serves bucket b for the request now; if not, the request is answered here. */
-function served(node: ClusterNode, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
+function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
   const d = decideRoute(node.routeView, b, op);
   if (d.kind === 'serve') return true;
   replyNotServed(node.stats, s, frame, b, d);
   return false;
 }
 
-function expiresAt(node: ClusterNode, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
+function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
   if (expiresSec < 0 || expiresSec > MAX_EXPIRES_SEC) {
     s.failinfo(frame, ErrorCode.badRequest, `expires must be 0..${MAX_EXPIRES_SEC} seconds, got ${expiresSec}`);
     node.stats.badRequests++;
@@ -87,7 +100,7 @@ function expiresAt(node: ClusterNode, s: ClientSession, frame: Frame, expiresSec
 }
 
 /** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
-function finishWrite(node: ClusterNode, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
+function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
   node.stats.writes++;
   if (!fullWait || !node.repl.hasBackup(b)) {
     node.repl.publish(b, u, null);
@@ -112,7 +125,7 @@ function finishWrite(node: ClusterNode, s: ClientSession, frame: Frame, b: numbe
   });
 }
 
-function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<typeof data.set.decode>): void {
+function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typeof data.set.decode>): void {
   if (m.value === null) {
     node.stats.badRequests++;
     s.failinfo(frame, ErrorCode.badRequest, 'set needs a value (type 0 is none)');
@@ -127,14 +140,14 @@ function onSet(node: ClusterNode, s: ClientSession, frame: Frame, m: ReturnType<
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
 }
 
-function readLocal(node: ClusterNode, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
+function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
   const b = node.store.bucketOf(map, key);
   if (!served(node, s, frame, b, 'read')) return undefined;
   node.stats.reads++;
   return node.store.read(b, map, key, Date.now(), node.onExpired) ?? null;
 }
 
-function onGet(node: ClusterNode, s: ClientSession, frame: Frame, m: data.GetMsg): void {
+function onGet(node: DataHost, s: ClientSession, frame: Frame, m: data.GetMsg): void {
   const it = readLocal(node, s, frame, m.map, m.key);
   if (it === undefined) return;
   if (it !== null && m.expectType !== ValueType.none && it.value.t !== m.expectType) {
@@ -145,13 +158,13 @@ function onGet(node: ClusterNode, s: ClientSession, frame: Frame, m: data.GetMsg
   s.send(frame, Reply.value, (w) => data.valueReply.encode(w, value));
 }
 
-function onExists(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyRef): void {
+function onExists(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): void {
   const it = readLocal(node, s, frame, m.map, m.key);
   if (it === undefined) return;
   s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, it !== null));
 }
 
-function onTtl(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyRef): void {
+function onTtl(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): void {
   const it = readLocal(node, s, frame, m.map, m.key);
   if (it === undefined) return;
   const ms = it === null ? -2 : it.expiresAtMs === 0 ? -1 : Math.max(0, it.expiresAtMs - Date.now());
@@ -166,7 +179,7 @@ function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
   };
 }
 
-function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
+function onDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
   if (!served(node, s, frame, b, 'write')) return;
   const existed = node.store.read(b, m.map, m.key, Date.now(), node.onExpired) !== undefined;
@@ -175,7 +188,7 @@ function onDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Key
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, existed));
 }
 
-function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
+function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
   if (!served(node, s, frame, b, 'write')) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
@@ -190,7 +203,7 @@ function onExpire(node: ClusterNode, s: ClientSession, frame: Frame, m: data.Exp
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, true));
 }
 
-function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: string): void {
+function onMapRead(node: DataHost, s: ClientSession, frame: Frame, map: string): void {
   const b = (mapRouteHashLatin1(map) & node.store.mask) >>> 0;
   if (!served(node, s, frame, b, 'read')) return;
   node.stats.reads++;
@@ -205,7 +218,7 @@ function onMapRead(node: ClusterNode, s: ClientSession, frame: Frame, map: strin
   }
 }
 
-function onMapDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
+function onMapDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
   const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
   if (!served(node, s, frame, b, 'write')) return;
   const existed = node.store.mapEntries(b, m.map, Date.now(), node.onExpired).length > 0;
@@ -216,12 +229,12 @@ function onMapDelete(node: ClusterNode, s: ClientSession, frame: Frame, m: data.
 
 // ---- legacy commands (PROTOCOL.md): items named by hash ----
 
-function legacyBucket(node: ClusterNode, mapHash: number, keyHash: number): number {
+function legacyBucket(node: DataHost, mapHash: number, keyHash: number): number {
   return ((mapHash !== 0 ? mapHash : keyHash) & node.store.mask) >>> 0;
 }
 
 /** The name of the map with this hash in bucket b, or the legacy name for it. */
-function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
+function legacyMap(node: DataHost, b: number, mapHash: number): string {
   if (mapHash === 0) return '';
   const bucket = node.store.bucket(b);
   if (bucket !== undefined) {
@@ -230,7 +243,7 @@ function legacyMap(node: ClusterNode, b: number, mapHash: number): string {
   return legacyMapName(mapHash);
 }
 
-function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
+function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
   if (!served(node, s, frame, b, 'write')) return;
   const fnv = fnv1aLatin1(m.name) === m.keyHash;
@@ -249,7 +262,7 @@ function onLegacySet(node: ClusterNode, s: ClientSession, frame: Frame, m: legac
   finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
 }
 
-function onLegacyGet(node: ClusterNode, s: ClientSession, frame: Frame, m: legacy.HashRef): void {
+function onLegacyGet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.HashRef): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
   if (!served(node, s, frame, b, 'read')) return;
   node.stats.reads++;
@@ -265,7 +278,7 @@ function onLegacyGet(node: ClusterNode, s: ClientSession, frame: Frame, m: legac
 }
 
 /** Scans bucket b for a live item with these hashes (the first found, see docs/protocol.md). */
-function findByHash(node: ClusterNode, b: number, mapHash: number, keyHash: number): StoredItem | undefined {
+function findByHash(node: DataHost, b: number, mapHash: number, keyHash: number): StoredItem | undefined {
   const bucket = node.store.bucket(b);
   if (bucket === undefined) return undefined;
   const now = Date.now();

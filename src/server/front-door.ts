@@ -18,16 +18,20 @@ import * as data from '../protocol/messages/data.js';
 import { nodeAuth, nodeChallenge, nodeProof } from '../protocol/messages/auth.js';
 import { newNonce, nodeProofMac, proofMatches } from '../protocol/node-auth.js';
 import { ClientSession, type PacingPolicy } from './client-session.js';
-import { handleClientCommand } from './data-handlers.js';
+import { handleClientCommand, type DataHost } from './data-handlers.js';
 import { PeerLink } from './peer-link.js';
-import type { ClusterNode } from './node.js';
+import type { Membership } from './members.js';
+import type { ServerOptions } from './options.js';
+import type { NodeStats } from './node-stats.js';
+import type { BucketTable } from './table.js';
+import type { PeerLinkEvents } from './peer-link.js';
 import { Admission, ADMISSION_SWEEP_INTERVAL_MS } from './admission.js';
 import { gate, type GatePolicy } from './gate.js';
 import { Logins } from './login.js';
 
 /** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
 export const LOGIN_FRAME_BYTES_MAX = 4096;
-import { mismatchLogGate } from './tls-state.js';
+import { mismatchLogGate, type NodeTls } from './tls-state.js';
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
 
@@ -48,6 +52,24 @@ const NODE_COMMANDS: ReadonlySet<number> = new Set([
 /** Commands of the node handshake and of nodes: judged by the cluster secret, never by the users gate. */
 const NODE_SIDE: ReadonlySet<number> = new Set([...NODE_COMMANDS, Cmd.nodeAuth, Cmd.nodeProof, Cmd.serverHello, Cmd.probe]);
 
+/** What the front door needs of the node (and, for the data commands it passes on, DataHost). */
+export interface FrontDoorHost extends DataHost {
+  readonly me: string;
+  readonly incarnation: bigint;
+  readonly stopped: boolean;
+  readonly leaving: boolean;
+  readonly opts: ServerOptions;
+  readonly stats: NodeStats;
+  readonly clients: Set<ClientSession>;
+  readonly table: Pick<BucketTable, 'mask' | 'size' | 'level' | 'toEntries'>;
+  readonly members: Pick<Membership, 'dataMembers' | 'targets' | 'onServerHello' | 'onProbe'>;
+  readonly tls: NodeTls | null;
+  readonly peerFrameBytes: number;
+  readonly linkEvents: PeerLinkEvents;
+  safely(what: string, fn: () => void): void;
+  statsDoc(): Record<string, unknown>;
+}
+
 export class FrontDoor {
   private nextSessionId = 1;
   readonly admission: Admission;
@@ -58,7 +80,7 @@ export class FrontDoor {
   /** Pushes to hello clients go one at a time; one that stops acking (or falls far behind) is closed. */
   private readonly pacing: PacingPolicy;
 
-  constructor(private readonly node: ClusterNode) {
+  constructor(private readonly node: FrontDoorHost) {
     const o = node.opts;
     this.policy = { usersOn: o.users !== null, legacyAllowed: o.legacyClients === 'allow' };
     this.logins = new Logins(o.users, node.log, {

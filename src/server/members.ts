@@ -13,17 +13,46 @@ import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
-import { address as addressCodec } from '../protocol/messages/legacy.js';
 import { PeerLink } from './peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, type Member } from './membership/member.js';
 import { Suspicions, unansweredMs } from './membership/suspicion.js';
 import { SplitHealer } from './membership/healing.js';
 import { Dialer } from './membership/dialer.js';
-import type { ClusterNode } from './node.js';
+import type { Logger } from './log.js';
+import type { ServerOptions } from './options.js';
+import type { PeerLinkEvents } from './peer-link.js';
+import type { Replication } from './replication.js';
+import type { Migration } from './migration.js';
+import type { BucketTable } from './table.js';
+import type { NodeTls } from './tls-state.js';
 
 const { NodeRole, MemberState } = nodeMsg;
 
 export type { Member } from './membership/member.js';
+
+/** What membership needs of the node: its identity, its table and the parts a member's news reaches. */
+export interface MembershipHost {
+  readonly me: string;
+  readonly incarnation: bigint;
+  readonly leaving: boolean;
+  readonly log: Logger;
+  readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret'>;
+  readonly tls: Pick<NodeTls, 'dialOptions'> | null;
+  readonly peerFrameBytes: number;
+  readonly linkEvents: PeerLinkEvents;
+  readonly table: Pick<BucketTable, 'mask' | 'toEntries'>;
+  readonly repl: Pick<Replication, 'bucketsOutOfStep' | 'dropBackup' | 'expireParked' | 'onPeerGone' | 'subscribe' | 'unsubscribe'>;
+  readonly migration: Pick<Migration, 'onCommand' | 'onLinkClosed' | 'tick'>;
+  safely(what: string, fn: () => void): void;
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
+  sendTable(link: PeerLink): void;
+  mergeTable(msg: nodeMsg.TableMsg, from: string): void;
+  widen(newMask: number): void;
+  rejoinAsNew(why: string, via: string): void;
+  onMemberAdded(addr: string): void;
+  onMemberLeaving(addr: string): void;
+  onMemberGone(addr: string): void;
+}
 
 export class Membership {
   readonly members = new Map<string, Member>();
@@ -34,7 +63,7 @@ export class Membership {
   private readonly healer: SplitHealer;
   private readonly dialer: Dialer;
 
-  constructor(private readonly node: ClusterNode) {
+  constructor(private readonly node: MembershipHost) {
     this.suspicion = new Suspicions({
       get me() {
         return node.me;
@@ -268,54 +297,12 @@ export class Membership {
     m.nextDialMs = performance.now();
   }
 
-  /** Commands from members. */
-  onCommand(link: PeerLink, frame: Frame): void {
-    if (!link.established) {
-      if (frame.command === Cmd.serverHello) return this.onServerHello(link, frame);
-      link.fail(frame, ErrorCode.notMember, 'say server_hello first');
-      return;
-    }
-    const r = new Reader(frame.payload);
-    switch (frame.command) {
-      case Cmd.heartbeat:
-        return this.onHeartbeat(link, frame, nodeMsg.heartbeat.decode(r));
-      case Cmd.members:
-        this.onMembers(nodeMsg.members.decode(r));
-        return link.ack(frame);
-      case Cmd.memberGone:
-        this.onMemberGone(link, nodeMsg.memberGone.decode(r));
-        return link.ack(frame);
-      case Cmd.shuttingDown:
-        this.onShuttingDown(addressCodec.decode(r));
-        return link.ack(frame);
-      case Cmd.tableSync:
-        this.node.mergeTable(nodeMsg.table.decode(r), link.addr);
-        link.ack(frame);
-        if (link === this.joinLink) this.dialer.joined();
-        return;
-      case Cmd.getTable: {
-        const msg = { mask: this.node.table.mask, entries: this.node.table.toEntries() };
-        return link.replyWith(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
-      }
-      case Cmd.widenMask:
-        this.node.widen(nodeMsg.widenMask.decode(r));
-        return link.ack(frame);
-      case Cmd.subscribeUpdates:
-        this.node.repl.subscribe(link);
-        this.node.log.info({ logger: link.addr }, 'logging node subscribed');
-        return link.ack(frame);
-      case Cmd.serverHello:
-        return link.fail(frame, ErrorCode.badRequest, 'hello already said');
-      case Cmd.goodbye:
-        link.ack(frame);
-        this.node.log.info({ peer: link.addr }, 'member said goodbye');
-        return this.forget(link.addr);
-      default:
-        return this.node.migration.onCommand(link, frame, r);
-    }
+  /** A table_sync arrived on this link: the one this node joined through completes the join. */
+  onTableSynced(link: PeerLink): void {
+    if (link === this.joinLink) this.dialer.joined();
   }
 
-  private onHeartbeat(link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
+  onHeartbeat(link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
     const m = this.members.get(link.addr);
     if (m !== undefined) {
       m.primaries = hb.primaries;
@@ -327,7 +314,7 @@ export class Membership {
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
-  private onMembers(list: nodeMsg.MemberInfo[]): void {
+  onMembers(list: nodeMsg.MemberInfo[]): void {
     for (const info of list) {
       if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
       if (this.dead.has(memberKey(info.addr, info.incarnation))) continue;
@@ -345,7 +332,7 @@ export class Membership {
     }
   }
 
-  private onMemberGone(link: PeerLink, msg: nodeMsg.MemberGoneMsg): void {
+  onMemberGone(link: PeerLink, msg: nodeMsg.MemberGoneMsg): void {
     if (msg.addr === this.node.me) {
       if (msg.incarnation === this.node.incarnation) this.node.rejoinAsNew(`declared dead by ${link.addr}`, link.addr);
       return;
@@ -365,7 +352,7 @@ export class Membership {
     this.declareDead(m, `reported gone by ${link.addr}`);
   }
 
-  private onShuttingDown(addr: string): void {
+  onShuttingDown(addr: string): void {
     const m = this.members.get(addr);
     if (m === undefined || m.state === MemberState.leaving) return;
     m.state = MemberState.leaving;

@@ -4,15 +4,14 @@
 // routing.ts's decision over this node's routeView).
 import type { Server } from 'node:net';
 import { randomInt } from 'node:crypto';
-import { DecodeError } from '../protocol/codec.js';
-import type { Frame } from '../protocol/header.js';
-import { Cmd, ErrorCode } from '../protocol/commands.js';
+import { Cmd } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { normalizeAddress } from '../shared/address.js';
 import { listen } from './listener.js';
 import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
+import { onPeerCommand } from './peer-commands.js';
 import { Admission } from './admission.js';
 import { NodeTls } from './tls-state.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
@@ -29,27 +28,8 @@ import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
 import { decideRoute, type RouteView } from './routing.js';
 import type { LoadedSave } from './loaded-save.js';
+import type { NodeStats } from './node-stats.js';
 
-export interface NodeStats {
-  reads: number;
-  writes: number;
-  redirects: number;
-  badRequests: number;
-  unknownCommands: number;
-  backupFailures: number;
-  expired: number;
-  connectionsAccepted: number;
-  connectionsRefused: number;
-  protocolErrors: number;
-  /** Failed client logins (auth). */
-  loginsFailed: number;
-  /** Client commands refused by the users gate (not logged in, or outside the user's role). */
-  notAllowed: number;
-  /** Node commands refused on connections that have not proven the cluster secret. */
-  nodeCommandsRefused: number;
-  /** Node handshakes refused at node_proof (a wrong proof: another secret, or none). */
-  nodeAuthFailed: number;
-}
 
 export class ClusterNode {
   me = '';
@@ -114,7 +94,7 @@ export class ClusterNode {
       leaseValid: () => this.members.leaseValid(),
     };
     this.linkEvents = {
-      onCommand: (link, frame) => this.onLinkCommand(link, frame),
+      onCommand: (link, frame) => onPeerCommand(this, link, frame),
       onClose: (link) => this.members.onLinkClose(link),
     };
   }
@@ -420,19 +400,6 @@ export class ClusterNode {
   }
 
   private rejoining = false;
-
-  private onLinkCommand(link: PeerLink, frame: Frame): void {
-    try {
-      this.members.onCommand(link, frame);
-    } catch (error) {
-      if (error instanceof DecodeError || error instanceof RangeError) {
-        this.stats.badRequests++;
-        return link.fail(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
-      }
-      this.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command, peer: link.addr }, 'node command failed');
-      link.fail(frame, ErrorCode.internal, 'internal error');
-    }
-  }
 
   statsDoc(): Record<string, unknown> {
     const levels = this.loadLevels(0);
