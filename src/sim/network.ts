@@ -53,6 +53,8 @@ export interface VirtualListener {
 }
 
 const FIRST_EPHEMERAL_PORT = 40000;
+/** Segments one direction may hold (a long cut under a writer that ignores backpressure): a bound, asserted. */
+const PIPE_SEGMENTS_MAX = 1_000_000;
 
 export class VirtualNetwork implements Wire {
   readonly clock: VirtualClock;
@@ -226,6 +228,7 @@ export class VirtualNetwork implements Wire {
       const arriveMs = Math.max(this.clock.nowMs() + this.delayMs(), pipe.lastArriveMs);
       pipe.lastArriveMs = arriveMs;
       pipe.queue.push({ segment: part, arriveMs });
+      assert(pipe.queue.length <= PIPE_SEGMENTS_MAX, `${from.name} holds more than ${PIPE_SEGMENTS_MAX} segments`);
       if (this.trace !== undefined) this.note(`send ${from.name} ${describe(part)} due ${arriveMs.toFixed(3)}`);
     }
     this.arm(pipe);
