@@ -1,9 +1,12 @@
 // One framed connection: decoding of incoming frames, per-tick batched writes, backpressure
-// (reading pauses while too many bytes wait to be sent), and an idempotent close.
+// (reading pauses while too many bytes wait to be sent), and an idempotent close. It runs on any
+// ByteStream (a net.Socket, or the simulator's VirtualSocket) and any Clock (real or virtual).
 import type { Socket } from 'node:net';
 import { Writer } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
+import { realClock, type Clock } from '../shared/clock.js';
 import { DEFAULT_MAX_FRAME_BYTES, OUTPUT_HIGH_WATER_BYTES } from '../shared/limits.js';
+import type { ByteStream } from './byte-stream.js';
 import { FrameDecoder } from './framer.js';
 import { looksLikeTls } from './tls-material.js';
 
@@ -32,6 +35,8 @@ export interface ConnectionOptions {
    * unfinished frame, or frames held while reading pauses), so a node can bound them in total.
    */
   onBufferedChange?: (deltaBytes: number) => void;
+  /** The clock of the batched flush, the drain of held frames and the close timeout (default: real). */
+  clock?: Clock;
 }
 
 export type CloseReason = { kind: 'local'; why: string } | { kind: 'remote' } | { kind: 'error'; error: Error };
@@ -48,8 +53,16 @@ const EMPTY = Buffer.alloc(0);
 /** Frames handled between two writes while a chunk of frames is worked through. */
 const SUB_BATCH_FRAMES = 16;
 
-export class Connection {
+/** How long a closing connection waits for its peer to take the rest before it is destroyed. */
+const CLOSE_TIMEOUT_MS = 5000;
+
+/**
+ * S is the socket's type: net.Socket by default (the node reads TLS details from it); the
+ * simulator's connections are Connection<VirtualSocket>.
+ */
+export class Connection<S extends ByteStream = Socket> {
   readonly w = new Writer();
+  private readonly clock: Clock;
   private readonly decoder: FrameDecoder;
   private readonly highWaterBytes: number;
   private pauseReadOnOutput: boolean;
@@ -67,16 +80,17 @@ export class Connection {
   bytesIn = 0;
   bytesOut = 0;
   framesIn = 0;
-  /** performance.now() when the frame now being received began; undefined between frames. */
+  /** clock.nowMs() when the frame now being received began; undefined between frames. */
   partialSinceMs: number | undefined;
   private onBufferedChange: ((deltaBytes: number) => void) | undefined;
   private bufferedReported = 0;
   private remoteSeen: string | undefined;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: S,
     options: ConnectionOptions = {},
   ) {
+    this.clock = options.clock ?? realClock;
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.highWaterBytes = options.highWaterBytes ?? OUTPUT_HIGH_WATER_BYTES;
     this.pauseReadOnOutput = options.pauseReadOnOutput ?? true;
@@ -194,7 +208,7 @@ export class Connection {
     }
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    setImmediate(() => {
+    this.clock.setImmediate(() => {
       this.drainScheduled = false;
       // Closing: the held frames' replies could not be sent any more (the socket is ending).
       if (this.readPaused || this.closedFlag || this.closing) return;
@@ -206,7 +220,7 @@ export class Connection {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    process.nextTick(() => this.flush());
+    this.clock.soon(() => this.flush());
   }
 
   /** Writes the batch now. */
@@ -299,7 +313,7 @@ export class Connection {
   private noteBuffered(frameCompleted: boolean): void {
     const held = this.closedFlag ? 0 : this.decoder.pendingBytes;
     if (held === 0 || this.decoder.hasWholeFrame) this.partialSinceMs = undefined;
-    else if (frameCompleted || this.partialSinceMs === undefined) this.partialSinceMs = performance.now();
+    else if (frameCompleted || this.partialSinceMs === undefined) this.partialSinceMs = this.clock.nowMs();
     if (this.onBufferedChange !== undefined && held !== this.bufferedReported) {
       const delta = held - this.bufferedReported;
       this.bufferedReported = held;
@@ -314,9 +328,9 @@ export class Connection {
     this.flush();
     this.socket.end();
     // A peer that never reads would hold the socket open: give it a bounded time.
-    const timer = setTimeout(() => this.socket.destroy(), 5000);
+    const timer = this.clock.setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
     timer.unref();
-    this.socket.once('close', () => clearTimeout(timer));
+    this.socket.once('close', () => this.clock.clearTimeout(timer));
     this.localReason = why;
   }
 
