@@ -62,7 +62,8 @@ const CLOSE_TIMEOUT_MS = 5000;
  */
 export class Connection<S extends ByteStream = Socket> {
   readonly w = new Writer();
-  private readonly clock: Clock;
+  /** The clock this connection (and what lives on it: a link, a session) runs on. */
+  readonly clock: Clock;
   private readonly decoder: FrameDecoder;
   private readonly highWaterBytes: number;
   private pauseReadOnOutput: boolean;

@@ -4,6 +4,7 @@
 // frames across every client connection (past it, the largest holders are closed).
 import type { Socket } from 'node:net';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 import type { ClientSession, SlotKind } from './client-session.js';
 
 /** Connections accepted past --max-connections, for nodes only (they must prove the secret at once). */
@@ -40,6 +41,7 @@ export class Admission {
   constructor(
     private readonly limits: AdmissionLimits,
     private readonly log: Logger,
+    private readonly clock: Clock,
     /** The client connections to look at (unproven ones and clients; not member links). */
     private readonly sessions: () => Iterable<ClientSession>,
   ) {}
@@ -139,7 +141,7 @@ export class Admission {
    * kind, so that a flood of hostile connections cannot flood the log; the rest are counted in stats.
    */
   notice(kind: string, fields: Record<string, unknown>, msg: string, level: 'warn' | 'info' = 'warn'): void {
-    const second = Math.floor(performance.now() / 1000);
+    const second = Math.floor(this.clock.nowMs() / 1000);
     const n = this.notices.get(kind);
     if (n === undefined || n.second !== second) this.notices.set(kind, { second, count: 1 });
     else if (++n.count > NOTICES_PER_SECOND_MAX) return;

@@ -5,6 +5,7 @@
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, widenMask } from '../protocol/messages/node.js';
 import type { Writer } from '../protocol/codec.js';
+import type { Clock } from '../shared/clock.js';
 import type { Member } from './membership/member.js';
 import type { Migration } from './migration.js';
 import type { BucketTable } from './table.js';
@@ -12,6 +13,7 @@ import type { BucketTable } from './table.js';
 /** What balancing needs of the node. */
 export interface BalancerHost {
   readonly me: string;
+  readonly clock: Clock;
   readonly leaving: boolean;
   readonly stopped: boolean;
   readonly opts: { readonly minBucketsPerNode: number };
@@ -31,7 +33,7 @@ export class Balancer {
 
   /** After a move, the next decision comes at once rather than at the next tick. */
   private readonly again = (ok: boolean): void => {
-    if (ok) setImmediate(() => this.node.safely('balance', () => this.tick()));
+    if (ok) this.node.clock.setImmediate(() => this.node.safely('balance', () => this.tick()));
   };
 
   tick(): void {

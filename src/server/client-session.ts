@@ -44,8 +44,8 @@ export class ClientSession {
   /** The node this connection proved to be (node_proof held); null for a client. */
   peer: NodeIdentity | null = null;
   slot: SlotKind = null;
-  /** performance.now() at accept: the handshake must be done within --handshake-timeout-ms of it. */
-  readonly acceptedMs = performance.now();
+  /** The connection's clock at accept: the handshake must be done within --handshake-timeout-ms of it. */
+  readonly acceptedMs: number;
   /** The user this connection logged in as (auth), or null. */
   login: { user: string; role: Role } | null = null;
   /** Failed logins on this connection so far (it is closed past a few). */
@@ -66,13 +66,14 @@ export class ClientSession {
     private readonly pacing: PacingPolicy,
   ) {
     this.trusted = trusted;
+    this.acceptedMs = conn.clock.nowMs();
   }
 
   /** The connection said hello (10): from now on its pushes are paced (one unacknowledged at a time). */
   becomeLegacy(): void {
     this.kind = 'legacy';
     if (this.pacer !== null) return;
-    this.pacer = new PushPacer(this.pacing.ackTimeoutMs, {
+    this.pacer = new PushPacer(this.pacing.ackTimeoutMs, this.conn.clock, {
       write: (command, encode) => this.push(command, encode),
       giveUp: (why, waiting) => this.pacing.onGiveUp(this, why, waiting),
     });

@@ -8,12 +8,14 @@ import { refuseOtherMask, type PeerLink } from './peer-link.js';
 import { compareOwners, type BucketTable, type Owners } from './table.js';
 import type { Store } from './store.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 
 const INCOMING_STALL_MS = 30_000;
 
 /** What the receiving side needs of the node. */
 export interface CopyReceiverHost {
   readonly me: string;
+  readonly clock: Clock;
   readonly leaving: boolean;
   readonly table: Pick<BucketTable, 'get' | 'mask' | 'level'>;
   readonly store: Pick<Store, 'hold' | 'drop' | 'put'>;
@@ -62,7 +64,7 @@ export class CopyReceiver {
     if (m.epoch < e.epoch || e.primary !== link.addr) return link.fail(frame, ErrorCode.staleEpoch, 'sender is not the current primary');
     if (this.node.table.level(m.hash, this.node.me) < 0) this.node.store.drop(m.hash);
     this.node.store.hold(m.hash);
-    this.incoming = { b: m.hash, from: link.addr, link, role: m.role, items: 0, lastMs: performance.now() };
+    this.incoming = { b: m.hash, from: link.addr, link, role: m.role, items: 0, lastMs: this.node.clock.nowMs() };
     link.ack(frame);
   }
 
@@ -71,13 +73,13 @@ export class CopyReceiver {
     if (inc === null || inc.b !== m.hash || inc.link !== link || m.mask !== this.node.table.mask) {
       return link.fail(frame, ErrorCode.staleEpoch, 'no copy of that bucket in progress');
     }
-    const now = Date.now();
+    const now = this.node.clock.wallMs();
     for (const it of m.items) {
       if (it.expiresAtMs !== 0 && it.expiresAtMs <= now) continue;
       this.node.store.put(m.hash, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
     }
     inc.items += m.items.length;
-    inc.lastMs = performance.now();
+    inc.lastMs = this.node.clock.nowMs();
     link.ack(frame);
   }
 

@@ -77,7 +77,7 @@ export class CopySender {
   }
 
   private pump(out: Outgoing): void {
-    const now = Date.now();
+    const now = this.node.clock.wallMs();
     while (this.outgoing === out && out.inFlight < BATCHES_IN_FLIGHT_MAX && out.iter !== null) {
       const items: nodeMsg.Item[] = [];
       let bytes = 0;

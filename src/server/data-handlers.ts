@@ -12,6 +12,7 @@ import { legacyMapName, mapRouteHashLatin1, fnv1aLatin1, fnv1aSignedCharLatin1, 
 import type { ClientSession } from './client-session.js';
 import type { Connection } from '../net/connection.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
@@ -19,6 +20,7 @@ import type { Store, StoredItem } from './store.js';
 
 /** What the data handlers need of the node. */
 export interface DataHost {
+  readonly clock: Clock;
   readonly store: Store;
   readonly stats: NodeStats;
   readonly repl: Pick<Replication, 'publish' | 'hasBackup'>;
@@ -96,7 +98,7 @@ function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: n
     node.stats.badRequests++;
     return undefined;
   }
-  return expiresSec === 0 ? 0 : Date.now() + expiresSec * 1000;
+  return expiresSec === 0 ? 0 : node.clock.wallMs() + expiresSec * 1000;
 }
 
 /** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
@@ -144,7 +146,7 @@ function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, 
   const b = node.store.bucketOf(map, key);
   if (!served(node, s, frame, b, 'read')) return undefined;
   node.stats.reads++;
-  return node.store.read(b, map, key, Date.now(), node.onExpired) ?? null;
+  return node.store.read(b, map, key, node.clock.wallMs(), node.onExpired) ?? null;
 }
 
 function onGet(node: DataHost, s: ClientSession, frame: Frame, m: data.GetMsg): void {
@@ -167,7 +169,7 @@ function onExists(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef
 function onTtl(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): void {
   const it = readLocal(node, s, frame, m.map, m.key);
   if (it === undefined) return;
-  const ms = it === null ? -2 : it.expiresAtMs === 0 ? -1 : Math.max(0, it.expiresAtMs - Date.now());
+  const ms = it === null ? -2 : it.expiresAtMs === 0 ? -1 : Math.max(0, it.expiresAtMs - node.clock.wallMs());
   s.send(frame, Reply.long, (w) => data.longReply.encode(w, ms));
 }
 
@@ -182,7 +184,7 @@ function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
 function onDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
   if (!served(node, s, frame, b, 'write')) return;
-  const existed = node.store.read(b, m.map, m.key, Date.now(), node.onExpired) !== undefined;
+  const existed = node.store.read(b, m.map, m.key, node.clock.wallMs(), node.onExpired) !== undefined;
   node.store.remove(b, m.map, m.key);
   const u: Update = { op: UpdateOp.delete, map: m.map, key: m.key, expiresAtMs: 0, value: null };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, existed));
@@ -193,7 +195,7 @@ function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.Expire
   if (!served(node, s, frame, b, 'write')) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
-  const it = node.store.read(b, m.map, m.key, Date.now(), node.onExpired);
+  const it = node.store.read(b, m.map, m.key, node.clock.wallMs(), node.onExpired);
   if (it === undefined) {
     s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, false));
     return;
@@ -207,7 +209,7 @@ function onMapRead(node: DataHost, s: ClientSession, frame: Frame, map: string):
   const b = (mapRouteHashLatin1(map) & node.store.mask) >>> 0;
   if (!served(node, s, frame, b, 'read')) return;
   node.stats.reads++;
-  const entries = node.store.mapEntries(b, map, Date.now(), node.onExpired);
+  const entries = node.store.mapEntries(b, map, node.clock.wallMs(), node.onExpired);
   if (frame.command === Cmd.mapCount) {
     s.send(frame, Reply.long, (w) => data.longReply.encode(w, entries.length));
   } else if (frame.command === Cmd.mapKeys) {
@@ -221,7 +223,7 @@ function onMapRead(node: DataHost, s: ClientSession, frame: Frame, map: string):
 function onMapDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
   const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
   if (!served(node, s, frame, b, 'write')) return;
-  const existed = node.store.mapEntries(b, m.map, Date.now(), node.onExpired).length > 0;
+  const existed = node.store.mapEntries(b, m.map, node.clock.wallMs(), node.onExpired).length > 0;
   node.store.removeMap(b, m.map);
   const u: Update = { op: UpdateOp.mapDelete, map: m.map, key: '', expiresAtMs: 0, value: null };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, existed));
@@ -281,7 +283,7 @@ function onLegacyGet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.H
 function findByHash(node: DataHost, b: number, mapHash: number, keyHash: number): StoredItem | undefined {
   const bucket = node.store.bucket(b);
   if (bucket === undefined) return undefined;
-  const now = Date.now();
+  const now = node.clock.wallMs();
   const tables =
     mapHash === 0
       ? [bucket.items, bucket.maps.get(legacyKeyMapName(keyHash)) ?? new Map<string, StoredItem>()]

@@ -8,6 +8,7 @@
 // node link also needs a certificate that verified against the cluster CA, and clients may be
 // required to show one.
 import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../shared/clock.js';
 import type { TLSSocket } from 'node:tls';
 import { Connection, TlsOnPlainError } from '../net/connection.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
@@ -55,6 +56,7 @@ const NODE_SIDE: ReadonlySet<number> = new Set([...NODE_COMMANDS, Cmd.nodeAuth, 
 /** What the front door needs of the node (and, for the data commands it passes on, DataHost). */
 export interface FrontDoorHost extends DataHost {
   readonly me: string;
+  readonly clock: Clock;
   readonly incarnation: bigint;
   readonly stopped: boolean;
   readonly leaving: boolean;
@@ -73,7 +75,7 @@ export interface FrontDoorHost extends DataHost {
 export class FrontDoor {
   private nextSessionId = 1;
   readonly admission: Admission;
-  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: Timer | null = null;
   private readonly policy: GatePolicy;
   private readonly logins: Logins;
   private readonly tlsOnPlainGate = mismatchLogGate();
@@ -83,7 +85,7 @@ export class FrontDoor {
   constructor(private readonly node: FrontDoorHost) {
     const o = node.opts;
     this.policy = { usersOn: o.users !== null, legacyAllowed: o.legacyClients === 'allow' };
-    this.logins = new Logins(o.users, node.log, {
+    this.logins = new Logins(o.users, node.log, node.clock, {
       onLogin: (s) => this.onLogin(s),
       onFailure: () => node.stats.loginsFailed++,
     });
@@ -96,6 +98,7 @@ export class FrontDoor {
         pendingFrameBytesMax: o.pendingFrameBytesMax,
       },
       node.log,
+      node.clock,
       () => node.clients,
     );
     this.pacing = {
@@ -114,12 +117,13 @@ export class FrontDoor {
   /** Starts the deadline checks (handshake, frame); stop() ends them. */
   start(): void {
     if (this.sweepTimer !== null) return;
-    this.sweepTimer = setInterval(() => this.node.safely('admission sweep', () => this.admission.sweep(performance.now(), handshakeDone)), ADMISSION_SWEEP_INTERVAL_MS);
+    const clock = this.node.clock;
+    this.sweepTimer = clock.setInterval(() => this.node.safely('admission sweep', () => this.admission.sweep(clock.nowMs(), handshakeDone)), ADMISSION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
 
   stop(): void {
-    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    if (this.sweepTimer !== null) this.node.clock.clearInterval(this.sweepTimer);
     this.sweepTimer = null;
   }
 
@@ -160,7 +164,7 @@ export class FrontDoor {
           admission.notice('nodeAuth', { client: conn.remote, claimed: session.nodeAuth.dialerAddr }, 'node handshake abandoned: the peer did not prove the cluster secret (another secret?)');
         }
         if (reason.kind === 'error' && reason.error instanceof TlsOnPlainError) {
-          const suppressed = this.tlsOnPlainGate.pass(Date.now());
+          const suppressed = this.tlsOnPlainGate.pass(node.clock.wallMs());
           if (suppressed !== null) node.log.warn({ client: conn.remote, suppressed }, 'a TLS client connected to a plain port (connection closed; start the node with --tls-cert/--tls-key/--tls-ca, or connect without TLS)');
         } else if (reason.kind === 'error') {
           node.stats.protocolErrors++;

@@ -11,6 +11,7 @@ import { replyFailCode, replyWhy, type PeerLink } from './peer-link.js';
 import type { BucketTable, Owners } from './table.js';
 import type { Store } from './store.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 
 export type MoveDone = (ok: boolean) => void;
 
@@ -20,6 +21,7 @@ const UNSURE_ASK_EVERY_MS = 500;
 /** What every part of a move (the copy's source, the hand-over) needs of the node. */
 export interface MoveHostBase {
   readonly me: string;
+  readonly clock: Clock;
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
   readonly store: Pick<Store, 'hold'>;
   readonly log: Logger;
@@ -126,7 +128,7 @@ export class HandOver {
         return;
       }
       if (reply === null) {
-        this.unsure = { b, target: link.addr, owners, askAtMs: performance.now(), asking: false };
+        this.unsure = { b, target: link.addr, owners, askAtMs: this.node.clock.nowMs(), asking: false };
         this.node.log.warn({ bucket: b, to: link.addr, why: err }, 'hand-over outcome unknown: the bucket stays frozen until the target\'s view is known');
         done(false);
         return;
@@ -190,7 +192,7 @@ export class HandOver {
     u.asking = true;
     link.call(Cmd.getTable, null, (reply) => {
       u.asking = false;
-      u.askAtMs = performance.now() + UNSURE_ASK_EVERY_MS;
+      u.askAtMs = this.node.clock.nowMs() + UNSURE_ASK_EVERY_MS;
       if (this.unsure !== u || reply?.command !== Reply.table) return;
       this.node.mergeTable(nodeMsg.table.decode(new Reader(reply.payload)), u.target);
       if (this.unsure === u) this.settleUnsure('asked the target');

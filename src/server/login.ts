@@ -10,6 +10,7 @@ import { failinfo } from '../protocol/messages/legacy.js';
 import type { Connection } from '../net/connection.js';
 import type { ClientSession, Slot } from './client-session.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 import { verifyLogin, type User } from './users.js';
 import { FairQueue } from './fair-queue.js';
 
@@ -39,6 +40,7 @@ export class Logins {
     /** null: the node has no users file. */
     private readonly users: ReadonlyMap<string, User> | null,
     private readonly log: Logger,
+    private readonly clock: Clock,
     private readonly events: LoginEvents,
   ) {}
 
@@ -94,7 +96,7 @@ export class Logins {
     this.events.onFailure();
     this.log.warn({ client: s.conn.remote, user: name, failures }, 'login failed: wrong user name or password');
     // The answer waits; so does everything the connection sent after it (reading stays held).
-    setTimeout(() => {
+    this.clock.setTimeout(() => {
       if (s.conn.closed) return;
       s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.authFailed, 'wrong user name or password'));
       if (failures >= LOGIN_FAILURES_MAX) {

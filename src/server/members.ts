@@ -19,6 +19,7 @@ import { Suspicions, unansweredMs } from './membership/suspicion.js';
 import { SplitHealer } from './membership/healing.js';
 import { Dialer } from './membership/dialer.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 import type { ServerOptions } from './options.js';
 import type { PeerLinkEvents } from './peer-link.js';
 import type { Replication } from './replication.js';
@@ -36,6 +37,7 @@ export interface MembershipHost {
   readonly incarnation: bigint;
   readonly leaving: boolean;
   readonly log: Logger;
+  readonly clock: Clock;
   readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret'>;
   readonly tls: Pick<NodeTls, 'dialOptions'> | null;
   readonly peerFrameBytes: number;
@@ -58,12 +60,13 @@ export class Membership {
   readonly members = new Map<string, Member>();
   /** Incarnations declared dead (`addr#incarnation`), refused ever after. */
   private readonly dead = new Set<string>();
-  private lastTickMs = performance.now();
+  private lastTickMs: number;
   private readonly suspicion: Suspicions;
   private readonly healer: SplitHealer;
   private readonly dialer: Dialer;
 
   constructor(private readonly node: MembershipHost) {
+    this.lastTickMs = node.clock.nowMs();
     this.suspicion = new Suspicions({
       get me() {
         return node.me;
@@ -76,6 +79,7 @@ export class Membership {
     });
     this.dialer = new Dialer({
       log: node.log,
+      clock: node.clock,
       deadAfterMs: node.opts.deadAfterMs,
       get linkEvents() {
         return node.linkEvents; // set once the node is built, after this membership
@@ -89,6 +93,7 @@ export class Membership {
       onRefused: (m, now) => this.suspicion.judge(m, now, 'connection refused'),
     });
     this.healer = new SplitHealer({
+      clock: node.clock,
       get me() {
         return node.me;
       },
@@ -99,8 +104,8 @@ export class Membership {
       safely: (what, fn) => node.safely(what, fn),
       rejoinAsNew: (why, via) => node.rejoinAsNew(why, via),
       probeDialParams: () => ({ ...this.dialParams(), maxFrameBytes: node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS }),
-      sideSize: () => this.suspicion.sideSize(performance.now()),
-      hasQuorum: () => this.hasQuorum(performance.now()),
+      sideSize: () => this.suspicion.sideSize(this.node.clock.nowMs()),
+      hasQuorum: () => this.hasQuorum(this.node.clock.nowMs()),
       memberIncarnation: (addr) => {
         const m = this.members.get(addr);
         return m !== undefined && m.role === NodeRole.data ? m.incarnation : undefined;
@@ -132,7 +137,7 @@ export class Membership {
    * answering it, so this node stops writing before that member can declare it dead.
    */
   leaseValid(): boolean {
-    const now = performance.now();
+    const now = this.node.clock.nowMs();
     const bound = this.deadAfterMs / 2;
     for (const m of this.members.values()) {
       if (m.role !== NodeRole.data) continue;
@@ -237,14 +242,14 @@ export class Membership {
     const m: Member = {
       ...info,
       link: null,
-      lastHeardMs: performance.now(),
+      lastHeardMs: this.node.clock.nowMs(),
       primaries: 0,
       backups: 0,
       transferring: 0,
       dialing: false,
-      nextDialMs: performance.now() + (this.node.me < info.addr ? 0 : 1000),
+      nextDialMs: this.node.clock.nowMs() + (this.node.me < info.addr ? 0 : 1000),
       dialFailures: 0,
-      addedMs: performance.now(),
+      addedMs: this.node.clock.nowMs(),
       answeredOriginMs: Number.NEGATIVE_INFINITY,
       refusedAtMs: undefined,
       reportedSuspects: new Set(),
@@ -252,7 +257,7 @@ export class Membership {
     };
     this.healer.forget(info.addr);
     this.members.set(info.addr, m);
-    if (info.role === NodeRole.data && this.node.me < info.addr) setImmediate(() => this.node.safely('dial', () => this.dialIfUnlinked(info.addr)));
+    if (info.role === NodeRole.data && this.node.me < info.addr) this.node.clock.setImmediate(() => this.node.safely('dial', () => this.dialIfUnlinked(info.addr)));
     if (info.role === NodeRole.data) {
       this.node.log.info({ peer: info.addr }, 'member joined');
       this.node.onMemberAdded(info.addr);
@@ -273,7 +278,7 @@ export class Membership {
       old.abort('replaced by a newer link');
     }
     m.link = link;
-    m.lastHeardMs = performance.now();
+    m.lastHeardMs = this.node.clock.nowMs();
     m.dialFailures = 0;
     // Updates parked while the link was down never reached this backup: rebuild those copies.
     for (const b of this.node.repl.bucketsOutOfStep(m.addr)) this.node.repl.dropBackup(b, m.addr, 'relinked after missing updates');
@@ -294,7 +299,7 @@ export class Membership {
       this.node.log.info({ peer: m.addr }, 'logging node left');
       return;
     }
-    m.nextDialMs = performance.now();
+    m.nextDialMs = this.node.clock.nowMs();
   }
 
   /** A table_sync arrived on this link: the one this node joined through completes the join. */
@@ -308,9 +313,9 @@ export class Membership {
       m.primaries = hb.primaries;
       m.backups = hb.backups;
       m.transferring = hb.transferring;
-      this.suspicion.noteReport(m, hb.suspects, performance.now());
+      this.suspicion.noteReport(m, hb.suspects, this.node.clock.nowMs());
     }
-    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspicion.suspectList(performance.now()) };
+    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspicion.suspectList(this.node.clock.nowMs()) };
     link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
   }
 
@@ -344,7 +349,7 @@ export class Membership {
     }
     // Taken only by a side with a quorum, and not about a member this node still hears: a cut of
     // the link between two nodes must not make a third evict both.
-    const now = performance.now();
+    const now = this.node.clock.nowMs();
     if (unansweredMs(m, now) < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
       this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
       return;
@@ -398,7 +403,7 @@ export class Membership {
     this.members.delete(m.addr);
     this.dead.add(memberKey(m.addr, m.incarnation));
     if (m.role === NodeRole.data) {
-      const now = performance.now();
+      const now = this.node.clock.nowMs();
       this.healer.add(m.addr, m.incarnation, now);
       this.suspicion.declared(m, now);
     }
@@ -445,7 +450,7 @@ export class Membership {
   // ---- the periodic tick ----
 
   tick(): void {
-    const now = performance.now();
+    const now = this.node.clock.nowMs();
     const gapMs = now - this.lastTickMs;
     this.lastTickMs = now;
     if (gapMs > this.deadAfterMs / 2) {
@@ -495,7 +500,7 @@ export class Membership {
         m.backups = back.backups;
         m.transferring = back.transferring;
         if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
-        this.suspicion.noteReport(m, back.suspects, performance.now());
+        this.suspicion.noteReport(m, back.suspects, this.node.clock.nowMs());
       },
       this.deadAfterMs,
     );

@@ -3,7 +3,8 @@
 // (what a table change means here, what a member's death means here; who serves a bucket is
 // routing.ts's decision over this node's routeView).
 import type { Server } from 'node:net';
-import { randomInt } from 'node:crypto';
+import { realClock, type Clock, type Timer } from '../shared/clock.js';
+import { realRandom, type Random } from '../shared/random.js';
 import { Cmd } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { normalizeAddress } from '../shared/address.js';
@@ -31,9 +32,17 @@ import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
 
 
+/** Where a node gets its time and randomness. */
+export interface NodeEnv {
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom };
+
 export class ClusterNode {
   me = '';
-  incarnation = newIncarnation();
+  incarnation: bigint;
   store: Store;
   table: BucketTable;
   readonly clients = new Set<ClientSession>();
@@ -53,15 +62,20 @@ export class ClusterNode {
   badSavefileIgnored = false;
   /** The save file this node loaded at a stand-alone start, in place until obsolete (loaded-save.ts). */
   loadedSave: LoadedSave | null = null;
-  readonly startedMs = Date.now();
+  readonly startedMs: number;
   private server: Server | null = null;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Timer[] = [];
   readonly linkEvents: PeerLinkEvents;
   /** What routing.ts's decideRoute sees of this node. */
   readonly routeView: RouteView;
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
   readonly tls: NodeTls | null;
+
+  /** The node's clock (env.clock), for its parts. */
+  get clock(): Clock {
+    return this.env.clock;
+  }
 
   readonly onExpired = (b: number, map: string, key: string): void => {
     this.stats.expired++;
@@ -73,8 +87,12 @@ export class ClusterNode {
   constructor(
     readonly opts: ServerOptions,
     readonly log: Logger,
+    /** Time and randomness: the real ones in `serve`, virtual and seeded ones in the simulator. */
+    readonly env: NodeEnv = REAL_ENV,
   ) {
     assert(opts.clusterSecret.length >= SECRET_BYTES_MIN, 'the node needs a cluster secret');
+    this.incarnation = newIncarnation(env);
+    this.startedMs = env.clock.wallMs();
     this.store = new Store(opts.mask);
     this.table = new BucketTable(opts.mask, { epoch: 0, primary: '', backup: '' });
     this.members = new Membership(this);
@@ -159,7 +177,7 @@ export class ClusterNode {
 
   startTimers(): void {
     const every = (ms: number, fn: () => void): void => {
-      const t = setInterval(() => {
+      const t = this.clock.setInterval(() => {
         try {
           fn();
         } catch (error) {
@@ -172,13 +190,13 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
-      this.store.sweep(Date.now(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
+      this.store.sweep(this.clock.wallMs(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
     });
   }
 
   stopTimers(): void {
     this.frontDoor.stop();
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.clock.clearInterval(t);
     this.timers = [];
   }
 
@@ -391,7 +409,7 @@ export class ClusterNode {
     }
     this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
     this.members.reset();
-    this.incarnation = newIncarnation();
+    this.incarnation = newIncarnation(this.env);
     void this.members
       .join(seeds, () => this.stopped)
       .then((ok) => this.log.info({ ok }, 'rejoined'))
@@ -409,7 +427,7 @@ export class ClusterNode {
       role: 'data',
       state: this.leaving ? 'leaving' : 'alive',
       incarnation: String(this.incarnation),
-      uptimeMs: Date.now() - this.startedMs,
+      uptimeMs: this.clock.wallMs() - this.startedMs,
       items: this.store.totalItems(),
       maps: this.store.totalMaps(),
       memoryBytes: { data: Math.max(0, this.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
@@ -418,7 +436,7 @@ export class ClusterNode {
       buckets: { primary: levels.primaries, backup: levels.backups, mask: this.table.mask },
       // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
       serving: this.members.leaseValid() && !this.leaving && !this.rejoining,
-      quorum: this.members.hasQuorum(performance.now()),
+      quorum: this.members.hasQuorum(this.clock.nowMs()),
       admission: { ...this.frontDoor.admission.stats, unfinishedFrameBytes: this.frontDoor.admission.bufferedBytes },
       transfer: this.migration.describe(),
       incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },
@@ -431,6 +449,6 @@ export class ClusterNode {
   }
 }
 
-function newIncarnation(): bigint {
-  return (BigInt(Date.now()) << 16n) | BigInt(randomInt(0, 65536));
+function newIncarnation(env: NodeEnv): bigint {
+  return (BigInt(Math.floor(env.clock.wallMs())) << 16n) | BigInt(env.random.int(0, 65536));
 }

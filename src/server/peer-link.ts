@@ -41,7 +41,7 @@ export class PeerLink {
     private readonly events: PeerLinkEvents,
     readonly outbound: boolean,
   ) {
-    this.lastHeardMs = performance.now();
+    this.lastHeardMs = this.conn.clock.nowMs();
     conn.start({
       onFrame: (frame) => this.onFrame(frame),
       onClose: (reason) => this.onClose(reason),
@@ -67,7 +67,7 @@ export class PeerLink {
     const w = this.conn.begin(command, 0, id);
     if (encode !== null) encode(w);
     this.conn.end();
-    this.pending.set(id, { command, deadlineMs: performance.now() + timeoutMs, onReply });
+    this.pending.set(id, { command, deadlineMs: this.conn.clock.nowMs() + timeoutMs, onReply });
   }
 
   /** Sends a command and resolves with its reply frame's number and a copy of its payload. */
@@ -120,7 +120,7 @@ export class PeerLink {
   }
 
   private onFrame(frame: Frame): void {
-    this.lastHeardMs = performance.now();
+    this.lastHeardMs = this.conn.clock.nowMs();
     if (frame.replyTo !== 0) {
       const call = this.pending.get(frame.requestId);
       if (call === undefined) return; // a reply that answers nothing: dropped

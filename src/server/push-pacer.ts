@@ -10,6 +10,7 @@
 // queue holds, is given up (the session closes the connection and logs why); it reconnects and
 // learns the whole state afresh with its next hello.
 import type { Writer } from '../protocol/codec.js';
+import type { Clock, Timer } from '../shared/clock.js';
 import type { Frame } from '../protocol/header.js';
 
 /** server_info pushes that may wait at once (one per address; a cluster has far fewer nodes). */
@@ -39,13 +40,14 @@ export class PushPacer {
   /** Pushes not yet written, in order; keyed so that news of one bucket (or address) waits once. */
   private readonly queue = new Map<number | string, Queued>();
   private outstanding: Outstanding | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private stopped = false;
   /** Room for the widest table pushed so far, twice (a widening while the old table still waits). */
   private hashmasksQueuedMax = 2 * 256;
 
   constructor(
     private readonly ackTimeoutMs: number,
+    private readonly clock: Clock,
     private readonly events: PacerEvents,
   ) {}
 
@@ -84,7 +86,7 @@ export class PushPacer {
     this.stopped = true;
     this.queue.clear();
     this.outstanding = null;
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
   }
 
@@ -102,13 +104,13 @@ export class PushPacer {
     const [key, push] = next.value;
     this.queue.delete(key);
     const id = this.events.write(push.command, push.encode);
-    this.outstanding = { command: push.command, id, sinceMs: performance.now() };
+    this.outstanding = { command: push.command, id, sinceMs: this.clock.nowMs() };
     if (this.timer === null) this.arm(this.ackTimeoutMs);
   }
 
   /** One timer per connection, re-armed lazily: it checks how long the current push has waited. */
   private arm(delayMs: number): void {
-    this.timer = setTimeout(() => this.onTimer(), delayMs);
+    this.timer = this.clock.setTimeout(() => this.onTimer(), delayMs);
     this.timer.unref();
   }
 
@@ -116,7 +118,7 @@ export class PushPacer {
     this.timer = null;
     const o = this.outstanding;
     if (this.stopped || o === null) return;
-    const waitedMs = performance.now() - o.sinceMs;
+    const waitedMs = this.clock.nowMs() - o.sinceMs;
     if (waitedMs >= this.ackTimeoutMs) return this.giveUp('ackTimeout');
     this.arm(this.ackTimeoutMs - waitedMs);
   }

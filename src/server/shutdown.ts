@@ -1,6 +1,7 @@
 // Shutdown, once: stop taking clients, tell the members, hand every bucket over (promoting
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
+import { sleep } from '../shared/clock.js';
 import { existsSync } from 'node:fs';
 import { rename, mkdir, link, copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -37,7 +38,7 @@ export class Shutdown {
     }
     this.started = true;
     node.leaving = true;
-    const deadline = performance.now() + node.opts.shutdownTimeoutMs;
+    const deadline = this.node.clock.nowMs() + node.opts.shutdownTimeoutMs;
     node.log.info({ timeoutMs: node.opts.shutdownTimeoutMs }, 'shutdown started');
     this.phase = 'telling members';
     node.members.broadcast(Cmd.shuttingDown, (w) => addressCodec.encode(w, node.me), true);
@@ -97,11 +98,11 @@ export class Shutdown {
     for (;;) {
       const held = this.heldBuckets();
       const targets = node.members.targets();
-      if (targets.length === 0 || performance.now() > deadline) return held;
+      if (targets.length === 0 || this.node.clock.nowMs() > deadline) return held;
       if (held.primaries.length === 0 && held.backups.length === 0) return held;
       if (held.primaries.length > 0) {
         const ok = await this.giveAway(held.primaries[0]!, targets);
-        if (!ok) await sleep(MOVE_RETRY_DELAY_MS);
+        if (!ok) await sleep(this.node.clock, MOVE_RETRY_DELAY_MS);
         continue;
       }
       await this.releaseBackups(held.backups, deadline);
@@ -130,13 +131,13 @@ export class Shutdown {
     for (const b of buckets) {
       const e = node.table.get(b);
       const link = node.members.linkOf(e.primary);
-      if (link === null || performance.now() > deadline) continue;
+      if (link === null || this.node.clock.nowMs() > deadline) continue;
       const ref = { mask: node.table.mask, hash: b };
       await link.request(Cmd.backupRelease, (w) => bucketRef.encode(w, ref), 5000).catch(() => undefined);
     }
     // The commits come back as table updates; those still held are asked again next round.
-    const end = Math.min(deadline, performance.now() + 500);
-    while (performance.now() < end && this.heldBuckets().backups.length > 0) await sleep(MOVE_RETRY_DELAY_MS / 5);
+    const end = Math.min(deadline, this.node.clock.nowMs() + 500);
+    while (this.node.clock.nowMs() < end && this.heldBuckets().backups.length > 0) await sleep(this.node.clock, MOVE_RETRY_DELAY_MS / 5);
   }
 
   /** Bounded: the buckets handed over get a backup on the nodes that stay, when there are two or more. */
@@ -144,15 +145,15 @@ export class Shutdown {
     const node = this.node;
     const stay = new Set(node.members.targets().map((m) => m.addr));
     if (stay.size < 2) return;
-    const end = Math.min(deadline, performance.now() + 10_000);
-    while (performance.now() < end) {
+    const end = Math.min(deadline, this.node.clock.nowMs() + 10_000);
+    while (this.node.clock.nowMs() < end) {
       let unbacked = 0;
       for (let b = 0; b < node.table.size; b++) {
         const e = node.table.get(b);
         if (stay.has(e.primary) && !stay.has(e.backup)) unbacked++;
       }
       if (unbacked === 0) return;
-      await sleep(MOVE_RETRY_DELAY_MS);
+      await sleep(this.node.clock, MOVE_RETRY_DELAY_MS);
     }
   }
 
@@ -188,7 +189,7 @@ export class Shutdown {
   }
 
   private *itemsOf(buckets: number[]): Generator<Item> {
-    const now = Date.now();
+    const now = this.node.clock.wallMs();
     for (const b of buckets) {
       const data = this.node.store.bucket(b);
       if (data === undefined) continue;
@@ -201,8 +202,8 @@ export class Shutdown {
     for (const s of node.clients) {
       if (!s.pushGoodbye()) s.conn.close('node shutting down');
     }
-    const end = performance.now() + CLIENT_GOODBYE_WAIT_MS;
-    while (node.clients.size > 0 && performance.now() < end) await sleep(20);
+    const end = this.node.clock.nowMs() + CLIENT_GOODBYE_WAIT_MS;
+    while (node.clients.size > 0 && this.node.clock.nowMs() < end) await sleep(this.node.clock, 20);
     for (const s of node.clients) s.conn.close('node shutting down');
   }
 
@@ -213,8 +214,4 @@ export class Shutdown {
       m.link.close('node shutting down');
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { PushPacer, SERVER_INFO_QUEUED_MAX, type GiveUpWhy } from '../../src/server/push-pacer.js';
 import type { Frame } from '../../src/protocol/header.js';
 import { Writer } from '../../src/protocol/codec.js';
+import { VirtualClock } from '../../src/sim/clock.js';
 
 const SERVER_INFO = 100;
 const HASHMASK = 120;
@@ -13,7 +14,8 @@ function pacer(): { p: PushPacer; written: { command: number; id: number }[]; ga
   const written: { command: number; id: number }[] = [];
   const gaveUp: GiveUpWhy[] = [];
   let nextId = 1;
-  const p = new PushPacer(60_000, {
+  // A virtual clock that is never advanced: the ack timeout plays no part here.
+  const p = new PushPacer(60_000, new VirtualClock(), {
     write: (command, encode) => {
       encode(new Writer());
       written.push({ command, id: nextId });

@@ -9,12 +9,14 @@ import { Cmd, ErrorCode, Reply } from '../../protocol/commands.js';
 import * as nodeMsg from '../../protocol/messages/node.js';
 import { failinfo } from '../../protocol/messages/legacy.js';
 import type { Logger } from '../log.js';
+import { sleep, type Clock } from '../../shared/clock.js';
 import { PeerLink, type PeerLinkEvents } from '../peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS, type Member } from './member.js';
 
 /** What dialling needs of the node and its membership. */
 export interface DialerHost {
   readonly log: Logger;
+  readonly clock: Clock;
   readonly deadAfterMs: number;
   readonly linkEvents: PeerLinkEvents;
   safely(what: string, fn: () => void): void;
@@ -52,7 +54,7 @@ export class Dialer {
       round++;
       const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
       this.host.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
-      await new Promise((r) => setTimeout(r, delayMs));
+      await sleep(this.host.clock, delayMs);
     }
     return false;
   }
@@ -87,7 +89,7 @@ export class Dialer {
     if (m !== undefined) {
       m.dialing = false;
       m.dialFailures++;
-      const now = performance.now();
+      const now = this.host.clock.nowMs();
       m.nextDialMs = now + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
       // A refused dial makes a member suspect sooner than silence (see failure-detector.ts); the
       // death still needs the others' confirmation.

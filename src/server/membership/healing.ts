@@ -13,6 +13,7 @@ import { Reader } from '../../protocol/codec.js';
 import { Cmd, Reply } from '../../protocol/commands.js';
 import * as nodeMsg from '../../protocol/messages/node.js';
 import type { Logger } from '../log.js';
+import type { Clock } from '../../shared/clock.js';
 import { PeerLink } from '../peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS } from './member.js';
 
@@ -21,6 +22,7 @@ export interface HealingHost {
   readonly me: string;
   readonly incarnation: bigint;
   readonly log: Logger;
+  readonly clock: Clock;
   safely(what: string, fn: () => void): void;
   rejoinAsNew(why: string, via: string): void;
   /** How to dial a node for a short probe (proving the cluster secret). */
@@ -128,7 +130,7 @@ export class SplitHealer {
       : noQuorum
         ? `declared dead by ${msg.from}, and this side has no quorum`
         : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
-    setImmediate(() => host.safely('rejoin', () => host.rejoinAsNew(why, msg.from)));
+    host.clock.setImmediate(() => host.safely('rejoin', () => host.rejoinAsNew(why, msg.from)));
     return ProbeVerdict.iRejoin;
   }
 }
