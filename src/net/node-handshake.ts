@@ -9,6 +9,7 @@ import { failinfo } from '../protocol/messages/legacy.js';
 import { newNonce, nodeProofMac, proofMatches, type NodeAuthTranscript } from '../protocol/node-auth.js';
 import type { ConnectionOptions } from 'node:tls';
 import { Connection } from './connection.js';
+import type { Clock } from '../shared/clock.js';
 import { dialSocket } from './dial.js';
 
 export interface NodeIdentity {
@@ -43,7 +44,7 @@ export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIde
     const finish = (error: NodeAuthError | null): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      conn.clock.clearTimeout(timer);
       if (error !== null) {
         conn.abort(error);
         reject(error);
@@ -51,7 +52,7 @@ export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIde
         resolve(acceptor!);
       }
     };
-    const timer = setTimeout(() => finish(new NodeAuthError(`no answer to the node handshake from ${peerAddr} within ${timeoutMs} ms`, 'failed')), timeoutMs);
+    const timer = conn.clock.setTimeout(() => finish(new NodeAuthError(`no answer to the node handshake from ${peerAddr} within ${timeoutMs} ms`, 'failed')), timeoutMs);
     const onReply = (frame: Frame): void => {
       if (frame.replyTo === 0) return; // the acceptor sends no command before the handshake is through
       if (frame.command === Reply.failinfo) {
@@ -109,6 +110,8 @@ export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIde
 }
 
 export interface NodeDialParams {
+  /** The clock of the link once it is up (default: real). */
+  clock?: Clock;
   secret: Buffer;
   /** Who this side is, as it proves it. */
   me: NodeIdentity;
@@ -130,7 +133,7 @@ export interface NodeDialParams {
 /** Dials a node and proves the cluster secret to it: a connection ready for server_hello or probe. */
 export async function dialNode(addr: string, p: NodeDialParams): Promise<{ conn: Connection; peer: NodeIdentity }> {
   const socket = await dialSocket(addr, { timeoutMs: p.connectTimeoutMs, tls: p.tls });
-  const conn = new Connection(socket, { maxFrameBytes: p.maxFrameBytes, pauseReadOnOutput: p.pauseReadOnOutput });
+  const conn = new Connection(socket, { maxFrameBytes: p.maxFrameBytes, pauseReadOnOutput: p.pauseReadOnOutput, ...(p.clock === undefined ? {} : { clock: p.clock }) });
   const peer = await authenticateAsNode(conn, p.secret, p.me, addr, p.handshakeTimeoutMs, p.expectAddr);
   return { conn, peer };
 }

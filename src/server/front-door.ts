@@ -149,7 +149,7 @@ export class FrontDoor {
     const admission = this.admission;
     const usersOn = this.policy.usersOn;
     const maxFrameBytes = usersOn ? Math.min(LOGIN_FRAME_BYTES_MAX, node.opts.maxFrameBytes) : node.opts.maxFrameBytes;
-    const conn = new Connection(socket, { maxFrameBytes, onBufferedChange: (d) => admission.onBuffered(d) });
+    const conn = new Connection(socket, { maxFrameBytes, clock: node.clock, onBufferedChange: (d) => admission.onBuffered(d) });
     const session = new ClientSession(conn, this.nextSessionId++, !usersOn, this.pacing);
     session.slot = slot;
     node.clients.add(session);

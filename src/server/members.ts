@@ -172,6 +172,7 @@ export class Membership {
     return {
       secret: this.node.opts.clusterSecret,
       me: { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data },
+      clock: this.node.clock,
       maxFrameBytes: this.node.peerFrameBytes,
       connectTimeoutMs: Math.max(500, this.deadAfterMs / 2),
       handshakeTimeoutMs: Math.max(1000, this.deadAfterMs),
