@@ -164,7 +164,8 @@ async function recordsOf(dir: string, mapKey: string): Promise<string> {
   const out: string[] = [];
   await readFiles(await listLogFiles(dir), {
     onRecord: (r) => {
-      if (`${r.update.map}|${r.update.key}` === mapKey) out.push(`op${r.update.op}@${r.hash.toString(16)}/e${r.epoch}/s${r.seq}`);
+      const u = r.update ?? (r.snapshot.part === 'item' ? { ...r.snapshot.item, op: 'snap' } : undefined);
+      if (u !== undefined && `${u.map}|${u.key}` === mapKey) out.push(`op${u.op}@${r.hash.toString(16)}/e${r.epoch}/s${r.seq}`);
     },
   });
   return out.join(' ') || 'none';
@@ -359,7 +360,7 @@ test('a logger restarted on its directory continues the series and reports the g
     assert.deepEqual(files.map((f) => basename(f)), ['oc-000001.log', 'oc-000002.log']);
     assert.ok(((await readFileHeader(files[1]!)).flags & FileFlag.runStart) !== 0);
     const seen: string[] = [];
-    const s = await readFiles(files, { onRecord: (rec) => seen.push(rec.update.key) });
+    const s = await readFiles(files, { onRecord: (rec) => { if (rec.update !== undefined) seen.push(rec.update.key); } });
     assert.deepEqual(s.torn, []);
     assert.equal(seen.length, 11);
   } finally {
