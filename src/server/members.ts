@@ -301,9 +301,11 @@ export class Membership {
         this.node.widen(nodeMsg.widenMask.decode(r));
         return link.ack(frame);
       case Cmd.subscribeUpdates:
-        this.node.repl.subscribe(link);
+        this.node.repl.subscribe(link, nodeMsg.subscribeUpdates.decode(r));
         this.node.log.info({ logger: link.addr }, 'logging node subscribed');
         return link.ack(frame);
+      case Cmd.snapshotRequest:
+        return this.node.repl.loggers.onSnapshotRequest(link, frame, nodeMsg.snapshotRequest.decode(r));
       case Cmd.serverHello:
         return link.fail(frame, ErrorCode.badRequest, 'hello already said');
       case Cmd.goodbye:
