@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { ClusterError, type Cluster, type ClusterValue } from '../index.js';
 import { compactFiles, isExpired, loadFiles } from '../logger/compact.js';
 import type { TornReport } from '../logger/log-reader.js';
+import type { GapReport } from '../logger/bucket-history.js';
 import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { startLogger, type LoggerNode } from '../logger/logger-node.js';
 import { DEFAULT_MAX_FILE_MB, FSYNC_POLICIES, type FsyncPolicy } from '../logger/log-writer.js';
@@ -140,13 +141,30 @@ async function runCompact(files: string[], opts: CompactCliOptions): Promise<voi
   try {
     const r = await compactFiles(files, opts.out, { onTorn: (t) => printWarning(tornMessage(t)) });
     if (r.missingLogFiles.length > 0) printWarning(`log files missing from the series: #${r.missingLogFiles.join(', #')}`);
-    if (opts.json === true) printJson({ out: opts.out, files: r.files, records: r.records, items: r.itemsWritten, expiredDropped: r.expiredDropped, bytes: r.bytes, torn: r.torn, missingLogFiles: r.missingLogFiles });
-    else printLine(`compacted ${r.files} files (${r.records} records) into ${opts.out}: ${r.itemsWritten} items, ${r.expiredDropped} expired dropped, ${r.bytes} bytes${r.torn.length > 0 ? `, ${r.torn.length} torn tail skipped` : ''}`);
+    const c = r.counters;
+    const snapshots = { applied: c.snapshots, items: c.snapshotItems, incomplete: c.incompleteSnapshots, coveredUpdates: c.coveredBySnapshot };
+    if (opts.json === true) {
+      printJson({ out: opts.out, files: r.files, records: r.records, items: r.itemsWritten, expiredDropped: r.expiredDropped, bytes: r.bytes, torn: r.torn, missingLogFiles: r.missingLogFiles, snapshots, gaps: r.gaps });
+    } else {
+      printLine(`compacted ${r.files} files (${r.records} records) into ${opts.out}: ${r.itemsWritten} items, ${r.expiredDropped} expired dropped, ${r.bytes} bytes${r.torn.length > 0 ? `, ${r.torn.length} torn tail skipped` : ''}, ${c.snapshots} snapshots applied${c.incompleteSnapshots > 0 ? ` (${c.incompleteSnapshots} incomplete, not applied)` : ''}, ${r.gaps.length === 0 ? 'no gap' : `${r.gaps.length} gaps not closed`}`);
+      for (const g of r.gaps.slice(0, GAP_LINES_MAX)) printLine(gapLine(g));
+      if (r.gaps.length > GAP_LINES_MAX) printLine(`... and ${r.gaps.length - GAP_LINES_MAX} more gaps (--json lists them all)`);
+    }
     finish(EXIT_OK);
   } catch (e) {
     printError(`compact: ${errorMessage(e)}`);
     finish(EXIT_USAGE);
   }
+}
+
+/** Gap lines compact prints in its text output; --json lists every gap. */
+const GAP_LINES_MAX = 100;
+
+function gapLine(g: GapReport): string {
+  const seqs = g.fromSeq === g.toSeq ? `seq ${g.fromSeq}` : `seqs ${g.fromSeq}-${g.toSeq}`;
+  return g.kind === 'missing'
+    ? `gap: bucket ${g.bucket} ${seqs} missing from the files (no later snapshot of the bucket closed it)`
+    : `gap: bucket ${g.bucket} ${seqs} are in the files but a later owner went back below them (rewind; no later snapshot closed it)`;
 }
 
 function tornMessage(t: TornReport): string {
@@ -181,7 +199,8 @@ async function runInject(files: string[], opts: InjectCliOptions): Promise<void>
   let items: Item[];
   try {
     parseNodeAddress('--cluster', opts.cluster);
-    const { state } = await loadFiles(files, (t) => printWarning(tornMessage(t)));
+    const { state, report } = await loadFiles(files, (t) => printWarning(tornMessage(t)));
+    if (report.gaps.length > 0) printWarning(`${report.gaps.length} gaps in the bucket histories of the files were not closed by a snapshot (compact --json lists them): the data may differ from the cluster's there`);
     items = [];
     for (const { item } of state.all()) items.push(item);
   } catch (e) {

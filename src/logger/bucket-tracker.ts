@@ -14,6 +14,9 @@
 // Anything else older: the history went back (a restart), accepted, and tracking restarts there.
 // A newer epoch with a seq not above the last: a rewind (the new primary lost updates the logger
 // already holds), accepted and counted.
+// SNAPSHOTS: a snapshot of the bucket at (epoch, seq) sets the bucket there and forgets the missing
+// seqs at or below it; later updates not newer than it are 'covered' (already in it) and not
+// written: the seam of the snapshot and the stream.
 
 /** How many missing seqs one bucket remembers; past it the oldest are forgotten (and counted). */
 export const MISSING_SEQS_PER_BUCKET_MAX = 4096;
@@ -27,7 +30,8 @@ export type Verdict =
   | { kind: 'late' }
   | { kind: 'duplicate' }
   | { kind: 'restarted'; lastEpoch: number; last: number }
-  | { kind: 'rewind'; lastEpoch: number; last: number };
+  | { kind: 'rewind'; lastEpoch: number; last: number }
+  | { kind: 'covered' };
 
 interface Recent {
   epoch: number;
@@ -42,6 +46,8 @@ interface BucketState {
   recent: Recent[];
   /** Seeded from the files of an earlier logger run, nothing received yet. */
   seeded: boolean;
+  /** The (epoch, seq) of the bucket's last snapshot. */
+  floor: { epoch: number; seq: number } | undefined;
 }
 
 export interface TrackerCounters {
@@ -53,6 +59,8 @@ export interface TrackerCounters {
   restarts: number;
   rewinds: number;
   forgottenMissing: number;
+  snapshots: number;
+  covered: number;
 }
 
 export function bucketName(mask: number, hash: number): string {
@@ -61,14 +69,14 @@ export function bucketName(mask: number, hash: number): string {
 
 export class BucketTracker {
   private readonly buckets = new Map<string, BucketState>();
-  readonly counters: TrackerCounters = { inOrder: 0, gaps: 0, missedUpdates: 0, late: 0, duplicates: 0, restarts: 0, rewinds: 0, forgottenMissing: 0 };
+  readonly counters: TrackerCounters = { inOrder: 0, gaps: 0, missedUpdates: 0, late: 0, duplicates: 0, restarts: 0, rewinds: 0, forgottenMissing: 0, snapshots: 0, covered: 0 };
 
   /** Seeds the last (epoch, seq) of a bucket found in the files of an earlier run (the newest one wins). */
   seed(mask: number, hash: number, epoch: number, seq: number): void {
     const key = bucketName(mask, hash);
     const had = this.buckets.get(key);
     if (had === undefined || newer(epoch, seq, had.epoch, had.seq)) {
-      this.buckets.set(key, { epoch, seq, missing: new Set(), recent: [], seeded: true });
+      this.buckets.set(key, { epoch, seq, missing: new Set(), recent: [], seeded: true, floor: undefined });
     }
   }
 
@@ -84,13 +92,43 @@ export class BucketTracker {
     const key = bucketName(mask, hash);
     const st = this.buckets.get(key);
     if (st === undefined) {
-      this.buckets.set(key, { epoch, seq, missing: new Set(), recent: [{ epoch, seq, crc }], seeded: false });
+      this.buckets.set(key, { epoch, seq, missing: new Set(), recent: [{ epoch, seq, crc }], seeded: false, floor: undefined });
       return { kind: 'first' };
+    }
+    if (st.floor !== undefined && !newer(epoch, seq, st.floor.epoch, st.floor.seq)) {
+      this.counters.covered++;
+      return { kind: 'covered' };
     }
     const verdict = this.classify(st, epoch, seq, crc);
     st.seeded = false;
     if (verdict.kind !== 'duplicate') remember(st, { epoch, seq, crc });
     return verdict;
+  }
+
+  /**
+   * A snapshot of the bucket at (epoch, seq) begins: the bucket continues from there. Returns how
+   * far the bucket was (undefined: never seen) and how many missing seqs it closes.
+   */
+  snapshot(mask: number, hash: number, epoch: number, seq: number): { last: { epoch: number; seq: number; seeded: boolean } | undefined; closed: number } {
+    const key = bucketName(mask, hash);
+    const st = this.buckets.get(key);
+    this.counters.snapshots++;
+    if (st === undefined) {
+      this.buckets.set(key, { epoch, seq, missing: new Set(), recent: [], seeded: false, floor: { epoch, seq } });
+      return { last: undefined, closed: 0 };
+    }
+    const last = { epoch: st.epoch, seq: st.seq, seeded: st.seeded };
+    let closed = 0;
+    for (const s of st.missing) {
+      if (s > seq) continue;
+      st.missing.delete(s);
+      closed++;
+    }
+    st.epoch = epoch;
+    st.seq = seq;
+    st.seeded = false;
+    st.floor = { epoch, seq };
+    return { last, closed };
   }
 
   private classify(st: BucketState, epoch: number, seq: number, crc: number): Verdict {

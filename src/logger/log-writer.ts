@@ -11,7 +11,7 @@ import { mkdir, open, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Writer } from '../protocol/codec.js';
-import { encodeHeader, encodeRecord, FILE_FORMAT_VERSION, FILE_HEADER_BYTES, FileFlag, FileKind, type FileRecord } from '../protocol/filefmt.js';
+import { encodeHeader, encodeRecord, FILE_HEADER_BYTES, FileFlag, FileKind, LOG_FORMAT_VERSION, type FileRecord } from '../protocol/filefmt.js';
 import { fsyncDir, writeAll } from '../protocol/filefmt-io.js';
 import { assert } from '../shared/assert.js';
 import { listLogFiles, logFileName, logFileNumber } from './log-reader.js';
@@ -248,7 +248,7 @@ export class LogWriter {
   private async startFile(flags: number): Promise<void> {
     const path = join(this.opts.dir, logFileName(this.fileNumber));
     const fh = await open(path, 'wx', 0o600); // every update, values included: the owner's only
-    const header = encodeHeader({ version: FILE_FORMAT_VERSION, kind: FileKind.log, flags, createdAtMs: this.now(), fileSeq: this.fileNumber, recordCount: -1 });
+    const header = encodeHeader({ version: LOG_FORMAT_VERSION, kind: FileKind.log, flags, createdAtMs: this.now(), fileSeq: this.fileNumber, recordCount: -1 });
     await writeAll(fh, header, 0);
     this.fh = fh;
     this.position = FILE_HEADER_BYTES;

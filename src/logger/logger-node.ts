@@ -1,17 +1,19 @@
 // The logging node: follows the cluster's membership, keeps one subscribed link to every data
-// node, checks each update's place in its bucket's history, and appends the updates to the log.
+// node, checks each update's place in its bucket's history, appends the updates and the buckets'
+// snapshots to the log, and asks for a snapshot of every bucket whose history it lost.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Writer } from '../protocol/codec.js';
-import { encodeRecord } from '../protocol/filefmt.js';
-import { MemberState, NodeRole, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
+import { encodeRecord, type FileRecord } from '../protocol/filefmt.js';
+import { MemberState, NodeRole, type LogSnapshotMsg, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
 import { normalizeAddress } from '../shared/address.js';
 import { DEFAULT_PORT } from '../shared/limits.js';
 import { BucketTracker, bucketName, type Verdict } from './bucket-tracker.js';
 import { listLogFiles, readLastStamps } from './log-reader.js';
 import { LogWriter, type FsyncPolicy } from './log-writer.js';
 import { MemberLink } from './member-link.js';
+import { SnapshotWants } from './snapshot-wants.js';
 import { loadTlsMaterial, nodeDialTlsOptions, type TlsMaterial } from '../net/tls-material.js';
 
 export interface LoggerOptions {
@@ -63,6 +65,7 @@ export interface LoggerStats {
   written: number;
   tracker: BucketTracker['counters'];
   writer: LogWriter['stats'];
+  snapshots: { requested: number; received: number; outstanding: number; givenUp: number };
 }
 
 /** Starts the logging node; resolves once at least one node streams to it. */
@@ -93,6 +96,7 @@ export class LoggerNode {
   /** "addr#incarnation" of members reported gone: a stale member list cannot bring them back. */
   private readonly gone = new Set<string>();
   private readonly tracker = new BucketTracker();
+  private readonly wants: SnapshotWants;
   private readonly scratch = new Writer(64 * 1024);
   private readonly hello: ServerHelloMsg;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -111,6 +115,7 @@ export class LoggerNode {
     private readonly log: Logger,
   ) {
     this.tls = opts.tls;
+    this.wants = new SnapshotWants(log);
     this.seeds = new Set(opts.nodes.map((n) => normalizeAddress(n, DEFAULT_PORT)));
     this.hello = { addr: `logger@${hostname()}:${process.pid}`, incarnation: randomBytes(8).readBigInt64BE() & 0x7fffffffffffffffn, role: NodeRole.logger };
   }
@@ -196,6 +201,7 @@ export class LoggerNode {
     for (const m of this.members.values()) {
       if (m.link === null && !m.connecting && now >= m.nextTryMs) void this.connect(m);
     }
+    this.wants.tick(now, [...this.members.values()].flatMap((m) => (m.link === null ? [] : [m.link])));
   }
 
   private async connect(m: Member): Promise<void> {
@@ -204,6 +210,7 @@ export class LoggerNode {
     const link = new MemberLink(m.addr, this.hello, this.opts.clusterSecret, tls, {
       onMembers: (list) => this.onMembers(list),
       onBatch: (list, l) => this.onBatch(list, l),
+      onSnapshot: (part, l) => this.onSnapshot(part, l),
       onMemberGone: (msg) => this.onMemberGone(msg),
       onLeaving: (addr) => this.onLeaving(addr),
       onClose: (l) => this.onLinkClose(l),
@@ -280,13 +287,42 @@ export class LoggerNode {
       encodeRecord(this.scratch, u);
       const bytes = this.scratch.buf.subarray(0, this.scratch.pos);
       const verdict = this.tracker.observe(u.mask, u.hash, u.epoch, u.seq, bytes.readUInt32BE(4));
-      if (verdict.kind !== 'inOrder' && verdict.kind !== 'first') this.noteVerdict(verdict, u, link.addr);
-      if (verdict.kind !== 'duplicate' && this.writer.append(bytes)) this.written++;
+      if (verdict.kind !== 'inOrder') this.noteVerdict(verdict, u, link.addr);
+      if (verdict.kind !== 'duplicate' && verdict.kind !== 'covered' && this.writer.append(bytes)) this.written++;
     }
+  }
+
+  /**
+   * One part of a bucket's snapshot: the first part sets the bucket's place (the seam: updates not
+   * above its seq are skipped from now on) and writes the begin record, every part its items, the
+   * last one the end record.
+   */
+  private onSnapshot(part: LogSnapshotMsg, link: MemberLink): void {
+    const stamp = { mask: part.mask, hash: part.hash, epoch: part.epoch, seq: part.seq };
+    if (part.offset === 0) {
+      const r = this.tracker.snapshot(part.mask, part.hash, part.epoch, part.seq);
+      const bucket = bucketName(part.mask, part.hash);
+      if (r.last !== undefined && r.last.seeded && part.seq > r.last.seq) {
+        this.log.info({ bucket, seq: part.seq, lastLogged: r.last.seq, missed: part.seq - r.last.seq, from: link.addr }, 'GAP since the logger last ran, closed by the bucket\'s snapshot');
+      } else if (r.closed > 0) {
+        this.log.info({ bucket, seq: part.seq, closedMissing: r.closed, from: link.addr }, 'snapshot closes the bucket\'s gap');
+      }
+      this.appendRecord({ ...stamp, snapshot: { part: 'begin', items: part.total } });
+    }
+    for (const item of part.items) this.appendRecord({ ...stamp, snapshot: { part: 'item', item } });
+    if (part.offset + part.items.length === part.total) {
+      this.appendRecord({ ...stamp, snapshot: { part: 'end', items: part.total } });
+      this.wants.done(part);
+    }
+  }
+
+  private appendRecord(rec: FileRecord): void {
+    if (this.writer.appendRecord(rec)) this.written++;
   }
 
   private noteVerdict(v: Verdict, u: SyncUpdateMsg, from: string): void {
     const bucket = bucketName(u.mask, u.hash);
+    if (v.kind === 'gap' || v.kind === 'rewind' || v.kind === 'restarted' || v.kind === 'first') this.wants.want(u, v.kind);
     switch (v.kind) {
       case 'gap':
         return this.warnLimited({ bucket, epoch: u.epoch, lastEpoch: v.lastEpoch, expected: v.expected, got: v.got, missed: v.got - v.expected, from }, v.afterRestart ? 'GAP since the logger last ran: updates of this bucket are missing from the log' : 'GAP in a bucket\'s updates: some are missing from the log');
@@ -322,7 +358,9 @@ export class LoggerNode {
   }
 
   stats(): LoggerStats {
-    return { links: this.linkCount(), members: this.members.size, updatesReceived: this.updatesReceived, written: this.written, tracker: { ...this.tracker.counters }, writer: { ...this.writer.stats } };
+    const w = this.wants;
+    const snapshots = { requested: w.requested, received: w.received, outstanding: w.outstanding, givenUp: w.givenUp };
+    return { links: this.linkCount(), members: this.members.size, updatesReceived: this.updatesReceived, written: this.written, tracker: { ...this.tracker.counters }, writer: { ...this.writer.stats }, snapshots };
   }
 
   private report(msg: string): void {

@@ -7,7 +7,7 @@ import { DecodeError, Reader, type Writer } from '../protocol/codec.js';
 import { Cmd, ErrorCode, errorCodeName, Reply } from '../protocol/commands.js';
 import type { Frame } from '../protocol/header.js';
 import { failinfo, unknown as unknownReply, address as addressCodec } from '../protocol/messages/legacy.js';
-import { heartbeat, logBatch, memberGone, members, serverHello, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
+import { heartbeat, logBatch, logSnapshot, memberGone, members, serverHello, snapshotRequest, subscribeUpdates, SubscribeFlag, type BucketRef, type LogSnapshotMsg, type MemberGoneMsg, type MemberInfo, type ServerHelloMsg, type SyncUpdateMsg } from '../protocol/messages/node.js';
 
 export const CONNECT_TIMEOUT_MS = 3000;
 export const CALL_TIMEOUT_MS = 5000;
@@ -19,6 +19,7 @@ const PENDING_CALLS_MAX = 16;
 export interface LinkEvents {
   onMembers(list: MemberInfo[], link: MemberLink): void;
   onBatch(updates: SyncUpdateMsg[], link: MemberLink): void;
+  onSnapshot(part: LogSnapshotMsg, link: MemberLink): void;
   onMemberGone(msg: MemberGoneMsg, link: MemberLink): void;
   onLeaving(addr: string, link: MemberLink): void;
   onClose(link: MemberLink, reason: CloseReason): void;
@@ -80,7 +81,19 @@ export class MemberLink {
     this.conn = conn;
     this.conn.start({ onFrame: (f) => this.onFrame(f), onClose: (r) => this.onClose(r) });
     await this.call(Cmd.serverHello, (w) => serverHello.encode(w, this.hello));
-    await this.call(Cmd.subscribeUpdates, null);
+    await this.call(Cmd.subscribeUpdates, (w) => subscribeUpdates.encode(w, SubscribeFlag.snapshots));
+  }
+
+  /**
+   * Asks the node for a snapshot of a bucket (snapshot_request); the answer is not awaited: the
+   * primary acks and queues it, the others refuse, and the snapshot itself comes as log_snapshot.
+   */
+  requestSnapshot(ref: BucketRef): void {
+    const conn = this.conn;
+    if (conn === undefined || conn.closed) return;
+    const w = conn.begin(Cmd.snapshotRequest, 0, this.nextId++);
+    snapshotRequest.encode(w, ref);
+    conn.end();
   }
 
   close(why: string): void {
@@ -131,6 +144,10 @@ export class MemberLink {
         this.batches++;
         this.updates += list.length;
         this.events.onBatch(list, this);
+        return this.ack(frame);
+      }
+      case Cmd.logSnapshot: {
+        this.events.onSnapshot(logSnapshot.decode(r), this);
         return this.ack(frame);
       }
       case Cmd.heartbeat: {

@@ -75,6 +75,8 @@ export const Cmd = {
   backupRelease: 530,
   subscribeUpdates: 540,
   logBatch: 541,
+  snapshotRequest: 542,
+  logSnapshot: 543,
 } as const;
 
 export type CmdNumber = (typeof Cmd)[keyof typeof Cmd];

@@ -2,12 +2,17 @@
 // a fixed file header, then records framed by length and CRC-32. Pure codec, no I/O.
 import { crc32 } from 'node:zlib';
 import { DecodeError, Reader, Writer } from './codec.js';
-import { readUpdate, UpdateOp, writeUpdate, type Item, type Update } from './messages/node.js';
+import { readItem, readUpdate, UpdateOp, writeItem, writeUpdate, type Item, type Update } from './messages/node.js';
 import { assert } from '../shared/assert.js';
 
 /** 0x89 'O' 'C' 'F' CR LF 0x1A LF: a non-text first byte, then bytes that text-mode transfers would mangle. */
 export const FILE_MAGIC = Buffer.from([0x89, 0x4f, 0x43, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Compacted and save files are written as version 1 (their records are only `set`). */
 export const FILE_FORMAT_VERSION = 1;
+/** Log files are written as version 2: they may hold snapshot records (ops 6-8), which version 1 has not. */
+export const LOG_FORMAT_VERSION = 2;
+/** The versions this build reads. */
+const VERSIONS_READ: readonly number[] = [1, 2];
 export const FILE_HEADER_BYTES = 44;
 export const RECORD_FRAME_BYTES = 8;
 /** A record payload longer than this is treated as a damaged length field. */
@@ -63,14 +68,35 @@ export class FileFormatError extends Error {
   }
 }
 
-/** One record: the bucket it came from, its place in the bucket's history, and the change. */
-export interface FileRecord {
+/** Where a record belongs: the bucket (mask, hash) and its place in the bucket's history. */
+export interface RecordStamp {
   mask: number;
   hash: number;
   epoch: number;
   seq: number;
-  update: Update;
 }
+
+/** One update record: the bucket it came from, its place in the bucket's history, and the change. */
+export interface UpdateRecord extends RecordStamp {
+  update: Update;
+  snapshot?: undefined;
+}
+
+/** Record ops of a snapshot (log files, format version 2); updates use ops 1-5. */
+export const SnapshotOp = { begin: 6, item: 7, end: 8 } as const;
+
+/**
+ * One part of a bucket's snapshot: begin and end carry the number of items, each item one record.
+ * The stamp's seq is the bucket's seq at the snapshot (the seam) on every part.
+ */
+export type SnapshotPart = { part: 'begin'; items: number } | { part: 'item'; item: Item } | { part: 'end'; items: number };
+
+export interface SnapshotRecord extends RecordStamp {
+  snapshot: SnapshotPart;
+  update?: undefined;
+}
+
+export type FileRecord = UpdateRecord | SnapshotRecord;
 
 export function encodeHeader(h: FileHeader): Buffer {
   const b = Buffer.alloc(FILE_HEADER_BYTES);
@@ -97,9 +123,9 @@ export function decodeHeader(buf: Buffer): FileHeader {
     throw new FileFormatError('torn', `file ends inside its header (${buf.length} of ${FILE_HEADER_BYTES} bytes)`, 0);
   }
   const version = buf.readUInt16BE(8);
-  if (version !== FILE_FORMAT_VERSION) {
-    const why = version > FILE_FORMAT_VERSION ? 'written by a newer OpenCluster' : 'unknown';
-    throw new FileFormatError('badVersion', `format version ${version} (${why}); this build reads version ${FILE_FORMAT_VERSION}`, 8);
+  if (!VERSIONS_READ.includes(version)) {
+    const why = version > LOG_FORMAT_VERSION ? 'written by a newer OpenCluster' : 'unknown';
+    throw new FileFormatError('badVersion', `format version ${version} (${why}); this build reads versions ${VERSIONS_READ.join(' and ')}`, 8);
   }
   if (buf.readUInt32BE(40) !== crc32(buf.subarray(0, 40))) {
     throw new FileFormatError('badHeader', 'header checksum mismatch', 0);
@@ -134,12 +160,38 @@ export function encodeRecord(w: Writer, rec: FileRecord): number {
   w.u32AsInt(rec.hash);
   w.i32(rec.epoch);
   w.i64n(rec.seq);
-  writeUpdate(w, rec.update);
+  if (rec.snapshot === undefined) writeUpdate(w, rec.update);
+  else writeSnapshotPart(w, rec.snapshot);
   const payloadBytes = w.pos - start - RECORD_FRAME_BYTES;
   assert(payloadBytes <= RECORD_PAYLOAD_BYTES_MAX, `record payload of ${payloadBytes} bytes exceeds the limit`);
   w.buf.writeUInt32BE(payloadBytes, start);
   w.buf.writeUInt32BE(crc32(w.buf.subarray(start + RECORD_FRAME_BYTES, w.pos)), start + 4);
   return w.pos - start;
+}
+
+/** A snapshot part after the stamp: op, then begin/end: map '', key '', long item count, type 0; item: the item as a set. */
+function writeSnapshotPart(w: Writer, p: SnapshotPart): void {
+  if (p.part === 'item') {
+    w.i32(SnapshotOp.item);
+    writeItem(w, p.item);
+    return;
+  }
+  assert(Number.isSafeInteger(p.items) && p.items >= 0, 'snapshot item count must be a count');
+  w.i32(p.part === 'begin' ? SnapshotOp.begin : SnapshotOp.end);
+  w.strLatin1('');
+  w.strLatin1('');
+  w.i64n(p.items);
+  w.i32(0);
+}
+
+function readSnapshotPart(r: Reader, op: number): SnapshotPart {
+  if (op === SnapshotOp.item) return { part: 'item', item: readItem(r) };
+  const map = r.strLatin1();
+  const key = r.strLatin1();
+  const items = r.i64n();
+  const type = r.i32();
+  if (map !== '' || key !== '' || type !== 0 || items < 0) throw new DecodeError(`snapshot ${op === SnapshotOp.begin ? 'begin' : 'end'} record with unexpected fields`);
+  return { part: op === SnapshotOp.begin ? 'begin' : 'end', items };
 }
 
 /** One record as a standalone buffer (tests, small writes). */
@@ -150,7 +202,7 @@ export function encodeRecordBuffer(rec: FileRecord): Buffer {
 }
 
 /** A `set` record of an item, as save and compacted files hold them. */
-export function itemRecord(item: Item, stamp: { mask: number; hash: number; epoch: number; seq: number } = NO_STAMP): FileRecord {
+export function itemRecord(item: Item, stamp: RecordStamp = NO_STAMP): UpdateRecord {
   const update: Update = { op: UpdateOp.set, map: item.map, key: item.key, expiresAtMs: item.expiresAtMs, value: item.value };
   return { mask: stamp.mask, hash: stamp.hash, epoch: stamp.epoch, seq: stamp.seq, update };
 }
@@ -161,7 +213,15 @@ export const NO_STAMP = { mask: 0, hash: 0, epoch: 0, seq: 0 } as const;
 export function decodeRecordPayload(payload: Buffer, offset: number): FileRecord {
   try {
     const r = new Reader(payload);
-    const rec = { mask: r.u32(), hash: r.u32(), epoch: r.i32(), seq: r.i64n(), update: readUpdate(r) };
+    const stamp = { mask: r.u32(), hash: r.u32(), epoch: r.i32(), seq: r.i64n() };
+    const op = payload.length >= RECORD_STAMP_BYTES + 4 ? payload.readInt32BE(RECORD_STAMP_BYTES) : 0;
+    let rec: FileRecord;
+    if (op >= SnapshotOp.begin && op <= SnapshotOp.end) {
+      r.i32();
+      rec = { ...stamp, snapshot: readSnapshotPart(r, op) };
+    } else {
+      rec = { ...stamp, update: readUpdate(r) };
+    }
     r.done('record');
     return rec;
   } catch (e) {

@@ -47,7 +47,7 @@ export const REFUSALS_MAX = 3;
 /** Commands only a member link may send (after the node handshake and server_hello). */
 const NODE_COMMANDS: ReadonlySet<number> = new Set([
   Cmd.shuttingDown, Cmd.members, Cmd.heartbeat, Cmd.memberGone, Cmd.tableSync, Cmd.widenMask, Cmd.copyBegin, Cmd.copyItems,
-  Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch,
+  Cmd.copyAbort, Cmd.copyFinalise, Cmd.syncUpdate, Cmd.backupRelease, Cmd.subscribeUpdates, Cmd.logBatch, Cmd.snapshotRequest, Cmd.logSnapshot,
 ]);
 
 /** Commands of the node handshake and of nodes: judged by the cluster secret, never by the users gate. */

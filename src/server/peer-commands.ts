@@ -20,7 +20,7 @@ export interface PeerCommandHost {
   readonly stats: Pick<NodeStats, 'badRequests'>;
   readonly table: Pick<BucketTable, 'mask' | 'toEntries'>;
   readonly members: Membership;
-  readonly repl: Pick<Replication, 'subscribe'>;
+  readonly repl: Pick<Replication, 'subscribe' | 'loggers'>;
   readonly migration: Pick<Migration, 'onCommand'>;
   mergeTable(msg: nodeMsg.TableMsg, from: string): void;
   widen(newMask: number): void;
@@ -73,9 +73,11 @@ function route(node: PeerCommandHost, link: PeerLink, frame: Frame): void {
       node.widen(nodeMsg.widenMask.decode(r));
       return link.ack(frame);
     case Cmd.subscribeUpdates:
-      node.repl.subscribe(link);
+      node.repl.subscribe(link, nodeMsg.subscribeUpdates.decode(r));
       node.log.info({ logger: link.addr }, 'logging node subscribed');
       return link.ack(frame);
+    case Cmd.snapshotRequest:
+      return node.repl.loggers.onSnapshotRequest(link, frame, nodeMsg.snapshotRequest.decode(r));
     case Cmd.serverHello:
       return link.fail(frame, ErrorCode.badRequest, 'hello already said');
     case Cmd.goodbye:

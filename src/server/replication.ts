@@ -1,8 +1,9 @@
 // Every change a primary applies is published here: pushed in order to the bucket's backup (and to
-// a node receiving a copy of the bucket), and queued for the logging nodes, with a per-bucket seq.
+// a node receiving a copy of the bucket), and queued for the logging nodes (logger-feed.ts), with a
+// per-bucket seq.
 // The backup's side (applying those pushes) is backup-receiver.ts.
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
-import { syncUpdate, logBatch, type SyncUpdateMsg, type Update } from '../protocol/messages/node.js';
+import { syncUpdate, type SyncUpdateMsg, type Update } from '../protocol/messages/node.js';
 import { failinfo } from '../protocol/messages/legacy.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
@@ -11,13 +12,14 @@ import { assert } from '../shared/assert.js';
 import type { BucketTable, Owners } from './table.js';
 import type { Store } from './store.js';
 import type { Logger } from './log.js';
+import { LoggerFeed } from './logger-feed.js';
 
 /** What replication needs of the node. */
 export interface ReplicationHost {
   readonly me: string;
   readonly opts: { readonly deadAfterMs: number };
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
-  readonly store: Pick<Store, 'hold'>;
+  readonly store: Pick<Store, 'hold' | 'bucket'>;
   readonly log: Logger;
   readonly members: { linkOf(addr: string): PeerLink | null; readonly members: { has(addr: string): boolean }; dataMembers(): readonly unknown[] };
   readonly migration: { copyTargetLink(b: number): PeerLink | null; isHandOverSent(b: number): boolean };
@@ -29,19 +31,6 @@ export interface ReplicationHost {
 export type BackupDone = (code: number, why: string) => void;
 
 const SYNC_TIMEOUT_MS = 10_000;
-/** Updates one logger may have queued here; past it they are dropped (the logger sees a gap). */
-const LOGGER_QUEUE_MAX = 100_000;
-/** log_batch calls one logger may have unanswered; past it updates wait in the queue. */
-const LOGGER_CALLS_MAX = 8;
-const LOG_BATCH_MAX = 2000;
-const LOG_BATCH_BYTES_MAX = 1024 * 1024;
-
-interface Subscriber {
-  link: PeerLink;
-  queue: SyncUpdateMsg[];
-  dropped: number;
-  flushScheduled: boolean;
-}
 
 /** A full-wait write whose backup could not be reached: it waits for the backup's fate. */
 interface Parked {
@@ -56,7 +45,7 @@ interface Rebacking extends Parked {
 }
 
 export class Replication {
-  private readonly subscribers = new Map<PeerLink, Subscriber>();
+  readonly loggers: LoggerFeed;
   private readonly parked = new Map<string, Parked[]>();
   /** Full-wait writes whose backup fell out of step, by bucket: they wait for its new backup. */
   private readonly rebacking = new Map<number, Rebacking[]>();
@@ -65,16 +54,21 @@ export class Replication {
   private readonly pushesInFlight = new Map<number, number>();
   private readonly pushWaiters = new Map<number, (() => void)[]>();
   syncFailures = 0;
-  loggerDrops = 0;
 
-  constructor(private readonly node: ReplicationHost) {}
+  constructor(private readonly node: ReplicationHost) {
+    this.loggers = new LoggerFeed(node);
+  }
+
+  get loggerDrops(): number {
+    return this.loggers.drops;
+  }
 
   hasBackup(b: number): boolean {
     return this.node.table.get(b).backup !== '';
   }
 
   get loggerCount(): number {
-    return this.subscribers.size;
+    return this.loggers.count;
   }
 
   /** Publishes an update the primary just applied to bucket b; `done` (full wait) hears the backup's answer. */
@@ -84,7 +78,7 @@ export class Replication {
     data.seq++;
     const e = node.table.get(b);
     const copyLink = node.migration.copyTargetLink(b);
-    if (e.backup === '' && copyLink === null && this.subscribers.size === 0) {
+    if (e.backup === '' && copyLink === null && this.loggers.count === 0) {
       done?.(0, ''); // nobody to tell: a lone node's hot path allocates nothing more
       return;
     }
@@ -92,7 +86,7 @@ export class Replication {
     if (e.backup !== '') this.pushTo(e.backup, node.members.linkOf(e.backup), msg, done, true);
     else done?.(0, '');
     if (copyLink !== null) this.pushTo(copyLink.addr, copyLink, msg, null, false);
-    if (this.subscribers.size > 0) for (const sub of this.subscribers.values()) this.enqueue(sub, msg);
+    if (this.loggers.count > 0) this.loggers.publish(msg);
   }
 
   private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null, toBackup: boolean): void {
@@ -304,66 +298,20 @@ export class Replication {
     this.node.commit(b, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
   }
 
-  // ---- logging nodes ----
+  // ---- logging nodes (logger-feed.ts) ----
 
-  subscribe(link: PeerLink): void {
-    this.subscribers.set(link, { link, queue: [], dropped: 0, flushScheduled: false });
+  subscribe(link: PeerLink, flags: number): void {
+    this.loggers.subscribe(link, flags);
   }
 
   unsubscribe(link: PeerLink): void {
-    this.subscribers.delete(link);
-  }
-
-  private enqueue(sub: Subscriber, msg: SyncUpdateMsg): void {
-    if (sub.queue.length >= LOGGER_QUEUE_MAX) {
-      sub.dropped++;
-      this.loggerDrops++;
-      if (sub.dropped === 1 || sub.dropped % 10_000 === 0) {
-        this.node.log.warn({ logger: sub.link.addr, dropped: sub.dropped }, 'logging node falls behind: updates dropped (it will see a gap)');
-      }
-      return;
-    }
-    sub.queue.push(msg);
-    if (!sub.flushScheduled) {
-      sub.flushScheduled = true;
-      setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
-    }
-  }
-
-  private flush(sub: Subscriber): void {
-    sub.flushScheduled = false;
-    if (!this.subscribers.has(sub.link)) return;
-    while (sub.queue.length > 0 && sub.link.pendingCalls < LOGGER_CALLS_MAX) {
-      const batch = sub.queue.splice(0, batchLength(sub.queue));
-      sub.link.call(Cmd.logBatch, (w) => logBatch.encode(w, batch), () => this.afterBatch(sub), SYNC_TIMEOUT_MS);
-    }
+    this.loggers.unsubscribe(link);
   }
 
   /** Bounded: waits until every logger has been sent and has acked what was queued for it. */
-  async drainLoggers(timeoutMs: number): Promise<void> {
-    const end = performance.now() + timeoutMs;
-    const busy = (): boolean => [...this.subscribers.values()].some((s) => s.queue.length > 0 || s.link.pendingCalls > 0);
-    while (busy() && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+  drainLoggers(timeoutMs: number): Promise<void> {
+    return this.loggers.drain(timeoutMs);
   }
-
-  private afterBatch(sub: Subscriber): void {
-    if (sub.queue.length > 0 && !sub.flushScheduled) {
-      sub.flushScheduled = true;
-      setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
-    }
-  }
-}
-
-/** How many queued updates go in one log_batch: at most LOG_BATCH_MAX and about LOG_BATCH_BYTES_MAX. */
-function batchLength(queue: readonly SyncUpdateMsg[]): number {
-  let bytes = 0;
-  let n = 0;
-  while (n < queue.length && n < LOG_BATCH_MAX && bytes < LOG_BATCH_BYTES_MAX) {
-    const u = queue[n]!.update;
-    bytes += 48 + u.map.length + u.key.length + (u.value === null ? 0 : u.value.t >= 3 ? (u.value.v as Buffer).length : 8);
-    n++;
-  }
-  return Math.max(1, n);
 }
 
 /** Appends to the list kept under `key`, making the list if there is none. */

@@ -56,11 +56,11 @@ export async function readSaveFile(path: string): Promise<SaveFileContent> {
     const scan = await scanFile(
       path,
       (rec, offset) => {
-        if (rec.update.op !== UpdateOp.set || rec.update.value === null) {
-          throw new SaveFileError(path, 'notSet', `record at offset ${offset} is not a set (op ${rec.update.op})`, offset);
-        }
         const u = rec.update;
-        items.push({ map: u.map, key: u.key, expiresAtMs: u.expiresAtMs, value: rec.update.value });
+        if (u === undefined || u.op !== UpdateOp.set || u.value === null) {
+          throw new SaveFileError(path, 'notSet', `record at offset ${offset} is not a set (${u === undefined ? `snapshot ${rec.snapshot!.part}` : `op ${u.op}`})`, offset);
+        }
+        items.push({ map: u.map, key: u.key, expiresAtMs: u.expiresAtMs, value: u.value });
       },
       (h) => {
         if (h.kind !== FileKind.save) throw new SaveFileError(path, 'wrongKind', `is a ${fileKindName(h.kind)} file, not a save file`);

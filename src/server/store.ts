@@ -1,7 +1,7 @@
 // The node's data: per bucket, plain items and maps of items, keyed by full names (latin1 strings),
 // with lazy expiry on read, a bounded periodic sweep, and an approximate memory count.
 import { assert } from '../shared/assert.js';
-import { fnv1aLatin1, mapRouteHashLatin1 } from '../shared/fnv.js';
+import { itemRouteHashLatin1 } from '../shared/fnv.js';
 import { isValidMask } from '../shared/buckets.js';
 import type { Value } from '../protocol/values.js';
 import { UpdateOp, type Item, type Update } from '../protocol/messages/node.js';
@@ -28,7 +28,7 @@ export function isExpired(it: StoredItem, nowMs: number): boolean {
 
 /** Which hash places an item: the map's for map entries, the key's for plain items. */
 export function routeHash(map: string, key: string): number {
-  return map.length > 0 ? mapRouteHashLatin1(map) : fnv1aLatin1(key);
+  return itemRouteHashLatin1(map, key);
 }
 
 /** One bucket's data on this node. */

@@ -91,3 +91,8 @@ export function mapRouteHashLatin1(name: string): number {
   }
   return fnv1aLatin1(name);
 }
+
+/** The hash that places an item: the map's for map entries, the key's for plain items (latin1 forms). */
+export function itemRouteHashLatin1(map: string, key: string): number {
+  return map.length > 0 ? mapRouteHashLatin1(map) : fnv1aLatin1(key);
+}

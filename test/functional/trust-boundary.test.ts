@@ -26,7 +26,7 @@ const Cmd = {
   tableSync: 60, widenMask: 62, copyBegin: 510, copyItems: 511, copyAbort: 512, copyFinalise: 513, syncUpdate: 520, backupRelease: 530,
   subscribeUpdates: 540, logBatch: 541, auth: 33, stats: 32, getTable: 40, set: 2200, get: 2201, del: 2202, expire: 2204, mapDelete: 2213,
 } as const;
-const NODE_NUMBERS = [15, 50, 51, 52, 53, 54, 55, 56, 57, 60, 62, 510, 511, 512, 513, 520, 530, 540, 541];
+const NODE_NUMBERS = [15, 50, 51, 52, 53, 54, 55, 56, 57, 60, 62, 510, 511, 512, 513, 520, 530, 540, 541, 542, 543];
 
 let nodes: NodeProcess[] = [];
 let admins: RawClient[] = [];

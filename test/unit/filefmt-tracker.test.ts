@@ -80,3 +80,21 @@ test('missing seqs are bounded per bucket', () => {
   // A late one among the remembered (newest) seqs fills; one among the forgotten is a restart.
   assert.equal(t.observe(0xff, 7, 1, MISSING_SEQS_PER_BUCKET_MAX * 3 - 5, 0).kind, 'late');
 });
+
+test('a snapshot sets the bucket at its seq: missing seqs at or below it are closed, updates it covers are skipped, the stream goes on after it', () => {
+  const t = new BucketTracker();
+  t.observe(0xff, 7, 1, 1, 11);
+  assert.equal(t.observe(0xff, 7, 1, 5, 15).kind, 'gap');
+  assert.equal(t.missingNow, 3);
+  assert.deepEqual(t.snapshot(0xff, 7, 1, 8), { last: { epoch: 1, seq: 5, seeded: false }, closed: 3 });
+  assert.equal(t.missingNow, 0);
+  assert.equal(t.observe(0xff, 7, 1, 6, 16).kind, 'covered', 'queued behind the snapshot, already in it');
+  assert.equal(t.observe(0xff, 7, 1, 8, 18).kind, 'covered');
+  assert.equal(t.observe(0xff, 7, 1, 9, 19).kind, 'inOrder');
+  assert.equal(t.observe(0xff, 7, 2, 10, 20).kind, 'inOrder', 'a new owner continues');
+  // A bucket never seen: the snapshot is its start.
+  assert.deepEqual(t.snapshot(0xff, 8, 3, 40), { last: undefined, closed: 0 });
+  assert.equal(t.observe(0xff, 8, 3, 41, 1).kind, 'inOrder');
+  assert.equal(t.counters.snapshots, 2);
+  assert.equal(t.counters.covered, 2);
+});

@@ -168,13 +168,13 @@ test('not a save file: bad magic, another version, another kind, missing', async
   writeFileSync(text, 'just some text that is long enough to hold a header, really it is\n');
   assert.equal((await errorOf(() => readSaveFile(text))).code, 'badMagic');
 
-  const v2 = join(dir, 'v2.save');
+  const v3 = join(dir, 'v3.save');
   const h = encodeHeader({ version: 1, kind: FileKind.save, flags: 0, createdAtMs: 1, fileSeq: 0, recordCount: 0 });
-  h.writeUInt16BE(2, 8);
-  writeFileSync(v2, h);
-  const ev = await errorOf(() => readSaveFile(v2));
+  h.writeUInt16BE(3, 8); // 2 is the log files' version (snapshot records); 3 is newer than this build
+  writeFileSync(v3, h);
+  const ev = await errorOf(() => readSaveFile(v3));
   assert.equal(ev.code, 'badVersion');
-  assert.match(ev.message, /version 2/);
+  assert.match(ev.message, /version 3/);
 
   const log = join(dir, 'oc-000001.log');
   writeFileSync(log, encodeHeader({ version: 1, kind: FileKind.log, flags: 1, createdAtMs: 1, fileSeq: 1, recordCount: -1 }));

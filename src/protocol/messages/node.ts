@@ -276,3 +276,63 @@ function syncUpdateBody(w: Writer, m: SyncUpdateMsg): void {
   w.i64n(m.seq);
   writeUpdate(w, m.update);
 }
+
+/** subscribe_updates (540) flags. */
+export const SubscribeFlag = {
+  /** Send a snapshot of every bucket this node is primary of first, and answer snapshot_request. */
+  snapshots: 1,
+} as const;
+
+/** subscribe_updates (540): empty (no snapshots: the first version), or int flags. */
+export const subscribeUpdates = {
+  encode(w: Writer, flags: number): void {
+    w.i32(flags);
+  },
+  decode(r: Reader): number {
+    if (r.remaining === 0) return 0;
+    const flags = r.i32();
+    r.done('subscribe_updates');
+    return flags;
+  },
+};
+
+/** snapshot_request (542): int mask, int hash: a snapshot of that bucket from its primary. */
+export const snapshotRequest = bucketRef;
+
+export interface LogSnapshotMsg extends BucketRef {
+  epoch: number;
+  /** The bucket's seq at the snapshot: the logger continues the bucket's stream after it. */
+  seq: number;
+  /** Items of the whole snapshot, and the index of this part's first item. */
+  total: number;
+  offset: number;
+  items: Item[];
+}
+
+/** log_snapshot (543): int mask, int hash, int epoch, long seq, int total, int offset, int count, count items. */
+export const logSnapshot = {
+  encode(w: Writer, m: LogSnapshotMsg): void {
+    w.u32AsInt(m.mask);
+    w.u32AsInt(m.hash);
+    w.i32(m.epoch);
+    w.i64n(m.seq);
+    w.i32(m.total);
+    w.i32(m.offset);
+    w.i32(m.items.length);
+    for (const it of m.items) writeItem(w, it);
+  },
+  decode(r: Reader): LogSnapshotMsg {
+    const mask = r.u32();
+    const hash = r.u32();
+    const epoch = r.i32();
+    const seq = r.i64n();
+    const total = r.i32();
+    const offset = r.i32();
+    const n = r.i32();
+    if (total < 0 || offset < 0 || n < 0 || n > 1_000_000 || offset + n > total) throw new DecodeError(`log_snapshot part ${offset}+${n} of ${total} out of range`);
+    const items: Item[] = [];
+    for (let i = 0; i < n; i++) items.push(readItem(r));
+    r.done('log_snapshot');
+    return { mask, hash, epoch, seq, total, offset, items };
+  },
+};
