@@ -10,6 +10,7 @@
 // for a snapshot); one snapshot job per bucket per logger; one captured bucket per logger at a time
 // (the capture holds references to the bucket's values, not copies); parts of at most
 // SNAPSHOT_PART_ITEMS_MAX items and about LOG_BATCH_BYTES_MAX bytes.
+import { sleep, type Clock } from '../shared/clock.js';
 import { Cmd, ErrorCode } from '../protocol/commands.js';
 import { logBatch, logSnapshot, SubscribeFlag, type BucketRef, type Item, type SyncUpdateMsg } from '../protocol/messages/node.js';
 import type { Frame } from '../protocol/header.js';
@@ -20,6 +21,7 @@ import type { Logger } from './log.js';
 
 export interface LoggerFeedHost {
   readonly me: string;
+  readonly clock: Clock;
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
   readonly store: Pick<Store, 'bucket'>;
   readonly log: Logger;
@@ -133,7 +135,7 @@ export class LoggerFeed {
   private schedule(sub: Subscriber): void {
     if (sub.flushScheduled) return;
     sub.flushScheduled = true;
-    setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
+    this.node.clock.setImmediate(() => this.node.safely('logger flush', () => this.flush(sub)));
   }
 
   private flush(sub: Subscriber): void {
@@ -181,9 +183,9 @@ export class LoggerFeed {
 
   /** Bounded: waits until every logger has been sent and has acked what was queued for it. */
   async drain(timeoutMs: number): Promise<void> {
-    const end = performance.now() + timeoutMs;
+    const end = this.node.clock.nowMs() + timeoutMs;
     const busy = (): boolean => [...this.subscribers.values()].some((s) => s.queue.length > 0 || s.link.pendingCalls > 0);
-    while (busy() && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+    while (busy() && this.node.clock.nowMs() < end) await sleep(this.node.clock, 10);
   }
 }
 

@@ -12,11 +12,13 @@ import { assert } from '../shared/assert.js';
 import type { BucketTable, Owners } from './table.js';
 import type { Store } from './store.js';
 import type { Logger } from './log.js';
+import type { Clock } from '../shared/clock.js';
 import { LoggerFeed } from './logger-feed.js';
 
 /** What replication needs of the node. */
 export interface ReplicationHost {
   readonly me: string;
+  readonly clock: Clock;
   readonly opts: { readonly deadAfterMs: number };
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
   readonly store: Pick<Store, 'hold' | 'bucket'>;
@@ -156,7 +158,7 @@ export class Replication {
       this.complete(b, done);
       return;
     }
-    appendTo(this.parked, addr, { b, done, sinceMs: performance.now() });
+    appendTo(this.parked, addr, { b, done, sinceMs: this.node.clock.nowMs() });
   }
 
   /** A write whose backup is gone: acknowledged only while this node still owns its bucket. */
@@ -177,7 +179,7 @@ export class Replication {
       this.complete(b, done);
       return;
     }
-    appendTo(this.rebacking, b, { b, done, sinceMs: performance.now(), behind: addr });
+    appendTo(this.rebacking, b, { b, done, sinceMs: this.node.clock.nowMs(), behind: addr });
   }
 
   /** Bucket b has a backup other than `behind` (made from this primary), or is no longer ours. */
