@@ -1,7 +1,6 @@
 // One framed connection: decoding of incoming frames, per-tick batched writes, backpressure
 // (reading pauses while too many bytes wait to be sent), and an idempotent close. It runs on any
 // ByteStream (a net.Socket, or the simulator's VirtualSocket) and any Clock (real or virtual).
-import type { Socket } from 'node:net';
 import { Writer } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { realClock, type Clock } from '../shared/clock.js';
@@ -60,7 +59,7 @@ const CLOSE_TIMEOUT_MS = 5000;
  * S is the socket's type: net.Socket by default (the node reads TLS details from it); the
  * simulator's connections are Connection<VirtualSocket>.
  */
-export class Connection<S extends ByteStream = Socket> {
+export class Connection<S extends ByteStream = ByteStream> {
   readonly w = new Writer();
   /** The clock this connection (and what lives on it: a link, a session) runs on. */
   readonly clock: Clock;

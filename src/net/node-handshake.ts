@@ -10,7 +10,7 @@ import { newNonce, nodeProofMac, proofMatches, type NodeAuthTranscript } from '.
 import type { ConnectionOptions } from 'node:tls';
 import { Connection } from './connection.js';
 import type { Clock } from '../shared/clock.js';
-import { dialSocket } from './dial.js';
+import { realTransport, type Transport } from './transport.js';
 
 export interface NodeIdentity {
   addr: string;
@@ -110,6 +110,8 @@ export function authenticateAsNode(conn: Connection, secret: Buffer, me: NodeIde
 }
 
 export interface NodeDialParams {
+  /** How the connection is opened (default: the real network). */
+  transport?: Transport;
   /** The clock of the link once it is up (default: real). */
   clock?: Clock;
   secret: Buffer;
@@ -132,7 +134,7 @@ export interface NodeDialParams {
 
 /** Dials a node and proves the cluster secret to it: a connection ready for server_hello or probe. */
 export async function dialNode(addr: string, p: NodeDialParams): Promise<{ conn: Connection; peer: NodeIdentity }> {
-  const socket = await dialSocket(addr, { timeoutMs: p.connectTimeoutMs, tls: p.tls });
+  const socket = await (p.transport ?? realTransport).dial(addr, { timeoutMs: p.connectTimeoutMs, tls: p.tls });
   const conn = new Connection(socket, { maxFrameBytes: p.maxFrameBytes, pauseReadOnOutput: p.pauseReadOnOutput, ...(p.clock === undefined ? {} : { clock: p.clock }) });
   const peer = await authenticateAsNode(conn, p.secret, p.me, addr, p.handshakeTimeoutMs, p.expectAddr);
   return { conn, peer };

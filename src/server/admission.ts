@@ -2,7 +2,7 @@
 // apart from a reserve that only a node proving the cluster secret may use, a per-address bound,
 // a deadline for the handshake, a deadline for each frame, and a bound on the bytes of unfinished
 // frames across every client connection (past it, the largest holders are closed).
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../net/byte-stream.js';
 import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
 import type { ClientSession, SlotKind } from './client-session.js';
@@ -56,7 +56,7 @@ export class Admission {
   }
 
   /** A socket just accepted: a client slot, a node-only slot from the reserve, or refused (null). */
-  admit(socket: Socket): SlotKind {
+  admit(socket: ByteStream): SlotKind {
     const ip = socket.remoteAddress ?? '?';
     const perIp = this.perIp.get(ip) ?? 0;
     if (this.limits.maxConnectionsPerIp > 0 && perIp >= this.limits.maxConnectionsPerIp) {

@@ -7,7 +7,7 @@
 // ping and goodbye, within a small frame limit; after it, what the user's role allows. Over TLS, a
 // node link also needs a certificate that verified against the cluster CA, and clients may be
 // required to show one.
-import type { Socket } from 'node:net';
+import type { ByteStream } from '../net/byte-stream.js';
 import type { Clock, Timer } from '../shared/clock.js';
 import type { TLSSocket } from 'node:tls';
 import { Connection, TlsOnPlainError } from '../net/connection.js';
@@ -127,7 +127,7 @@ export class FrontDoor {
     this.sweepTimer = null;
   }
 
-  onSocket(socket: Socket): void {
+  onSocket(socket: ByteStream): void {
     const node = this.node;
     if (node.stopped) {
       socket.destroy();
@@ -384,15 +384,15 @@ export class FrontDoor {
 }
 
 /** True when the peer showed a certificate that verified against our CA (TLS sockets only). */
-function peerVerified(socket: Socket): boolean {
+function peerVerified(socket: ByteStream): boolean {
   return (socket as Partial<TLSSocket>).authorized === true;
 }
 
 /** Why the peer's certificate did not verify, as OpenSSL says it. */
-function tlsAuthError(socket: Socket): string {
+function tlsAuthError(socket: ByteStream): string {
   const e = (socket as Partial<TLSSocket>).authorizationError;
   if (e === undefined || e === null) return 'no certificate';
   const text = String(e);
   // OpenSSL names a missing client certificate as a missing issuer: say what it is.
-  return (socket as TLSSocket).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
+  return (socket as Partial<TLSSocket>).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
 }

@@ -20,6 +20,7 @@ import { SplitHealer } from './membership/healing.js';
 import { Dialer } from './membership/dialer.js';
 import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
+import type { Transport } from '../net/transport.js';
 import type { ServerOptions } from './options.js';
 import type { PeerLinkEvents } from './peer-link.js';
 import type { Replication } from './replication.js';
@@ -38,6 +39,7 @@ export interface MembershipHost {
   readonly leaving: boolean;
   readonly log: Logger;
   readonly clock: Clock;
+  readonly transport: Transport;
   readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret'>;
   readonly tls: Pick<NodeTls, 'dialOptions'> | null;
   readonly peerFrameBytes: number;
@@ -173,6 +175,7 @@ export class Membership {
       secret: this.node.opts.clusterSecret,
       me: { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data },
       clock: this.node.clock,
+      transport: this.node.transport,
       maxFrameBytes: this.node.peerFrameBytes,
       connectTimeoutMs: Math.max(500, this.deadAfterMs / 2),
       handshakeTimeoutMs: Math.max(1000, this.deadAfterMs),

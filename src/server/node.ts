@@ -2,13 +2,12 @@
 // migration and balancing together, and owns the decisions that touch several of them
 // (what a table change means here, what a member's death means here; who serves a bucket is
 // routing.ts's decision over this node's routeView).
-import type { Server } from 'node:net';
 import { realClock, type Clock, type Timer } from '../shared/clock.js';
+import { realTransport, type Listening, type Transport } from '../net/transport.js';
 import { realRandom, type Random } from '../shared/random.js';
 import { Cmd } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { normalizeAddress } from '../shared/address.js';
-import { listen } from './listener.js';
 import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
@@ -36,9 +35,10 @@ import type { NodeStats } from './node-stats.js';
 export interface NodeEnv {
   readonly clock: Clock;
   readonly random: Random;
+  readonly transport: Transport;
 }
 
-const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom };
+const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom, transport: realTransport };
 
 export class ClusterNode {
   me = '';
@@ -63,7 +63,7 @@ export class ClusterNode {
   /** The save file this node loaded at a stand-alone start, in place until obsolete (loaded-save.ts). */
   loadedSave: LoadedSave | null = null;
   readonly startedMs: number;
-  private server: Server | null = null;
+  private listening: Listening | null = null;
   private timers: Timer[] = [];
   readonly linkEvents: PeerLinkEvents;
   /** What routing.ts's decideRoute sees of this node. */
@@ -75,6 +75,11 @@ export class ClusterNode {
   /** The node's clock (env.clock), for its parts. */
   get clock(): Clock {
     return this.env.clock;
+  }
+
+  /** How the node listens and dials (env.transport). */
+  get transport(): Transport {
+    return this.env.transport;
   }
 
   readonly onExpired = (b: number, map: string, key: string): void => {
@@ -133,7 +138,7 @@ export class ClusterNode {
 
   /** Binds the listener; the node is then known by its advertised address, else the one it really listens on. */
   async listen(): Promise<void> {
-    const l = await listen(
+    const l = await this.env.transport.listen(
       {
         listen: this.opts.listen,
         maxSockets: Admission.socketsMax(this.opts.maxConnections),
@@ -148,8 +153,8 @@ export class ClusterNode {
       },
       this.log,
     );
-    this.server = l.server;
-    this.tls?.attach(l.server);
+    this.listening = l;
+    if (l.server !== null) this.tls?.attach(l.server);
     this.me = this.opts.advertise ?? l.bound;
     this.frontDoor.start();
   }
@@ -202,10 +207,9 @@ export class ClusterNode {
 
   /** Stops listening for new connections. */
   closeListener(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (server === null) return Promise.resolve();
-    return new Promise((resolve) => server.close(() => resolve()));
+    const l = this.listening;
+    this.listening = null;
+    return l === null ? Promise.resolve() : l.close();
   }
 
   /** Node links carry a client's largest value plus framing: they accept twice the client limit. */

@@ -1,6 +1,7 @@
 // The node's TLS: the material in use (replaced on SIGHUP without dropping connections), the
 // listener's and the dialler's options made from it, and the bounded log of failed handshakes.
-import type { Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
+import type { ByteStream } from '../net/byte-stream.js';
 import type { ConnectionOptions, Server as TlsServer, TlsOptions } from 'node:tls';
 import { loadTlsMaterial, nodeDialTlsOptions, secureContextOptions, serverTlsOptions, type TlsMaterial } from '../net/tls-material.js';
 import { RateGate } from '../shared/rate-gate.js';
@@ -37,7 +38,7 @@ export class NodeTls {
   }
 
   /** A handshake on the listener failed: logged with the peer's address, at a bounded rate. */
-  onHandshakeError(error: Error, socket: Socket): void {
+  onHandshakeError(error: Error, socket: ByteStream): void {
     const suppressed = this.gate.pass(Date.now());
     if (suppressed === null) return;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;

@@ -1,32 +1,40 @@
 // The node's listening socket: binds exactly the host and port asked for and hands each accepted
 // socket on (over TLS: once its handshake is through). The node is then known by the port it
 // really got (unless it advertises another).
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { formatAddress, parseAddress } from '../shared/address.js';
-import type { Logger } from './log.js';
+import type { ByteStream } from './byte-stream.js';
 
-export interface Listener {
-  server: Server;
-  /** host:port really bound (port 0 resolved). */
-  bound: string;
-}
-
-export interface ListenOptions {
+export interface ListenSpec {
+  /** host:port to bind exactly (port 0: any free port). */
   listen: string;
-  /** Sockets open at once past which the kernel's further ones are dropped at accept. */
+  /** Connections open at once past which further ones are dropped at accept. */
   maxSockets: number;
-  onSocket(socket: Socket): void;
-  onDrop(): void;
+  /** A TLS handshake not through by then is dropped. */
+  handshakeTimeoutMs: number;
   /** Set: the listener speaks TLS only. */
   tls?: TlsOptions | undefined;
-  /** A TLS handshake not through by then is dropped (the front door's deadline starts after it). */
-  handshakeTimeoutMs: number;
+  onSocket(socket: ByteStream): void;
+  onDrop(): void;
   /** A peer whose TLS handshake failed (a plain client on a TLS port, a bad certificate). */
-  onTlsError?(error: Error, socket: Socket): void;
+  onTlsError?(error: Error, socket: ByteStream): void;
 }
 
-export async function listen(o: ListenOptions, log: Logger): Promise<Listener> {
+export interface Listening {
+  /** host:port really bound (port 0 resolved). */
+  readonly bound: string;
+  /** The real server, where there is one (TLS certificates are reloaded on it). */
+  readonly server: Server | null;
+  close(): Promise<void>;
+}
+
+/** Where listener errors go (the node's logger fits). */
+export interface TransportLog {
+  error(obj: object, msg?: string): void;
+}
+
+export async function listen(o: ListenSpec, log: TransportLog): Promise<Listening> {
   const { host, port } = parseAddress(o.listen);
   let server: Server;
   if (o.tls === undefined) {
@@ -52,5 +60,5 @@ export async function listen(o: ListenOptions, log: Logger): Promise<Listener> {
   server.on('error', (err) => log.error({ err: err.message }, 'listener error'));
   const addr = server.address();
   const realPort = typeof addr === 'object' && addr !== null ? addr.port : port;
-  return { server, bound: formatAddress({ host, port: realPort }) };
+  return { server, bound: formatAddress({ host, port: realPort }), close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
