@@ -4,10 +4,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster } from '../../src/index.js';
+import { missingKeys, writeKeys } from '../helpers/keys.js';
 import { cleanup, killNode, makeTempDir, runCli, startNode, type NodeProcess } from '../helpers/nodes.js';
 import { startCluster, viewOf, waitForGoalState } from '../helpers/cluster.js';
-import { failCode, int, R, RawClient, str } from '../helpers/raw.js';
+import { failCode, int, long, R, RawClient, str } from '../helpers/raw.js';
 import { rawNodeHandshake } from '../helpers/node-auth-raw.js';
 
 const NOT_ALLOWED = 17;
@@ -15,34 +15,6 @@ const AUTH_FAILED = 16;
 const TEST_TIMEOUT_MS = 60_000;
 
 after(cleanup);
-
-function long(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(v, 0);
-  return b;
-}
-
-async function writeKeys(addrs: string[], prefix: string, n: number): Promise<void> {
-  const c = new Cluster({ seeds: addrs });
-  await c.connect();
-  try {
-    await Promise.all(Array.from({ length: n }, (_, i) => c.set(`${prefix}-${i}`, `secret-${i}`)));
-  } finally {
-    await c.close();
-  }
-}
-
-/** Every key is there with its value; returns the count of keys missing or wrong. */
-async function missingKeys(addrs: string[], prefix: string, n: number): Promise<number> {
-  const c = new Cluster({ seeds: addrs });
-  await c.connect();
-  try {
-    const got = await Promise.all(Array.from({ length: n }, (_, i) => c.get(`${prefix}-${i}`)));
-    return got.filter((v, i) => v !== `secret-${i}`).length;
-  } finally {
-    await c.close();
-  }
-}
 
 /** The node's incarnation, from stats (32) as anyone can ask it. */
 async function incarnationOf(c: RawClient): Promise<bigint> {

@@ -4,8 +4,6 @@
 // continues the series, reports its gap and closes it with the buckets' snapshots.
 import { test, after, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { statSync, truncateSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Cluster, type ClusterValue } from '../../src/index.js';
@@ -14,72 +12,17 @@ import { listLogFiles, readFiles } from '../../src/logger/log-reader.js';
 import { readFileHeader } from '../../src/protocol/filefmt-io.js';
 import { FileFlag } from '../../src/protocol/filefmt.js';
 import type { Item } from '../../src/protocol/messages/node.js';
-import { CLI_PATH, cleanup, makeTempDir, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, makeTempDir, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 import { startCluster, waitForGoalState } from '../helpers/cluster.js';
-
-type LogLine = Record<string, unknown>;
-
-interface LoggerProc {
-  proc: ChildProcess;
-  dir: string;
-  logs: LogLine[];
-  exited: Promise<number | string>;
-  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-}
-
-const loggers = new Set<LoggerProc>();
+import { killLoggers, startLoggerProc, stopLoggerProc, type LoggerProc } from '../helpers/logger-proc.js';
 
 after(async () => {
-  for (const l of loggers) l.proc.kill('SIGKILL');
-  await Promise.all([...loggers].map((l) => l.exited));
+  await killLoggers();
   await cleanup();
 });
 
-/** Starts `opencluster logger` and waits until it streams from at least one node. */
-async function startLogger(nodes: string[], dir: string): Promise<LoggerProc> {
-  const args = [CLI_PATH, 'logger', '--dir', dir, '--log-level', 'debug', ...nodes.flatMap((n) => ['--node', n])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: LogLine[] = [];
-  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  const onLine = (text: string, stderr: boolean): void => {
-    let line: LogLine;
-    try {
-      line = stderr ? { msg: text, stderr } : (JSON.parse(text) as LogLine);
-    } catch {
-      line = { msg: text, raw: true };
-    }
-    logs.push(line);
-    for (let i = waiters.length - 1; i >= 0; i--) {
-      if (waiters[i]!.pred(line)) waiters.splice(i, 1)[0]!.resolve(line);
-    }
-  };
-  createInterface({ input: proc.stdout! }).on('line', (l) => onLine(l, false));
-  createInterface({ input: proc.stderr! }).on('line', (l) => onLine(l, true));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
-  const lp: LoggerProc = {
-    proc,
-    dir,
-    logs,
-    exited,
-    waitForLog(pred, timeoutMs = 15000) {
-      const found = logs.find(pred);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`logger: timed out waiting for a log line; last lines: ${JSON.stringify(logs.slice(-5))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      });
-    },
-  };
-  loggers.add(lp);
-  void exited.then(() => loggers.delete(lp));
-  await lp.waitForLog((l) => l['msg'] === 'logger started');
-  return lp;
-}
-
-async function stopLogger(lp: LoggerProc): Promise<number | string> {
-  lp.proc.kill('SIGINT');
-  return lp.exited;
-}
+const startLogger = startLoggerProc;
+const stopLogger = stopLoggerProc;
 
 /** A value in one comparable text form: its type and its content. */
 function canon(v: ClusterValue | null): string {

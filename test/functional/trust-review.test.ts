@@ -4,10 +4,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
-import { Cluster } from '../../src/index.js';
+import { missingKeys, writeKeys } from '../helpers/keys.js';
 import { cleanup, killNode, startNode, type NodeProcess } from '../helpers/nodes.js';
 import { waitForGoalState } from '../helpers/cluster.js';
-import { frame, HEADER, int, RawClient, str } from '../helpers/raw.js';
+import { frame, HEADER, int, long, RawClient, str } from '../helpers/raw.js';
 import { randomBytes } from 'node:crypto';
 
 const TEST_TIMEOUT_MS = 90_000;
@@ -16,33 +16,6 @@ const REPLY_LONG = 7;
 const YOU_REJOIN = 2n;
 
 after(cleanup);
-
-function long(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(v, 0);
-  return b;
-}
-
-async function writeKeys(addrs: string[], prefix: string, n: number): Promise<void> {
-  const c = new Cluster({ seeds: addrs });
-  await c.connect();
-  try {
-    await Promise.all(Array.from({ length: n }, (_, i) => c.set(`${prefix}-${i}`, `v-${i}`)));
-  } finally {
-    await c.close();
-  }
-}
-
-async function missingKeys(addrs: string[], prefix: string, n: number): Promise<number> {
-  const c = new Cluster({ seeds: addrs });
-  await c.connect();
-  try {
-    const got = await Promise.all(Array.from({ length: n }, (_, i) => c.get(`${prefix}-${i}`).catch(() => null)));
-    return got.filter((v, i) => v !== `v-${i}`).length;
-  } finally {
-    await c.close();
-  }
-}
 
 /**
  * The attacker: it sits on an address a node dials (here the address of a member that died) and

@@ -1,13 +1,8 @@
 // Test helper: the node handshake (node_auth 56, node_challenge 15, node_proof 57) built by hand
 // from docs/protocol.md, over a RawClient, so tests can play a node that knows a given secret.
 import { createHmac, randomBytes } from 'node:crypto';
-import { int, str, type RawClient, type RawFrame } from './raw.js';
+import { int, long, str, type RawClient, type RawFrame } from './raw.js';
 
-function long(v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64BE(v, 0);
-  return b;
-}
 
 function lenPrefixed(b: Buffer): Buffer {
   return Buffer.concat([int(b.length), b]);

@@ -21,6 +21,13 @@ export function int(v: number): Buffer {
   return b;
 }
 
+/** An 8-byte big-endian signed long. */
+export function long(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(v, 0);
+  return b;
+}
+
 export function short(v: number): Buffer {
   const b = Buffer.alloc(2);
   b.writeUInt16BE(v, 0);
