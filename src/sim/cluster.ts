@@ -1,13 +1,16 @@
 // Several real ClusterNodes in one process on virtual time and a virtual network: the harness the
-// simulator's runs are built on. Each node gets the shared VirtualClock, its own stream of the
-// seeded random source and its host's transport; nothing else differs from `serve`.
+// simulator's runs are built on. Each node gets its own view of the shared VirtualClock (NodeClock,
+// so it can be killed or stalled), its own stream of the seeded random source and its host's
+// transport; nothing else differs from `serve`. Node deaths (kill -9), restarts and stalls live here.
 import { pino } from 'pino';
 import { ClusterNode } from '../server/node.js';
-import { defaultServerOptions } from '../server/options.js';
+import { defaultServerOptions, type ServerOptions } from '../server/options.js';
+import { assert } from '../shared/assert.js';
 import { VirtualClock } from './clock.js';
 import { VirtualNetwork, type NetworkOptions } from './network.js';
 import { SeededRandom } from './random.js';
 import { Trace } from './trace.js';
+import { NodeClock } from './node-clock.js';
 import { hostTransport } from './transport.js';
 
 export const SIM_PORT = 13600;
@@ -20,6 +23,14 @@ export interface SimClusterOptions {
   /** Node timing; the defaults are serve's. */
   heartbeatIntervalMs?: number;
   deadAfterMs?: number;
+  /** Any other node option (quorum, mask, ...), over serve's defaults. */
+  node?: Partial<ServerOptions>;
+}
+
+/** A host's current process: its node and that node's clock view. */
+interface Process {
+  node: ClusterNode;
+  clock: NodeClock;
 }
 
 export class SimCluster {
@@ -27,7 +38,9 @@ export class SimCluster {
   readonly random: SeededRandom;
   readonly trace: Trace;
   readonly net: VirtualNetwork;
+  /** The running nodes by address (a killed node leaves, a restarted one comes back). */
   readonly nodes = new Map<string, ClusterNode>();
+  private readonly processes = new Map<string, Process>();
   private readonly log = pino({ level: 'silent' });
 
   constructor(private readonly o: SimClusterOptions) {
@@ -38,20 +51,62 @@ export class SimCluster {
 
   /** Starts a node on host (its address host:13600): alone without seeds, else joining through them. */
   async start(host: string, seeds: string[] = []): Promise<ClusterNode> {
-    const opts = defaultServerOptions();
+    assert(!this.processes.has(host), `host ${host} already runs a node`);
+    const opts = { ...defaultServerOptions(), ...this.o.node };
     opts.listen = `${host}:${SIM_PORT}`;
     opts.nodes = seeds;
     opts.clusterSecret = SIM_SECRET;
     if (this.o.heartbeatIntervalMs !== undefined) opts.heartbeatIntervalMs = this.o.heartbeatIntervalMs;
     if (this.o.deadAfterMs !== undefined) opts.deadAfterMs = this.o.deadAfterMs;
-    const node = new ClusterNode(opts, this.log, { clock: this.clock, random: this.random.fork(), transport: hostTransport(this.net, host) });
+    const clock = new NodeClock(this.clock);
+    const transport = hostTransport(this.net, host, () => !clock.dead);
+    const node = new ClusterNode(opts, this.log, { clock, random: this.random.fork(), transport });
     await node.listen();
     this.nodes.set(node.me, node);
+    this.processes.set(host, { node, clock });
     this.trace.add(`start ${node.me}${seeds.length > 0 ? ` joining ${seeds.join(',')}` : ' alone'}`);
     node.startTimers();
     if (seeds.length === 0) node.startAlone();
-    else void node.join(seeds).then((ok) => this.trace.add(`${node.me} joined: ${ok}`));
+    else
+      void node.join(seeds).then((ok) => {
+        if (!clock.dead) this.trace.add(`${node.me} joined: ${ok}`);
+      });
     return node;
+  }
+
+  /** The hosts that run a node now. */
+  get hosts(): string[] {
+    return [...this.processes.keys()];
+  }
+
+  /**
+   * kill -9 of the node on host: its sockets vanish (the peers get resets) and it runs no more
+   * code: its clock view drops every callback, its dials never complete.
+   */
+  kill(host: string): void {
+    const p = this.processes.get(host);
+    assert(p !== undefined, `no node runs on ${host}`);
+    p.clock.kill();
+    p.node.stopped = true;
+    this.net.kill(host);
+    this.processes.delete(host);
+    this.nodes.delete(p.node.me);
+    this.trace.add(`killed ${p.node.me}`);
+  }
+
+  /** A new process (new incarnation, no data) on the host's address, joining through the running nodes. */
+  restart(host: string): Promise<ClusterNode> {
+    const seeds = [...this.nodes.keys()];
+    return this.start(host, seeds);
+  }
+
+  /** A pause of the node on host (a long GC): its callbacks and its reads wait until ms have passed. */
+  stall(host: string, ms: number): void {
+    const p = this.processes.get(host);
+    assert(p !== undefined, `no node runs on ${host}`);
+    p.clock.stall(ms);
+    this.net.stall(host, p.clock.stallEnd);
+    this.trace.add(`stall ${p.node.me} for ${ms} ms`);
   }
 
   /**
@@ -88,9 +143,10 @@ export class SimCluster {
 
   /** Stops every node's timers (the run is over; nothing keeps the process alive). */
   stop(): void {
-    for (const n of this.nodes.values()) {
-      n.stopped = true;
-      n.stopTimers();
+    for (const p of this.processes.values()) {
+      p.node.stopped = true;
+      p.node.stopTimers();
+      p.clock.kill();
     }
   }
 }

@@ -1,6 +1,7 @@
 // VirtualNetwork: hosts, listeners and connections on virtual time. Each direction of a connection
 // is a pipe delivering segments in order, each after a delay drawn from the seeded random source.
-// Faults: a link cut one way or both, a host isolated, a connection reset, a host killed.
+// Faults: a link cut one way or both, a host isolated, a connection reset, a host killed, a host
+// stalled (its application reads nothing for a while).
 //
 // BEHAVIOR of a cut (as TCP, which retransmits): segments that reach a cut direction are HELD, not
 // dropped; after the heal they are delivered, in order, after fresh delays. A reset or a kill of
@@ -71,6 +72,8 @@ export class VirtualNetwork implements Wire {
   /** Directed cuts, "from>to". */
   private readonly cuts = new Set<string>();
   private readonly isolated = new Set<string>();
+  /** Hosts whose process is paused, until when: what reaches them waits in the kernel meanwhile. */
+  private readonly stalledUntil = new Map<string, number>();
 
   constructor(opts: NetworkOptions) {
     this.clock = opts.clock;
@@ -188,6 +191,15 @@ export class VirtualNetwork implements Wire {
     this.release();
   }
 
+  /**
+   * The process on host pauses until untilMs (a long GC pause): segments for it arrive but its
+   * application reads none of them until then; they are handed out in order afterwards.
+   */
+  stall(host: string, untilMs: number): void {
+    this.stalledUntil.set(host, Math.max(untilMs, this.stalledUntil.get(host) ?? 0));
+    this.note(`stall ${host} until ${untilMs.toFixed(3)}`);
+  }
+
   /** True when segments from one host to the other are held. */
   blocked(from: string, to: string): boolean {
     if (from === to) return false;
@@ -260,6 +272,15 @@ export class VirtualNetwork implements Wire {
   }
 
   private deliver(pipe: Pipe): void {
+    const stallEndMs = this.stalledUntil.get(pipe.toHost) ?? 0;
+    if (stallEndMs > this.clock.nowMs()) {
+      pipe.armed = true;
+      this.clock.at(stallEndMs, () => {
+        pipe.armed = false;
+        this.deliver(pipe);
+      });
+      return;
+    }
     while (pipe.queue.length > 0 && pipe.queue[0]!.arriveMs <= this.clock.nowMs()) {
       if (this.blocked(pipe.fromHost, pipe.toHost)) {
         pipe.held = true;

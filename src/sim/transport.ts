@@ -6,13 +6,21 @@ import type { Listening, ListenSpec, Transport } from '../net/transport.js';
 import { assert } from '../shared/assert.js';
 import type { VirtualNetwork } from './network.js';
 
-/** The transport of the host `host` (its IP: a node listening on host:port dials from host). */
-export function hostTransport(network: VirtualNetwork, host: string): Transport {
+/**
+ * The transport of the host `host` (its IP: a node listening on host:port dials from host). Once
+ * alive() is false (the process was killed), what it listens on or dials stays silent: an accepted
+ * connection is dropped and a dial never completes, so the dead process runs no more code.
+ */
+export function hostTransport(network: VirtualNetwork, host: string, alive: () => boolean = () => true): Transport {
   return {
     listen(spec: ListenSpec): Promise<Listening> {
       assert(spec.tls === undefined, 'the simulator has no TLS');
       let open = 0;
       const listener = network.listen(spec.listen, (socket) => {
+        if (!alive()) {
+          socket.kill();
+          return;
+        }
         if (open >= spec.maxSockets) {
           socket.destroy();
           spec.onDrop();
@@ -33,7 +41,17 @@ export function hostTransport(network: VirtualNetwork, host: string): Transport 
     },
     dial(addr: string, opts: DialOptions) {
       assert(opts.tls === undefined, 'the simulator has no TLS');
-      return network.dial(host, addr, { timeoutMs: opts.timeoutMs });
+      return new Promise((resolve, reject) => {
+        network.dial(host, addr, { timeoutMs: opts.timeoutMs }).then(
+          (socket) => {
+            if (alive()) resolve(socket);
+            else socket.kill();
+          },
+          (error: unknown) => {
+            if (alive()) reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+      });
     },
   };
 }
