@@ -252,16 +252,61 @@ export class ClusterNode {
 
   private mergeEntries(msg: nodeMsg.TableMsg): void {
     if (msg.mask > this.table.mask) this.widen(msg.mask);
+    const stale: number[] = [];
     for (const e of msg.entries) {
       if (msg.mask < this.table.mask) {
         const before = new Map<number, number>();
         for (let b = e.hash & msg.mask; b <= this.table.mask; b += msg.mask + 1) before.set(b, this.table.level(b, this.me));
-        for (const b of this.table.merge(msg.mask, e)) this.afterChange(b, before.get(b));
+        for (const b of this.table.merge(msg.mask, e)) {
+          if (this.inheritsStaleOwnership(b)) stale.push(b);
+          this.afterChange(b, before.get(b));
+        }
         continue;
       }
       const b = e.hash & this.table.mask;
-      if (compareOwners(e, this.table.get(b)) > 0) this.applyOwners(b, e);
+      if (compareOwners(e, this.table.get(b)) > 0) {
+        if (e.primary === this.me && !this.holds(b)) stale.push(b);
+        this.applyOwners(b, e);
+      }
     }
+    this.disown(stale);
+  }
+
+  /** This incarnation holds b's data (as primary or backup), or is receiving a copy of it. */
+  private holds(b: number): boolean {
+    return this.store.bucket(b) !== undefined || this.migration.isIncoming(b);
+  }
+
+  private inheritsStaleOwnership(b: number): boolean {
+    return this.table.get(b).primary === this.me && !this.holds(b);
+  }
+
+  /**
+   * BACKGROUND: the table names owners by address. A node that restarted, or rejoined as a new
+   * member, on the address of a primary the cluster has not yet replaced would merge entries that
+   * name it primary of buckets it never held, and serve them from its empty store (reads of
+   * acknowledged writes answered "no such item"; the simulator found it, seeds 116 and 186).
+   * BEHAVIOR: such an entry is its previous incarnation's. This node, the entry's only writer,
+   * gives the bucket to the backup (which has every full-wait write) at a higher epoch; with no
+   * backup the data went with the previous incarnation, and it takes the bucket over empty, logged
+   * at error level as any lost bucket is.
+   */
+  private disown(buckets: number[]): void {
+    const commits: [number, Owners][] = [];
+    for (const b of buckets) {
+      const e = this.table.get(b);
+      if (e.primary !== this.me) continue;
+      // Any named backup, linked yet or not: if it is gone too, its own death makes the others take
+      // the bucket over (takeOverOrphans); this node must only not pretend to hold the data.
+      if (e.backup !== '' && e.backup !== this.me) {
+        this.log.warn({ bucket: b, to: e.backup }, 'an entry named this address primary of a bucket this incarnation never held: given to its backup');
+        commits.push([b, { epoch: e.epoch + 1, primary: e.backup, backup: '' }]);
+      } else {
+        this.log.error({ bucket: b }, 'an entry named this address primary of a bucket this incarnation never held, with no backup: its data went with the previous incarnation; taken over empty');
+        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
+      }
+    }
+    this.commitMany(commits);
   }
 
   /**

@@ -2,7 +2,7 @@
 // simulator's runs are built on. Each node gets its own view of the shared VirtualClock (NodeClock,
 // so it can be killed or stalled), its own stream of the seeded random source and its host's
 // transport; nothing else differs from `serve`. Node deaths (kill -9), restarts and stalls live here.
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ClusterNode } from '../server/node.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
 import { assert } from '../shared/assert.js';
@@ -25,6 +25,8 @@ export interface SimClusterOptions {
   deadAfterMs?: number;
   /** Any other node option (quorum, mask, ...), over serve's defaults. */
   node?: Partial<ServerOptions>;
+  /** The nodes' own log lines go into the trace at this level and above (default: none). */
+  nodeLogLevel?: string;
 }
 
 /** A host's current process: its node and that node's clock view. */
@@ -41,12 +43,19 @@ export class SimCluster {
   /** The running nodes by address (a killed node leaves, a restarted one comes back). */
   readonly nodes = new Map<string, ClusterNode>();
   private readonly processes = new Map<string, Process>();
-  private readonly log = pino({ level: 'silent' });
 
   constructor(private readonly o: SimClusterOptions) {
     this.random = new SeededRandom(o.seed);
     this.trace = new Trace(this.clock);
     this.net = new VirtualNetwork({ clock: this.clock, random: this.random.fork(), trace: this.trace, ...o.network });
+  }
+
+  /** A node's logger: silent, or (nodeLogLevel) its lines in the trace, stamped with virtual time. */
+  private nodeLog(host: string): Logger {
+    const level = this.o.nodeLogLevel ?? 'silent';
+    if (level === 'silent') return pino({ level });
+    const trace = this.trace;
+    return pino({ level, base: null, timestamp: false }, { write: (line: string) => trace.add(`log ${host} ${line.trimEnd()}`) });
   }
 
   /** Starts a node on host (its address host:13600): alone without seeds, else joining through them. */
@@ -60,7 +69,7 @@ export class SimCluster {
     if (this.o.deadAfterMs !== undefined) opts.deadAfterMs = this.o.deadAfterMs;
     const clock = new NodeClock(this.clock);
     const transport = hostTransport(this.net, host, () => !clock.dead);
-    const node = new ClusterNode(opts, this.log, { clock, random: this.random.fork(), transport });
+    const node = new ClusterNode(opts, this.nodeLog(host), { clock, random: this.random.fork(), transport });
     await node.listen();
     this.nodes.set(node.me, node);
     this.processes.set(host, { node, clock });

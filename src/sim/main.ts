@@ -16,15 +16,18 @@ interface Args {
   json: boolean;
   maxMinutes: number;
   faults: FaultKind[];
+  /** The nodes' log lines in the trace, at this level and above (to read a failing seed). */
+  nodeLog: string;
+  traceLines: number;
 }
 
 function usage(why: string): never {
-  process.stderr.write(`${why}\nusage: npm run sim -- [--seeds N] [--seed S] [--nodes K] [--quorum majority|off] [--faults cut,cutOneWay,isolate,stall,kill] [--max-minutes M] [--json]\n`);
+  process.stderr.write(`${why}\nusage: npm run sim -- [--seeds N] [--seed S] [--nodes K] [--quorum majority|off] [--faults cut,cutOneWay,isolate,stall,kill] [--max-minutes M] [--json] [--node-log LEVEL] [--trace-lines N]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seeds: 100, seed: 1, nodes: 3, quorum: 'majority', json: false, maxMinutes: 60, faults: [...FAULT_KINDS] };
+  const a: Args = { seeds: 100, seed: 1, nodes: 3, quorum: 'majority', json: false, maxMinutes: 60, faults: [...FAULT_KINDS], nodeLog: 'silent', traceLines: 80 };
   let seedGiven = false;
   let seedsGiven = false;
   const int = (name: string, v: string | undefined, min: number, max: number): number => {
@@ -64,6 +67,15 @@ function parseArgs(argv: string[]): Args {
       case '--json':
         a.json = true;
         break;
+      case '--node-log': {
+        const level = argv[++i];
+        if (level === undefined || !['silent', 'error', 'warn', 'info', 'debug'].includes(level)) usage(`--node-log is silent, error, warn, info or debug, got ${level ?? 'nothing'}`);
+        a.nodeLog = level;
+        break;
+      }
+      case '--trace-lines':
+        a.traceLines = int(arg, argv[++i], 1, 100_000);
+        break;
       default:
         usage(`unknown argument ${arg}`);
     }
@@ -90,13 +102,13 @@ async function main(): Promise<void> {
   let run = 0;
   let acked = 0;
   for (let i = 0; i < a.seeds && performance.now() < deadlineMs; i++) {
-    const r = await runSeed({ seed: a.seed + i, nodes: a.nodes, quorum: a.quorum, faults: a.faults });
+    const r = await runSeed({ seed: a.seed + i, nodes: a.nodes, quorum: a.quorum, faults: a.faults, nodeLogLevel: a.nodeLog });
     run++;
     acked += r.writes.ack;
     if (!r.ok) {
       failures.push(r);
       for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
-      if (!a.json && failures.length <= FAILURES_SHOWN_MAX) process.stdout.write(`${process.stderr.isTTY ? '\n' : ''}${describeRun(r)}\n\n`);
+      if (!a.json && failures.length <= FAILURES_SHOWN_MAX) process.stdout.write(`${process.stderr.isTTY ? '\n' : ''}${describeRun(r, a.traceLines)}\n\n`);
     }
     progress(run, a.seeds, failures.length);
   }

@@ -19,6 +19,8 @@ export interface RunOptions {
   keysPerClient?: number;
   /** Virtual time the clients work while faults play (default 20 s). */
   durationMs?: number;
+  /** The nodes' own log lines in the trace at this level and above (default: none). */
+  nodeLogLevel?: string;
   /** The nodes' --quorum (default majority: the protection on). */
   quorum?: 'majority' | 'off';
   /** The faults the schedule draws from (default all). */
@@ -58,7 +60,7 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   const durationMs = o.durationMs ?? 20_000;
   const settleBoundMs = o.settleBoundMs ?? 60_000;
   assert(k >= 1 && k <= 9 && c >= 1 && c <= 20, `bad run size: ${k} nodes, ${c} clients`);
-  const sim = new SimCluster({ seed: o.seed, network: { minDelayMs: 0.05, maxDelayMs: 2 }, node: { quorum: o.quorum ?? 'majority', mask: o.mask ?? 63 } });
+  const sim = new SimCluster({ seed: o.seed, network: { minDelayMs: 0.05, maxDelayMs: 2 }, node: { quorum: o.quorum ?? 'majority', mask: o.mask ?? 63 }, nodeLogLevel: o.nodeLogLevel });
   const ledger = new Ledger(() => sim.clock.nowMs());
   const hosts = Array.from({ length: k }, (_, i) => `10.0.0.${i + 1}`);
   const scheduleRandom = sim.random.fork();

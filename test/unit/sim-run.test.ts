@@ -25,11 +25,20 @@ test(`${PROTECTED_SEEDS} seeded runs with --quorum majority: no acknowledged wri
   assert.deepEqual(failing, [], failing.join('\n\n'));
 });
 
-test('found by the soak with --quorum majority, not yet explained (see the report of the simrun branch)', { todo: 'seeds 116, 153, 186 report violations' }, async () => {
-  for (const seed of [116, 153, 186]) {
+test('regressions the soak found: a rejoined or restarted node never serves a bucket its previous incarnation owned (seeds 116, 186)', async () => {
+  for (const seed of [116, 186]) {
     const r = await runSeed({ seed });
     assert.ok(r.ok, describeRun(r, 40));
   }
+});
+
+// Seed 153 (a kill -9 and restart of a node, then a stall of it and a cut): after the cluster
+// settles, two keys' backups hold older values than their primaries. No acknowledged write is lost
+// at a primary; whether a backup may lag once settled, or a push was missed without a gap being
+// noticed, is not yet known. Kept visible here until it is explained (docs/architecture.md).
+test('found by the soak with --quorum majority, not yet explained: seed 153', { todo: 'seed 153: a backup older than its primary after settling' }, async () => {
+  const r = await runSeed({ seed: 153 });
+  assert.ok(r.ok, describeRun(r, 40));
 });
 
 test('the checker bites: with --quorum off, single link cuts lose acknowledged writes within 20 seeds', async () => {
