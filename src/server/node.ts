@@ -12,6 +12,7 @@ import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
 import { onPeerCommand } from './peer-commands.js';
+import { disownStale, orphanTakeovers, type OwnershipView } from './ownership.js';
 import { Admission } from './admission.js';
 import { NodeTls } from './tls-state.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
@@ -68,6 +69,8 @@ export class ClusterNode {
   readonly linkEvents: PeerLinkEvents;
   /** What routing.ts's decideRoute sees of this node. */
   readonly routeView: RouteView;
+  /** What ownership.ts sees of this node. */
+  private readonly ownershipView: OwnershipView;
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
   readonly tls: NodeTls | null;
@@ -115,6 +118,18 @@ export class ClusterNode {
       isFrozen: (b) => this.migration.isFrozen(b),
       isIncoming: (b) => this.migration.isIncoming(b),
       leaseValid: () => this.members.leaseValid(),
+    };
+    this.ownershipView = {
+      get me() {
+        return node.me;
+      },
+      get table() {
+        return node.table;
+      },
+      log,
+      isFrozen: (b) => this.migration.isFrozen(b),
+      liveAddrs: () => new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]),
+      goneAddrs: () => this.members.goneAddrs(),
     };
     this.linkEvents = {
       onCommand: (link, frame) => onPeerCommand(this, link, frame),
@@ -281,32 +296,9 @@ export class ClusterNode {
     return this.table.get(b).primary === this.me && !this.holds(b);
   }
 
-  /**
-   * BACKGROUND: the table names owners by address. A node that restarted, or rejoined as a new
-   * member, on the address of a primary the cluster has not yet replaced would merge entries that
-   * name it primary of buckets it never held, and serve them from its empty store (reads of
-   * acknowledged writes answered "no such item"; the simulator found it, seeds 116 and 186).
-   * BEHAVIOR: such an entry is its previous incarnation's. This node, the entry's only writer,
-   * gives the bucket to the backup (which has every full-wait write) at a higher epoch; with no
-   * backup the data went with the previous incarnation, and it takes the bucket over empty, logged
-   * at error level as any lost bucket is.
-   */
+  /** Entries naming this address for buckets this incarnation never held (ownership.ts). */
   private disown(buckets: number[]): void {
-    const commits: [number, Owners][] = [];
-    for (const b of buckets) {
-      const e = this.table.get(b);
-      if (e.primary !== this.me) continue;
-      // Any named backup, linked yet or not: if it is gone too, its own death makes the others take
-      // the bucket over (takeOverOrphans); this node must only not pretend to hold the data.
-      if (e.backup !== '' && e.backup !== this.me) {
-        this.log.warn({ bucket: b, to: e.backup }, 'an entry named this address primary of a bucket this incarnation never held: given to its backup');
-        commits.push([b, { epoch: e.epoch + 1, primary: e.backup, backup: '' }]);
-      } else {
-        this.log.error({ bucket: b }, 'an entry named this address primary of a bucket this incarnation never held, with no backup: its data went with the previous incarnation; taken over empty');
-        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
-      }
-    }
-    this.commitMany(commits);
+    this.commitMany(disownStale(this.ownershipView, buckets));
   }
 
   /**
@@ -388,12 +380,7 @@ export class ClusterNode {
     for (const s of this.clients) s.pushServerLeaving(addr);
   }
 
-  /**
-   * A data member is gone. BEHAVIOR: every bucket whose primary is gone (this one, or one gone
-   * earlier whose backup was still alive then and has died since) goes to its backup if that is
-   * us; one with no live backup is taken, empty, by the lowest live address. Buckets it backed up
-   * for us lose their backup (the balancer makes a new one).
-   */
+  /** A data member is gone: its buckets find new owners (ownership.ts), clients are told. */
   onMemberGone(addr: string): void {
     this.migration.onLinkLost(addr);
     this.migration.onMemberGone(addr);
@@ -401,32 +388,9 @@ export class ClusterNode {
     this.takeOverOrphans(addr);
   }
 
-  /**
-   * Takes the buckets that this node must take after a death (see onMemberGone). Deaths are
-   * declared with a quorum, or proven by a new incarnation on the address (the old process is
-   * gone, and the new one, empty, must not keep its buckets): either way the take-over is due now.
-   */
+  /** Takes the buckets that this node must take after a death (ownership.ts). */
   private takeOverOrphans(justGone: string): void {
-    const live = new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]);
-    const gone = this.members.goneAddrs(); // justGone is in it: its death was recorded first
-    const lowest = [...live].sort()[0];
-    const commits: [number, Owners][] = [];
-    for (let b = 0; b < this.table.size; b++) {
-      const e = this.table.get(b);
-      // A frozen bucket is being handed over: that decision comes first (repairOwners after it fails).
-      if (this.migration.isFrozen(b)) continue;
-      if (gone.has(e.primary) && !live.has(e.primary)) {
-        if (e.backup === this.me) commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
-        else if ((e.backup === '' || !live.has(e.backup)) && lowest === this.me) {
-          this.log.error({ bucket: b, lost: e.primary }, 'bucket lost with no backup: taken over empty');
-          commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
-        }
-      } else if (e.primary === this.me && gone.has(e.backup) && !live.has(e.backup)) {
-        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
-      } else if (e.primary === '' && lowest === this.me) {
-        commits.push([b, { epoch: e.epoch + 1, primary: this.me, backup: '' }]);
-      }
-    }
+    const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.commitMany(commits);
   }
