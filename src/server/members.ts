@@ -11,52 +11,23 @@
 import type { NodeDialParams } from '../net/node-handshake.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
-import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
+import { Cmd, ErrorCode } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { PeerLink } from './peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, type Member } from './membership/member.js';
 import { Suspicions, unansweredMs } from './membership/suspicion.js';
 import { SplitHealer } from './membership/healing.js';
 import { Dialer } from './membership/dialer.js';
-import type { Logger } from './log.js';
-import type { Clock } from '../shared/clock.js';
-import type { Transport } from '../net/transport.js';
-import type { ServerOptions } from './options.js';
-import type { PeerLinkEvents } from './peer-link.js';
-import type { Replication } from './replication.js';
-import type { Migration } from './migration.js';
-import type { BucketTable } from './table.js';
-import type { NodeTls } from './tls-state.js';
+import { answerHeartbeat, leaseValid, sendHeartbeat } from './membership/heartbeats.js';
+import { broadcast, memberList, sendMembers } from './membership/gossip.js';
+import type { MembershipHost } from './membership/host.js';
+import type { Writer } from '../protocol/codec.js';
 
 const { NodeRole, MemberState } = nodeMsg;
 
 export type { Member } from './membership/member.js';
 
-/** What membership needs of the node: its identity, its table and the parts a member's news reaches. */
-export interface MembershipHost {
-  readonly me: string;
-  readonly incarnation: bigint;
-  readonly leaving: boolean;
-  readonly log: Logger;
-  readonly clock: Clock;
-  readonly transport: Transport;
-  readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret'>;
-  readonly tls: Pick<NodeTls, 'dialOptions'> | null;
-  readonly peerFrameBytes: number;
-  readonly linkEvents: PeerLinkEvents;
-  readonly table: Pick<BucketTable, 'mask' | 'toEntries'>;
-  readonly repl: Pick<Replication, 'bucketsOutOfStep' | 'dropBackup' | 'expireParked' | 'onPeerGone' | 'subscribe' | 'unsubscribe'>;
-  readonly migration: Pick<Migration, 'onCommand' | 'onLinkClosed' | 'tick'>;
-  safely(what: string, fn: () => void): void;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
-  sendTable(link: PeerLink): void;
-  mergeTable(msg: nodeMsg.TableMsg, from: string): void;
-  widen(newMask: number): void;
-  rejoinAsNew(why: string, via: string): void;
-  onMemberAdded(addr: string): void;
-  onMemberLeaving(addr: string): void;
-  onMemberGone(addr: string): void;
-}
+export type { MembershipHost } from './membership/host.js';
 
 export class Membership {
   readonly members = new Map<string, Member>();
@@ -69,45 +40,21 @@ export class Membership {
 
   constructor(private readonly node: MembershipHost) {
     this.lastTickMs = node.clock.nowMs();
-    this.suspicion = new Suspicions({
-      get me() {
-        return node.me;
-      },
-      deadAfterMs: node.opts.deadAfterMs,
-      quorumOff: node.opts.quorum === 'off',
-      log: node.log,
+    this.suspicion = new Suspicions(node, {
       dataMembers: () => this.dataMembers(),
       declareDead: (m, why) => this.declareDead(m, why),
     });
-    this.dialer = new Dialer({
-      log: node.log,
-      clock: node.clock,
-      deadAfterMs: node.opts.deadAfterMs,
-      get linkEvents() {
-        return node.linkEvents; // set once the node is built, after this membership
-      },
-      safely: (what, fn) => node.safely(what, fn),
-      hello: () => ({ addr: node.me, incarnation: node.incarnation, role: NodeRole.data }),
+    this.dialer = new Dialer(node, {
       dialParams: () => this.dialParams(),
       member: (addr) => this.members.get(addr),
       onLinked: (addr, link, joining) => this.onLinked(addr, link, joining),
       onDeclaredDead: (addr) => node.rejoinAsNew('peer says this incarnation was declared dead', addr),
       onRefused: (m, now) => this.suspicion.judge(m, now, 'connection refused'),
     });
-    this.healer = new SplitHealer({
-      clock: node.clock,
-      get me() {
-        return node.me;
-      },
-      get incarnation() {
-        return node.incarnation;
-      },
-      log: node.log,
-      safely: (what, fn) => node.safely(what, fn),
-      rejoinAsNew: (why, via) => node.rejoinAsNew(why, via),
+    this.healer = new SplitHealer(node, {
       probeDialParams: () => ({ ...this.dialParams(), maxFrameBytes: node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS }),
-      sideSize: () => this.suspicion.sideSize(this.node.clock.nowMs()),
-      hasQuorum: () => this.hasQuorum(this.node.clock.nowMs()),
+      sideSize: () => this.suspicion.sideSize(node.clock.nowMs()),
+      hasQuorum: () => this.hasQuorum(node.clock.nowMs()),
       memberIncarnation: (addr) => {
         const m = this.members.get(addr);
         return m !== undefined && m.role === NodeRole.data ? m.incarnation : undefined;
@@ -133,24 +80,10 @@ export class Membership {
     return m?.link?.established === true ? m.link : null;
   }
 
-  /**
-   * Writes are allowed while every data member answered a heartbeat sent less than half the
-   * dead-after time ago (or this node is alone). A member that stops hearing from this node stops
-   * answering it, so this node stops writing before that member can declare it dead.
-   */
+  /** Whether this node may write now (membership/heartbeats.ts). */
   leaseValid(): boolean {
-    const now = this.node.clock.nowMs();
-    const bound = this.deadAfterMs / 2;
-    for (const m of this.members.values()) {
-      if (m.role !== NodeRole.data) continue;
-      // A lost link alone does not end it: the member's lease from us ends as ours from it does,
-      // and it declares us dead no sooner than that (a refused dial waits for half the dead-after
-      // time of silence), so the other nodes' buckets keep serving while a crashed node is judged.
-      if (now - Math.max(m.addedMs, m.answeredOriginMs) >= bound) return false;
-    }
-    return true;
+    return leaseValid(this.members.values(), this.node.clock.nowMs(), this.deadAfterMs);
   }
-
 
   /** Addresses with an incarnation declared dead and no live member now. */
   goneAddrs(): Set<string> {
@@ -312,15 +245,7 @@ export class Membership {
   }
 
   onHeartbeat(link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
-    const m = this.members.get(link.addr);
-    if (m !== undefined) {
-      m.primaries = hb.primaries;
-      m.backups = hb.backups;
-      m.transferring = hb.transferring;
-      this.suspicion.noteReport(m, hb.suspects, this.node.clock.nowMs());
-    }
-    const mine = { ...this.node.loadLevels(hb.originMs), suspects: this.suspicion.suspectList(this.node.clock.nowMs()) };
-    link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
+    answerHeartbeat(this.node, this.suspicion, this.members.get(link.addr), link, frame, hb);
   }
 
   onMembers(list: nodeMsg.MemberInfo[]): void {
@@ -372,19 +297,11 @@ export class Membership {
   // ---- gossip ----
 
   memberList(): nodeMsg.MemberInfo[] {
-    const self: nodeMsg.MemberInfo = {
-      addr: this.node.me,
-      incarnation: this.node.incarnation,
-      role: NodeRole.data,
-      state: this.node.leaving ? MemberState.leaving : MemberState.alive,
-    };
-    const others = this.dataMembers().map((m) => ({ addr: m.addr, incarnation: m.incarnation, role: m.role, state: m.state }));
-    return [self, ...others];
+    return memberList(this.node, this.dataMembers());
   }
 
   private sendMembers(link: PeerLink): void {
-    const list = this.memberList();
-    link.call(Cmd.members, (w) => nodeMsg.members.encode(w, list), () => undefined, CALL_TIMEOUT_MS);
+    sendMembers(link, this.memberList());
   }
 
   gossipMembers(): void {
@@ -392,12 +309,8 @@ export class Membership {
   }
 
   /** Sends a command to every linked data member (and loggers, if asked). */
-  broadcast(command: number, encode: (w: import('../protocol/codec.js').Writer) => void, toLoggers = false): void {
-    for (const m of this.members.values()) {
-      if (m.link?.established !== true) continue;
-      if (m.role !== NodeRole.data && !toLoggers) continue;
-      m.link.call(command, encode, () => undefined, CALL_TIMEOUT_MS);
-    }
+  broadcast(command: number, encode: (w: Writer) => void, toLoggers = false): void {
+    broadcast(this.members.values(), command, encode, toLoggers);
   }
 
   // ---- failure ----
@@ -482,7 +395,7 @@ export class Membership {
       } else if (this.suspicion.judge(m, now, `silent for ${Math.round(now - m.lastHeardMs)} ms`, suspects)) {
         continue;
       }
-      if (link?.established === true) this.sendHeartbeat(m, link, now);
+      if (link?.established === true) sendHeartbeat(this.node, this.suspicion, m, link, now, this.deadAfterMs);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dialer.dial(m.addr, false);
     }
   }
@@ -490,23 +403,5 @@ export class Membership {
   /** Whether this node hears a majority (membership/suspicion.ts). */
   hasQuorum(now: number, heardWithinMs?: number): boolean {
     return this.suspicion.hasQuorum(now, heardWithinMs);
-  }
-
-  private sendHeartbeat(m: Member, link: PeerLink, now: number): void {
-    const hb = { ...this.node.loadLevels(now), suspects: this.suspicion.suspectList(now) };
-    link.call(
-      Cmd.heartbeat,
-      (w) => nodeMsg.heartbeat.encode(w, hb),
-      (reply) => {
-        if (reply === null || reply.command !== Reply.heartbeat) return;
-        const back = nodeMsg.heartbeat.decode(new Reader(reply.payload));
-        m.primaries = back.primaries;
-        m.backups = back.backups;
-        m.transferring = back.transferring;
-        if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
-        this.suspicion.noteReport(m, back.suspects, this.node.clock.nowMs());
-      },
-      this.deadAfterMs,
-    );
   }
 }

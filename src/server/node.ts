@@ -12,14 +12,16 @@ import { assert } from '../shared/assert.js';
 import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
 import { onPeerCommand } from './peer-commands.js';
-import { disownStale, orphanTakeovers, type OwnershipView } from './ownership.js';
+import { statsDoc } from './stats-doc.js';
+import { orphanTakeovers, type OwnershipView } from './ownership.js';
+import { TableMerge } from './table-merge.js';
 import { Admission } from './admission.js';
 import { NodeTls } from './tls-state.js';
 import { EXPIRY_SWEEP_INTERVAL_MS, EXPIRY_SWEEP_ITEMS_MAX } from '../shared/limits.js';
 import type { Logger } from './log.js';
 import type { ServerOptions } from './options.js';
 import { Store } from './store.js';
-import { BucketTable, compareOwners, type Owners } from './table.js';
+import { BucketTable, type Owners } from './table.js';
 import type { ClientSession } from './client-session.js';
 import { Membership } from './members.js';
 import { Replication } from './replication.js';
@@ -70,7 +72,8 @@ export class ClusterNode {
   /** What routing.ts's decideRoute sees of this node. */
   readonly routeView: RouteView;
   /** What ownership.ts sees of this node. */
-  private readonly ownershipView: OwnershipView;
+  readonly ownershipView: OwnershipView;
+  private readonly tableMerge = new TableMerge(this);
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
   readonly tls: NodeTls | null;
@@ -257,72 +260,10 @@ export class ClusterNode {
     this.members.broadcast(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg));
   }
 
-  /** Entries from another member: newer ones win. */
+  /** Entries from another member: newer ones win (table-merge.ts). */
   mergeTable(msg: nodeMsg.TableMsg, from: string): void {
-    this.adoptClusterMask(msg.mask, from);
-    this.mergeEntries(msg);
-    this.migration.onTableMerged();
-    if (msg.entries.length === this.table.size) this.migration.onFullTable(from);
+    this.tableMerge.merge(msg, from);
   }
-
-  private mergeEntries(msg: nodeMsg.TableMsg): void {
-    if (msg.mask > this.table.mask) this.widen(msg.mask);
-    const stale: number[] = [];
-    for (const e of msg.entries) {
-      if (msg.mask < this.table.mask) {
-        const before = new Map<number, number>();
-        for (let b = e.hash & msg.mask; b <= this.table.mask; b += msg.mask + 1) before.set(b, this.table.level(b, this.me));
-        for (const b of this.table.merge(msg.mask, e)) {
-          if (this.inheritsStaleOwnership(b)) stale.push(b);
-          this.afterChange(b, before.get(b));
-        }
-        continue;
-      }
-      const b = e.hash & this.table.mask;
-      if (compareOwners(e, this.table.get(b)) > 0) {
-        if (e.primary === this.me && !this.holds(b)) stale.push(b);
-        this.applyOwners(b, e);
-      }
-    }
-    this.disown(stale);
-  }
-
-  /** This incarnation holds b's data (as primary or backup), or is receiving a copy of it. */
-  private holds(b: number): boolean {
-    return this.store.bucket(b) !== undefined || this.migration.isIncoming(b);
-  }
-
-  private inheritsStaleOwnership(b: number): boolean {
-    return this.table.get(b).primary === this.me && !this.holds(b);
-  }
-
-  /** Entries naming this address for buckets this incarnation never held (ownership.ts). */
-  private disown(buckets: number[]): void {
-    this.commitMany(disownStale(this.ownershipView, buckets));
-  }
-
-  /**
-   * BACKGROUND: a joining node builds its table from its own --mask (default 0xff) before it has
-   * heard from the cluster; merging that table made every other node widen to it.
-   * BEHAVIOR: the mask belongs to the cluster. A blank table (no entry decided: the node is joining
-   * or rejoining, holds no bucket and receives none) takes the mask of the first table that reaches
-   * it, narrower or wider; a --mask that differs is ignored with one warning line. A blank table is
-   * never sent (sendTable), so it never widens anyone. Widening as nodes join stays the balancer's.
-   */
-  private adoptClusterMask(mask: number, from: string): void {
-    if (mask === this.table.mask || !this.table.blank) return;
-    if (this.store.heldBuckets().length > 0 || this.migration.incoming !== null) return;
-    if (this.opts.maskGiven && mask !== this.opts.mask && !this.maskWarned) {
-      this.maskWarned = true;
-      const hex = (m: number): string => `0x${m.toString(16)}`;
-      this.log.warn({ mask: hex(this.opts.mask), clusterMask: hex(mask), from }, '--mask ignored: this node joined a cluster, which keeps its own mask (--mask is for a new cluster)');
-    }
-    this.log.info({ mask, from }, 'took the cluster\'s bucket mask');
-    this.table = new BucketTable(mask, { epoch: 0, primary: '', backup: '' });
-    this.store = new Store(mask);
-  }
-
-  private maskWarned = false;
 
   sendTable(link: PeerLink): void {
     // A blank table tells nothing, and its mask is not the cluster's (see adoptClusterMask).
@@ -331,14 +272,15 @@ export class ClusterNode {
     link.call(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg), () => undefined, 5000);
   }
 
-  private applyOwners(b: number, owners: Owners): void {
+  /** Sets b's owners here and does what that means (afterChange). */
+  applyOwners(b: number, owners: Owners): void {
     const before = this.table.level(b, this.me);
     this.table.set(b, owners);
     this.afterChange(b, before);
   }
 
   /** What a new entry for b means here: data kept or dropped, clients told. */
-  private afterChange(b: number, before?: number): void {
+  afterChange(b: number, before?: number): void {
     const e = this.table.entry(b);
     const level = this.table.level(b, this.me);
     if (level < 0 && !this.migration.isIncoming(b)) this.store.drop(b);
@@ -430,35 +372,12 @@ export class ClusterNode {
       .finally(() => (this.rejoining = false));
   }
 
-  private rejoining = false;
+  /** Between being told this incarnation is dead and joining again as a new member. */
+  rejoining = false;
 
+  /** The node's statistics, as `stats` answers them (stats-doc.ts). */
   statsDoc(): Record<string, unknown> {
-    const levels = this.loadLevels(0);
-    const mem = process.memoryUsage();
-    return {
-      addr: this.me,
-      role: 'data',
-      state: this.leaving ? 'leaving' : 'alive',
-      incarnation: String(this.incarnation),
-      uptimeMs: this.clock.wallMs() - this.startedMs,
-      items: this.store.totalItems(),
-      maps: this.store.totalMaps(),
-      memoryBytes: { data: Math.max(0, this.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
-      connections: { clients: this.clients.size, nodes: this.members.dataMembers().filter((m) => m.link !== null).length, loggers: this.repl.loggerCount },
-      ops: { ...this.stats, backupPushFailures: this.repl.syncFailures, loggerDrops: this.repl.loggerDrops, bucketsMoved: this.migration.moved },
-      buckets: { primary: levels.primaries, backup: levels.backups, mask: this.table.mask },
-      // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
-      serving: this.members.leaseValid() && !this.leaving && !this.rejoining,
-      quorum: this.members.hasQuorum(this.clock.nowMs()),
-      admission: { ...this.frontDoor.admission.stats, unfinishedFrameBytes: this.frontDoor.admission.bufferedBytes },
-      transfer: this.migration.describe(),
-      incoming: this.migration.incoming === null ? null : { bucket: this.migration.incoming.b, from: this.migration.incoming.from },
-      members: [...this.members.members.values()].map((m) => ({
-        addr: m.addr,
-        role: m.role === nodeMsg.NodeRole.logger ? 'logger' : 'data',
-        state: m.state === nodeMsg.MemberState.leaving ? 'leaving' : m.link?.established ? 'alive' : 'connecting',
-      })),
-    };
+    return statsDoc(this);
   }
 }
 

@@ -8,20 +8,18 @@ import type { Frame } from '../../protocol/header.js';
 import { Cmd, ErrorCode, Reply } from '../../protocol/commands.js';
 import * as nodeMsg from '../../protocol/messages/node.js';
 import { failinfo } from '../../protocol/messages/legacy.js';
-import type { Logger } from '../log.js';
-import { sleep, type Clock } from '../../shared/clock.js';
-import { PeerLink, type PeerLinkEvents } from '../peer-link.js';
+import type { MembershipHost } from './host.js';
+import { sleep } from '../../shared/clock.js';
+import { PeerLink } from '../peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS, type Member } from './member.js';
 
 /** What dialling needs of the node and its membership. */
+/** What dialling needs of the node itself. */
+export type DialerNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'opts' | 'linkEvents' | 'safely'>;
+
+/** What dialling needs of the membership around it. */
 export interface DialerHost {
-  readonly log: Logger;
-  readonly clock: Clock;
-  readonly deadAfterMs: number;
-  readonly linkEvents: PeerLinkEvents;
-  safely(what: string, fn: () => void): void;
-  /** This node's identity for server_hello, and how it dials (proving the cluster secret). */
-  hello(): nodeMsg.ServerHelloMsg;
+  /** How this node dials (proving the cluster secret). */
   dialParams(): NodeDialParams;
   member(addr: string): Member | undefined;
   /** The dialled node acked server_hello: the link serves that member from now on. */
@@ -35,7 +33,10 @@ export interface DialerHost {
 export class Dialer {
   private joinWaiter: ((ok: boolean) => void) | null = null;
 
-  constructor(private readonly host: DialerHost) {}
+  constructor(
+    private readonly node: DialerNode,
+    private readonly host: DialerHost,
+  ) {}
 
   /** Dials the seeds in order, retrying, until one welcomes this node with its table (see joined()). */
   async join(me: string, seeds: string[], stopped: () => boolean): Promise<boolean> {
@@ -53,8 +54,8 @@ export class Dialer {
       }
       round++;
       const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
-      this.host.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
-      await sleep(this.host.clock, delayMs);
+      this.node.log.warn({ seeds, retryInMs: delayMs }, 'no seed node answered; retrying');
+      await sleep(this.node.clock, delayMs);
     }
     return false;
   }
@@ -70,15 +71,15 @@ export class Dialer {
     if (m !== undefined) m.dialing = true;
     // A seed may be spelled otherwise than it advertises itself; a member must prove its own address.
     dialNode(addr, { ...host.dialParams(), expectAddr: joining ? undefined : addr }).then(
-      ({ conn }) => host.safely('dial', () => {
-        const link = new PeerLink(conn, host.linkEvents, true);
+      ({ conn }) => this.node.safely('dial', () => {
+        const link = new PeerLink(conn, this.node.linkEvents, true);
         link.addr = addr;
-        const hello = host.hello();
+        const hello = { addr: this.node.me, incarnation: this.node.incarnation, role: nodeMsg.NodeRole.data };
         link.call(Cmd.serverHello, (w) => nodeMsg.serverHello.encode(w, hello), (reply, err) => this.onHelloReply(link, addr, joining, reply, err), MEMBER_CALL_TIMEOUT_MS);
       }),
-      (error: unknown) => host.safely('dial', () => {
-        if (error instanceof NodeAuthError) host.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
-        else if (error instanceof DialError && error.tlsHandshake) host.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the TLS handshake failed');
+      (error: unknown) => this.node.safely('dial', () => {
+        if (error instanceof NodeAuthError) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the node handshake failed');
+        else if (error instanceof DialError && error.tlsHandshake) this.node.log.error({ peer: addr, err: error.message }, 'cannot link to a node: the TLS handshake failed');
         this.dialFailed(addr, joining, error instanceof DialError && error.code === 'ECONNREFUSED');
       }),
     );
@@ -89,12 +90,12 @@ export class Dialer {
     if (m !== undefined) {
       m.dialing = false;
       m.dialFailures++;
-      const now = this.host.clock.nowMs();
+      const now = this.node.clock.nowMs();
       m.nextDialMs = now + Math.min(1000, 50 * 2 ** Math.min(m.dialFailures, 5));
       // A refused dial makes a member suspect sooner than silence (see failure-detector.ts); the
       // death still needs the others' confirmation.
       const silentMs = now - m.lastHeardMs;
-      const half = this.host.deadAfterMs / 2;
+      const half = this.node.opts.deadAfterMs / 2;
       if (refused) m.refusedAtMs = now;
       if (refused && m.role === nodeMsg.NodeRole.data && silentMs >= half) {
         this.host.onRefused(m, now);
@@ -125,7 +126,7 @@ export class Dialer {
         return;
       }
     }
-    this.host.log.info({ peer: addr, why }, 'hello refused');
+    this.node.log.info({ peer: addr, why }, 'hello refused');
     link.close('hello refused');
     this.dialFailed(addr, joining, false);
   }

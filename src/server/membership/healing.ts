@@ -12,19 +12,15 @@ import { dialNode, NodeAuthError, type NodeDialParams } from '../../net/node-han
 import { Reader } from '../../protocol/codec.js';
 import { Cmd, Reply } from '../../protocol/commands.js';
 import * as nodeMsg from '../../protocol/messages/node.js';
-import type { Logger } from '../log.js';
-import type { Clock } from '../../shared/clock.js';
+import type { MembershipHost } from './host.js';
 import { PeerLink } from '../peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS } from './member.js';
 
-/** What split healing needs of the node and its membership. */
+/** What split healing needs of the node itself. */
+export type HealingNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'safely' | 'rejoinAsNew'>;
+
+/** What split healing needs of the membership around it. */
 export interface HealingHost {
-  readonly me: string;
-  readonly incarnation: bigint;
-  readonly log: Logger;
-  readonly clock: Clock;
-  safely(what: string, fn: () => void): void;
-  rejoinAsNew(why: string, via: string): void;
   /** How to dial a node for a short probe (proving the cluster secret). */
   probeDialParams(): NodeDialParams;
   /** This node and the data members it hears. */
@@ -50,7 +46,10 @@ const DEAD_PROBES_MAX = 1024;
 export class SplitHealer {
   private readonly probes = new Map<string, DeadProbe>();
 
-  constructor(private readonly host: HealingHost) {}
+  constructor(
+    private readonly node: HealingNode,
+    private readonly host: HealingHost,
+  ) {}
 
   /** A data member was declared dead: probe it from now on (if this is the lower address). */
   add(addr: string, incarnation: bigint, now: number): void {
@@ -69,7 +68,7 @@ export class SplitHealer {
 
   tick(now: number): void {
     for (const [addr, p] of this.probes) {
-      if (this.host.me > addr || now < p.nextProbeMs) continue;
+      if (this.node.me > addr || now < p.nextProbeMs) continue;
       p.attempts++;
       p.nextProbeMs = now + (p.attempts > PROBE_ATTEMPTS_FAST ? PROBE_INTERVAL_SLOW_MS : PROBE_INTERVAL_MS * 2);
       this.probe(addr, p.incarnation);
@@ -78,33 +77,34 @@ export class SplitHealer {
 
   private probe(addr: string, incarnation: bigint): void {
     const host = this.host;
+    const node = this.node;
     // The decision to probe belongs to this incarnation and this declaration: once either is gone
     // (this node rejoined, the member came back), the probe must not speak for the new state.
-    const myIncarnation = host.incarnation;
-    const current = (): boolean => host.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
+    const myIncarnation = node.incarnation;
+    const current = (): boolean => node.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
     dialNode(addr, { ...host.probeDialParams(), expectAddr: addr }).then(
-      ({ conn }) => host.safely('probe', () => {
+      ({ conn }) => node.safely('probe', () => {
         const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
         if (!current()) {
           link.close('probe no longer current');
           return;
         }
-        const msg: nodeMsg.ProbeMsg = { from: host.me, fromIncarnation: myIncarnation, target: addr, targetIncarnation: incarnation, fromClusterSize: host.sideSize() };
+        const msg: nodeMsg.ProbeMsg = { from: node.me, fromIncarnation: myIncarnation, target: addr, targetIncarnation: incarnation, fromClusterSize: host.sideSize() };
         link.call(Cmd.probe, (w) => nodeMsg.probe.encode(w, msg), (reply) => {
           link.close('probe done');
           if (reply?.command !== Reply.long || !current()) return;
           const verdict = new Reader(reply.payload).i64n();
-          host.log.debug({ peer: addr, verdict }, 'probe answered');
+          node.log.debug({ peer: addr, verdict }, 'probe answered');
           if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
-            host.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
+            node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
           } else {
-            if (verdict === nodeMsg.ProbeVerdict.iRejoin) host.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
+            if (verdict === nodeMsg.ProbeVerdict.iRejoin) node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
             this.probes.delete(addr);
           }
         }, MEMBER_CALL_TIMEOUT_MS);
       }),
       (error: unknown) => {
-        if (error instanceof NodeAuthError) host.log.warn({ peer: addr, err: error.message }, 'probe failed: the node handshake failed');
+        if (error instanceof NodeAuthError) node.log.warn({ peer: addr, err: error.message }, 'probe failed: the node handshake failed');
         if (error instanceof DialError && error.code === 'EBADADDR') this.probes.delete(addr);
       },
     );
@@ -113,8 +113,9 @@ export class SplitHealer {
   /** A probe (54) on a fresh connection from a proven node: answered without touching membership. */
   onProbe(msg: nodeMsg.ProbeMsg): number {
     const host = this.host;
+    const node = this.node;
     const { ProbeVerdict } = nodeMsg;
-    if (msg.target !== host.me || msg.targetIncarnation !== host.incarnation) return ProbeVerdict.notMe;
+    if (msg.target !== node.me || msg.targetIncarnation !== node.incarnation) return ProbeVerdict.notMe;
     // The prober declared this node dead, but this node never declared the prober dead (a cut-off
     // minority without a quorum keeps its members): the prober's side went on, this side rejoins.
     // Sizes are compared only when both sides declared each other dead; a side that kept its
@@ -123,14 +124,14 @@ export class SplitHealer {
     const stillMine = inc !== undefined && (inc === msg.fromIncarnation || inc === 0n);
     const noQuorum = !host.hasQuorum();
     const mine = host.sideSize();
-    const iRejoin = stillMine || noQuorum || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && host.me > msg.from);
+    const iRejoin = stillMine || noQuorum || mine < msg.fromClusterSize || (mine === msg.fromClusterSize && node.me > msg.from);
     if (!iRejoin) return ProbeVerdict.youRejoin;
     const why = stillMine
       ? `declared dead by ${msg.from}, a member this side never declared dead`
       : noQuorum
         ? `declared dead by ${msg.from}, and this side has no quorum`
         : `declared dead by ${msg.from}, whose side is larger (or as large, with the lower address)`;
-    host.clock.setImmediate(() => host.safely('rejoin', () => host.rejoinAsNew(why, msg.from)));
+    node.clock.setImmediate(() => node.safely('rejoin', () => node.rejoinAsNew(why, msg.from)));
     return ProbeVerdict.iRejoin;
   }
 }

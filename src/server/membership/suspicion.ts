@@ -1,17 +1,17 @@
 // Who this node suspects, what the others report, and whether a suspect may be declared dead (the
 // rule itself is failure-detector.ts); also whether this node hears a majority (quorum.ts).
 import type { MemberGoneMsg } from '../../protocol/messages/node.js';
-import type { Logger } from '../log.js';
+import type { MembershipHost } from './host.js';
 import { isSuspect, suspicionConfirmed } from './failure-detector.js';
 import { memberKey, type Member } from './member.js';
 import { sideHasQuorum } from './quorum.js';
 
 /** What the suspicion bookkeeping needs of the membership around it. */
+/** What suspicion needs of the node itself. */
+export type SuspicionNode = Pick<MembershipHost, 'me' | 'log' | 'opts'>;
+
+/** What suspicion needs of the membership around it. */
 export interface SuspicionHost {
-  readonly me: string;
-  readonly deadAfterMs: number;
-  readonly quorumOff: boolean;
-  readonly log: Logger;
   dataMembers(): Member[];
   declareDead(m: Member, why: string): void;
 }
@@ -24,11 +24,14 @@ export class Suspicions {
   /** Deaths this node declared within the dead-after time (key to when): still reported as suspects. */
   private readonly declaredLately = new Map<string, number>();
 
-  constructor(private readonly host: SuspicionHost) {}
+  constructor(
+    private readonly node: SuspicionNode,
+    private readonly host: SuspicionHost,
+  ) {}
 
   /** Whether this node suspects data member m now (silent, or refused). */
   suspects(m: Member, now: number): boolean {
-    return isSuspect(now, m.lastHeardMs, m.refusedAtMs, this.host.deadAfterMs);
+    return isSuspect(now, m.lastHeardMs, m.refusedAtMs, this.node.opts.deadAfterMs);
   }
 
   suspectedNow(now: number): Member[] {
@@ -44,11 +47,11 @@ export class Suspicions {
   judge(m: Member, now: number, why: string, suspects = this.suspectedNow(now)): boolean {
     if (!this.suspects(m, now)) return false;
     const key = memberKey(m.addr, m.incarnation);
-    const half = this.host.deadAfterMs / 2;
+    const half = this.node.opts.deadAfterMs / 2;
     const confirmed =
-      this.host.quorumOff ||
+      this.node.opts.quorum === 'off' ||
       suspicionConfirmed(
-        this.host.me,
+        this.node.me,
         m.addr,
         this.host
           .dataMembers()
@@ -78,7 +81,7 @@ export class Suspicions {
 
   /** The members this node suspects now, and those it declared dead lately: what its heartbeats report. */
   suspectList(now: number): MemberGoneMsg[] {
-    for (const [key, at] of this.declaredLately) if (now - at > this.host.deadAfterMs) this.declaredLately.delete(key);
+    for (const [key, at] of this.declaredLately) if (now - at > this.node.opts.deadAfterMs) this.declaredLately.delete(key);
     const out = this.suspectedNow(now).map((m) => ({ addr: m.addr, incarnation: m.incarnation }));
     for (const key of this.declaredLately.keys()) {
       const at = key.lastIndexOf('#');
@@ -100,14 +103,14 @@ export class Suspicions {
    * when that half holds the lowest address. Without one it declares no one dead, its lease stays
    * invalid, and a probe finds it on the side that rejoins.
    */
-  hasQuorum(now: number, heardWithinMs = this.host.deadAfterMs / 2): boolean {
-    if (this.host.quorumOff) return true;
-    return sideHasQuorum(this.host.me, this.host.dataMembers().map((m) => ({ addr: m.addr, silentMs: unansweredMs(m, now) })), heardWithinMs);
+  hasQuorum(now: number, heardWithinMs = this.node.opts.deadAfterMs / 2): boolean {
+    if (this.node.opts.quorum === 'off') return true;
+    return sideHasQuorum(this.node.me, this.host.dataMembers().map((m) => ({ addr: m.addr, silentMs: unansweredMs(m, now) })), heardWithinMs);
   }
 
   /** This side's size: this node and the data members it hears (not merely knows). */
   sideSize(now: number): number {
-    return 1 + this.host.dataMembers().filter((m) => unansweredMs(m, now) <= this.host.deadAfterMs / 2).length;
+    return 1 + this.host.dataMembers().filter((m) => unansweredMs(m, now) <= this.node.opts.deadAfterMs / 2).length;
   }
 
   reset(): void {
@@ -121,9 +124,9 @@ export class Suspicions {
     this.keptLogged.add(m.addr);
     const fields = { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.host.dataMembers().length + 1 };
     if (!this.hasQuorum(now)) {
-      this.host.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
+      this.node.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
     } else {
-      this.host.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
+      this.node.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
     }
   }
 }

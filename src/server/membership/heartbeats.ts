@@ -1,0 +1,64 @@
+// Heartbeats between members and the write lease they feed: what a heartbeat and its reply carry
+// (load levels, suspects), what is noted of a member from them, and whether this node may write.
+import { Reader } from '../../protocol/codec.js';
+import type { Frame } from '../../protocol/header.js';
+import { Cmd, Reply } from '../../protocol/commands.js';
+import * as nodeMsg from '../../protocol/messages/node.js';
+import type { Clock } from '../../shared/clock.js';
+import type { PeerLink } from '../peer-link.js';
+import type { Member } from './member.js';
+import type { Suspicions } from './suspicion.js';
+
+export interface HeartbeatHost {
+  readonly clock: Clock;
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
+}
+
+/** What a member's heartbeat or reply says of it: its load, and whom it suspects. */
+function note(m: Member, hb: nodeMsg.HeartbeatMsg, suspicion: Suspicions, now: number): void {
+  m.primaries = hb.primaries;
+  m.backups = hb.backups;
+  m.transferring = hb.transferring;
+  suspicion.noteReport(m, hb.suspects, now);
+}
+
+/** Answers a member's heartbeat with this node's own load and suspects, the origin echoed. */
+export function answerHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member | undefined, link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
+  const now = host.clock.nowMs();
+  if (m !== undefined) note(m, hb, suspicion, now);
+  const mine = { ...host.loadLevels(hb.originMs), suspects: suspicion.suspectList(now) };
+  link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
+}
+
+/** Sends a heartbeat; its reply says the member heard one sent at `now` (see leaseValid). */
+export function sendHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member, link: PeerLink, now: number, timeoutMs: number): void {
+  const hb = { ...host.loadLevels(now), suspects: suspicion.suspectList(now) };
+  link.call(
+    Cmd.heartbeat,
+    (w) => nodeMsg.heartbeat.encode(w, hb),
+    (reply) => {
+      if (reply === null || reply.command !== Reply.heartbeat) return;
+      const back = nodeMsg.heartbeat.decode(new Reader(reply.payload));
+      if (back.originMs > m.answeredOriginMs) m.answeredOriginMs = back.originMs;
+      note(m, back, suspicion, host.clock.nowMs());
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Writes are allowed while every data member answered a heartbeat sent less than half the
+ * dead-after time ago (or this node is alone). A member that stops hearing from this node stops
+ * answering it, so this node stops writing before that member can declare it dead. A lost link
+ * alone does not end it: the member's lease from us ends as ours from it does, and it declares us
+ * dead no sooner than that (a refused dial waits for half the dead-after time of silence), so the
+ * other nodes' buckets keep serving while a crashed node is judged.
+ */
+export function leaseValid(members: Iterable<Member>, now: number, deadAfterMs: number): boolean {
+  const bound = deadAfterMs / 2;
+  for (const m of members) {
+    if (m.role !== nodeMsg.NodeRole.data) continue;
+    if (now - Math.max(m.addedMs, m.answeredOriginMs) >= bound) return false;
+  }
+  return true;
+}

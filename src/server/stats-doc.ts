@@ -1,0 +1,57 @@
+// The node's statistics as `stats` (32) answers them: one JSON document, over a narrow view of the node.
+import * as nodeMsg from '../protocol/messages/node.js';
+import type { Clock } from '../shared/clock.js';
+import type { Admission } from './admission.js';
+import type { Membership } from './members.js';
+import type { Migration } from './migration.js';
+import type { NodeStats } from './node-stats.js';
+import type { Replication } from './replication.js';
+import type { Store } from './store.js';
+import type { BucketTable } from './table.js';
+
+export interface StatsSource {
+  readonly me: string;
+  readonly incarnation: bigint;
+  readonly leaving: boolean;
+  readonly rejoining: boolean;
+  readonly startedMs: number;
+  readonly clock: Clock;
+  readonly stats: NodeStats;
+  readonly store: Pick<Store, 'totalItems' | 'totalMaps' | 'approxBytes'>;
+  readonly table: Pick<BucketTable, 'mask'>;
+  readonly clients: { readonly size: number };
+  readonly members: Pick<Membership, 'dataMembers' | 'leaseValid' | 'hasQuorum' | 'members'>;
+  readonly repl: Pick<Replication, 'loggerCount' | 'syncFailures' | 'loggerDrops'>;
+  readonly migration: Pick<Migration, 'moved' | 'describe' | 'incoming'>;
+  readonly frontDoor: { readonly admission: Pick<Admission, 'stats' | 'bufferedBytes'> };
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
+}
+
+export function statsDoc(node: StatsSource): Record<string, unknown> {
+  const levels = node.loadLevels(0);
+  const mem = process.memoryUsage();
+  return {
+    addr: node.me,
+    role: 'data',
+    state: node.leaving ? 'leaving' : 'alive',
+    incarnation: String(node.incarnation),
+    uptimeMs: node.clock.wallMs() - node.startedMs,
+    items: node.store.totalItems(),
+    maps: node.store.totalMaps(),
+    memoryBytes: { data: Math.max(0, node.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
+    connections: { clients: node.clients.size, nodes: node.members.dataMembers().filter((m) => m.link !== null).length, loggers: node.repl.loggerCount },
+    ops: { ...node.stats, backupPushFailures: node.repl.syncFailures, loggerDrops: node.repl.loggerDrops, bucketsMoved: node.migration.moved },
+    buckets: { primary: levels.primaries, backup: levels.backups, mask: node.table.mask },
+    // Whether this node serves its buckets now (write lease held), and whether it hears a majority.
+    serving: node.members.leaseValid() && !node.leaving && !node.rejoining,
+    quorum: node.members.hasQuorum(node.clock.nowMs()),
+    admission: { ...node.frontDoor.admission.stats, unfinishedFrameBytes: node.frontDoor.admission.bufferedBytes },
+    transfer: node.migration.describe(),
+    incoming: node.migration.incoming === null ? null : { bucket: node.migration.incoming.b, from: node.migration.incoming.from },
+    members: [...node.members.members.values()].map((m) => ({
+      addr: m.addr,
+      role: m.role === nodeMsg.NodeRole.logger ? 'logger' : 'data',
+      state: m.state === nodeMsg.MemberState.leaving ? 'leaving' : m.link?.established ? 'alive' : 'connecting',
+    })),
+  };
+}
