@@ -29,6 +29,7 @@ interface ServeFlags extends TlsFlags {
   savefile?: string;
   ignoreBadSavefile?: boolean;
   deadAfterMs: string;
+  lostBucketGraceMs: string;
   heartbeatMs: string;
   shutdownTimeoutMs: string;
   mask?: string;
@@ -77,6 +78,7 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.ignoreBadSavefile = f.ignoreBadSavefile === true;
   o.deadAfterMs = positiveInt('--dead-after-ms', f.deadAfterMs, 200);
   o.heartbeatIntervalMs = positiveInt('--heartbeat-ms', f.heartbeatMs, 10);
+  o.lostBucketGraceMs = positiveInt('--lost-bucket-grace-ms', f.lostBucketGraceMs, 0);
   if (o.heartbeatIntervalMs * 3 > o.deadAfterMs) throw new UsageError('--heartbeat-ms must be at most a third of --dead-after-ms');
   o.shutdownTimeoutMs = positiveInt('--shutdown-timeout-ms', f.shutdownTimeoutMs, 100);
   if (f.mask !== undefined) {
@@ -141,6 +143,7 @@ export function registerServe(program: Command): void {
     .option('--savefile <path>', 'save file path (default <data-dir>/opencluster.save)')
     .option('--ignore-bad-savefile', 'start even if the save file cannot be read (it is left untouched)')
     .option('--dead-after-ms <ms>', 'a node silent this long is declared dead', String(d.deadAfterMs))
+    .option('--lost-bucket-grace-ms <ms>', 'a bucket with no live copy waits this long for one to come back before it is taken over empty', String(d.lostBucketGraceMs))
     .option('--heartbeat-ms <ms>', 'heartbeat interval between nodes', String(d.heartbeatIntervalMs))
     .option('--shutdown-timeout-ms <ms>', 'bound on the hand-over at shutdown', String(d.shutdownTimeoutMs))
     .option('--mask <mask>', 'bucket mask of a new cluster (2^n-1, default 0xff; widened automatically as nodes join; a joining node takes the cluster\'s)')

@@ -14,7 +14,7 @@ import type { Store } from './store.js';
 export interface BackupReceiverHost {
   readonly me: string;
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
-  readonly store: Pick<Store, 'hold' | 'apply'>;
+  readonly store: Pick<Store, 'hold' | 'apply' | 'bucket'>;
 }
 
 /** Whether a copy of the bucket is arriving on that link (copy-receiver.ts). */
@@ -29,6 +29,13 @@ export function onSyncUpdate(node: BackupReceiverHost, copies: CopiesArriving, l
   const backingUp = e.primary === link.addr && e.backup === node.me && m.epoch >= e.epoch;
   if (!copying && !backingUp) {
     return link.fail(frame, ErrorCode.staleEpoch, `bucket ${m.hash}: epoch ${m.epoch} from ${link.addr} is not current (${e.epoch}, primary ${e.primary || 'none'})`);
+  }
+  // A backup that holds no copy (a new incarnation on the address the entry names) has none of the
+  // bucket's earlier items: acknowledging pushes would pass it off as a whole copy. The gap makes
+  // the primary rebuild it.
+  const held = node.store.bucket(m.hash);
+  if (!copying && held === undefined) {
+    return link.fail(frame, ErrorCode.seqGap, `bucket ${m.hash}: this node holds no copy of it (expected a copy first)`);
   }
   const data = node.store.hold(m.hash);
   if (!copying && data.seq !== 0 && m.seq !== data.seq + 1) {

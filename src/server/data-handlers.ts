@@ -84,6 +84,10 @@ function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
   }
 }
 
+function writeOp(flags: number): RouteOp {
+  return (flags & WriteFlag.fullWait) !== 0 ? 'durableWrite' : 'write';
+}
+
 /** Whether this node serves bucket b for the request now; if not, the request is answered here. */
 function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
   const d = decideRoute(node.routeView, b, op);
@@ -134,7 +138,7 @@ function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typ
     return;
   }
   const b = node.store.bucketOf(m.map, m.key);
-  if (!served(node, s, frame, b, 'write')) return;
+  if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
   node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
@@ -183,7 +187,7 @@ function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
 
 function onDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyFlagsMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  if (!served(node, s, frame, b, 'write')) return;
+  if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const existed = node.store.read(b, m.map, m.key, node.clock.wallMs(), node.onExpired) !== undefined;
   node.store.remove(b, m.map, m.key);
   const u: Update = { op: UpdateOp.delete, map: m.map, key: m.key, expiresAtMs: 0, value: null };
@@ -192,7 +196,7 @@ function onDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyFla
 
 function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.ExpireMsg): void {
   const b = node.store.bucketOf(m.map, m.key);
-  if (!served(node, s, frame, b, 'write')) return;
+  if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
   const it = node.store.read(b, m.map, m.key, node.clock.wallMs(), node.onExpired);
@@ -222,7 +226,7 @@ function onMapRead(node: DataHost, s: ClientSession, frame: Frame, map: string):
 
 function onMapDelete(node: DataHost, s: ClientSession, frame: Frame, m: data.MapDeleteMsg): void {
   const b = (mapRouteHashLatin1(m.map) & node.store.mask) >>> 0;
-  if (!served(node, s, frame, b, 'write')) return;
+  if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const existed = node.store.mapEntries(b, m.map, node.clock.wallMs(), node.onExpired).length > 0;
   node.store.removeMap(b, m.map);
   const u: Update = { op: UpdateOp.mapDelete, map: m.map, key: '', expiresAtMs: 0, value: null };
@@ -247,7 +251,7 @@ function legacyMap(node: DataHost, b: number, mapHash: number): string {
 
 function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.LegacySet<unknown>, value: Value): void {
   const b = legacyBucket(node, m.mapHash, m.keyHash);
-  if (!served(node, s, frame, b, 'write')) return;
+  if (!served(node, s, frame, b, m.fullWait !== 0 ? 'durableWrite' : 'write')) return;
   const fnv = fnv1aLatin1(m.name) === m.keyHash;
   if (!fnv && fnv1aSignedCharLatin1(m.name) !== m.keyHash) {
     node.stats.badRequests++;

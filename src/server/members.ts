@@ -146,6 +146,11 @@ export class Membership {
       link.close('shutting down');
       return;
     }
+    if (m === undefined && hello.role === NodeRole.data && !this.suspicion.mayAdmit(this.node.clock.nowMs(), this.dataMembers())) {
+      link.fail(frame, ErrorCode.retryLater, 'this node has no quorum to admit a new member now; join through another');
+      link.close('no quorum to admit');
+      return;
+    }
     if (m !== undefined && m.incarnation !== hello.incarnation && m.incarnation !== 0n) {
       if (hello.incarnation < m.incarnation) {
         link.fail(frame, ErrorCode.declaredDead, 'an older incarnation of this node');
@@ -276,10 +281,13 @@ export class Membership {
       this.dead.add(memberKey(msg.addr, msg.incarnation));
       return;
     }
-    // Taken only by a side with a quorum, and not about a member this node still hears: a cut of
-    // the link between two nodes must not make a third evict both.
+    // Taken only by a side with a quorum, and not about a member this node still hears (a cut of
+    // the link between two nodes must not make a third evict both), unless this node reported it
+    // a suspect lately: then it may have confirmed the death, and must not keep a member the
+    // declarer's side dropped (a member back from a long pause, say).
     const now = this.node.clock.nowMs();
-    if (unansweredMs(m, now) < this.deadAfterMs / 2 || !this.hasQuorum(now)) {
+    const heard = unansweredMs(m, now) < this.deadAfterMs / 2;
+    if (!this.suspicion.reportedLately(m, now) && (heard || !this.hasQuorum(now))) {
       this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
       return;
     }

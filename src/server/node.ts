@@ -14,6 +14,8 @@ import { FrontDoor } from './front-door.js';
 import { onPeerCommand } from './peer-commands.js';
 import { statsDoc } from './stats-doc.js';
 import { orphanTakeovers, type OwnershipView } from './ownership.js';
+import { LostBuckets } from './lost-buckets.js';
+import type { WriteObserver } from './replication.js';
 import { TableMerge } from './table-merge.js';
 import { Admission } from './admission.js';
 import { NodeTls } from './tls-state.js';
@@ -39,6 +41,8 @@ export interface NodeEnv {
   readonly clock: Clock;
   readonly random: Random;
   readonly transport: Transport;
+  /** Told of every write this node applies as a bucket's primary, and of every entry it commits naming itself primary (the simulator's one-writer check). */
+  readonly observeWrite?: WriteObserver;
 }
 
 const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom, transport: realTransport };
@@ -73,6 +77,8 @@ export class ClusterNode {
   readonly routeView: RouteView;
   /** What ownership.ts sees of this node. */
   readonly ownershipView: OwnershipView;
+  /** Buckets with no live copy, and the data this node keeps when it rejoins (lost-buckets.ts). */
+  readonly lost: LostBuckets;
   private readonly tableMerge = new TableMerge(this);
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
@@ -107,7 +113,7 @@ export class ClusterNode {
     this.store = new Store(opts.mask);
     this.table = new BucketTable(opts.mask, { epoch: 0, primary: '', backup: '' });
     this.members = new Membership(this);
-    this.repl = new Replication(this);
+    this.repl = new Replication(this, env.observeWrite);
     this.migration = new Migration(this);
     this.balancer = new Balancer(this);
     this.frontDoor = new FrontDoor(this);
@@ -121,6 +127,7 @@ export class ClusterNode {
       isFrozen: (b) => this.migration.isFrozen(b),
       isIncoming: (b) => this.migration.isIncoming(b),
       leaseValid: () => this.members.leaseValid(),
+      awaitsBackup: (b) => this.repl.awaitsBackup(b),
     };
     this.ownershipView = {
       get me() {
@@ -133,7 +140,9 @@ export class ClusterNode {
       isFrozen: (b) => this.migration.isFrozen(b),
       liveAddrs: () => new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]),
       goneAddrs: () => this.members.goneAddrs(),
+      holds: (b) => this.store.bucket(b) !== undefined || this.migration.isIncoming(b),
     };
+    this.lost = new LostBuckets(this);
     this.linkEvents = {
       onCommand: (link, frame) => onPeerCommand(this, link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -211,6 +220,7 @@ export class ClusterNode {
     };
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
+    every(this.opts.heartbeatIntervalMs, () => this.commitMany(this.lost.tick()));
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
       this.store.sweep(this.clock.wallMs(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
@@ -256,6 +266,8 @@ export class ClusterNode {
   commitMany(list: [number, Owners][]): void {
     if (list.length === 0) return;
     for (const [b, owners] of list) this.applyOwners(b, owners);
+    const observe = this.env.observeWrite;
+    if (observe !== undefined) for (const [b, o] of list) if (o.primary === this.me) observe(`${this.me}#${this.incarnation}`, b, o.epoch);
     const msg = { mask: this.table.mask, entries: list.map(([b]) => this.table.entry(b)) };
     this.members.broadcast(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg));
   }
@@ -335,6 +347,7 @@ export class ClusterNode {
     const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.commitMany(commits);
+    for (const [b, o] of commits) if (o.primary === this.me && o.backup === '') this.repl.noteLostBackup(b);
   }
 
   /** After a refused hand-over of b: a backup that died while b was frozen is dropped now. */
@@ -342,6 +355,7 @@ export class ClusterNode {
     const e = this.table.get(b);
     if (e.primary !== this.me || e.backup === '' || this.members.members.has(e.backup)) return;
     this.commit(b, { epoch: e.epoch + 1, primary: this.me, backup: '' });
+    this.repl.noteLostBackup(b);
   }
 
   /** This incarnation was declared dead: drop everything and join again as a new member. */
@@ -350,7 +364,7 @@ export class ClusterNode {
     if (this.stopped || this.leaving) return;
     if (this.rejoining) return;
     this.rejoining = true;
-    this.log.warn({ why }, 'rejoining the cluster as a new member; all local data dropped');
+    this.log.warn({ why }, 'rejoining the cluster as a new member; the data of its buckets is kept until the cluster says which it has no copy of');
     // The node that told us, members believed alive and the configured seeds: a dead member's
     // address may now be another node's, which must not be joined by accident. `via` is always
     // there, so a node that started the cluster alone (no seeds) and was cut off finds its way back.
@@ -358,10 +372,8 @@ export class ClusterNode {
     this.migration.abortAll('rejoining');
     this.loadedSave?.abandon('rejoining the cluster as a new member');
     this.repl.failAll('this node was declared dead; retry at the bucket\'s owner');
-    for (const b of this.store.heldBuckets()) {
-      for (const s of this.clients) s.pushHashmask(this.table.mask, b, -1);
-      this.store.drop(b);
-    }
+    for (const b of this.store.heldBuckets()) for (const s of this.clients) s.pushHashmask(this.table.mask, b, -1);
+    this.lost.keepAll();
     this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
     this.members.reset();
     this.incarnation = newIncarnation(this.env);

@@ -22,6 +22,8 @@ export interface ServerOptions {
   heartbeatIntervalMs: number;
   deadAfterMs: number;
   balanceIntervalMs: number;
+  /** A bucket with no live copy waits ownerless this long for one to come back, then is taken over empty. */
+  lostBucketGraceMs: number;
   /** Bound on the whole hand-over at shutdown. */
   shutdownTimeoutMs: number;
   /** Bucket mask of a new cluster; a joining node takes the cluster's mask instead. */
@@ -77,6 +79,7 @@ export function defaultServerOptions(): ServerOptions {
     heartbeatIntervalMs: L.DEFAULT_HEARTBEAT_INTERVAL_MS,
     deadAfterMs: L.DEFAULT_DEAD_AFTER_MS,
     balanceIntervalMs: L.DEFAULT_BALANCE_INTERVAL_MS,
+    lostBucketGraceMs: L.DEFAULT_LOST_BUCKET_GRACE_MS,
     shutdownTimeoutMs: 30_000,
     mask: DEFAULT_MASK,
     maskGiven: false,

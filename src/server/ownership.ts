@@ -13,14 +13,18 @@ export interface OwnershipView {
   liveAddrs(): Set<string>;
   /** Addresses with an incarnation declared dead and no live member now. */
   goneAddrs(): Set<string>;
+  /** This node holds a copy of b (or one is arriving): a backup named by address may not. */
+  holds(b: number): boolean;
 }
 
 /**
  * The buckets this node must take after a death. BEHAVIOR: every bucket whose primary is gone (the
  * one just declared, or one gone earlier whose backup was still alive then and has died since) goes
- * to its backup if that is this node; one with no live backup is taken, empty, by the lowest live
- * address. A bucket whose backup is gone loses it (the balancer makes a new one). Deaths are declared
- * with a quorum, or proven by a new incarnation on the address: either way the take-over is due now.
+ * to its backup if that is this node and it holds a copy; one with no live backup is marked
+ * ownerless by the lowest live address, or by the backup named by address when this incarnation
+ * holds no copy (lost-buckets.ts: it waits for a copy to come back). A bucket whose backup is gone loses
+ * it (the balancer makes a new one). Deaths are declared with a quorum, or proven by a new
+ * incarnation on the address: either way the take-over is due now.
  */
 export function orphanTakeovers(v: OwnershipView): [number, Owners][] {
   const live = v.liveAddrs();
@@ -32,14 +36,16 @@ export function orphanTakeovers(v: OwnershipView): [number, Owners][] {
     const e = v.table.get(b);
     if (v.isFrozen(b)) continue;
     if (gone.has(e.primary) && !live.has(e.primary)) {
-      if (e.backup === me) out.push([b, { epoch: e.epoch + 1, primary: me, backup: '' }]);
-      else if ((e.backup === '' || !live.has(e.backup)) && lowest === me) {
-        v.log.error({ bucket: b, lost: e.primary }, 'bucket lost with no backup: taken over empty');
-        out.push([b, { epoch: e.epoch + 1, primary: me, backup: '' }]);
+      if (e.backup === me && v.holds(b)) out.push([b, { epoch: e.epoch + 1, primary: me, backup: '' }]);
+      else if (e.backup === me) {
+        // Named backup by address, but this incarnation never got a copy (its predecessor had it).
+        v.log.error({ bucket: b, lost: e.primary }, 'no live copy of a bucket (this node is its backup by address only): it waits ownerless for one to come back');
+        out.push([b, { epoch: e.epoch + 1, primary: '', backup: '' }]);
+      } else if ((e.backup === '' || !live.has(e.backup)) && lowest === me) {
+        v.log.error({ bucket: b, lost: e.primary }, 'no live copy of a bucket: it waits ownerless for one to come back');
+        out.push([b, { epoch: e.epoch + 1, primary: '', backup: '' }]);
       }
     } else if (e.primary === me && gone.has(e.backup) && !live.has(e.backup)) {
-      out.push([b, { epoch: e.epoch + 1, primary: me, backup: '' }]);
-    } else if (e.primary === '' && lowest === me) {
       out.push([b, { epoch: e.epoch + 1, primary: me, backup: '' }]);
     }
   }

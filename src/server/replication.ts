@@ -18,6 +18,7 @@ import { LoggerFeed } from './logger-feed.js';
 /** What replication needs of the node. */
 export interface ReplicationHost {
   readonly me: string;
+  readonly incarnation: bigint;
   readonly clock: Clock;
   readonly opts: { readonly deadAfterMs: number };
   readonly table: Pick<BucketTable, 'get' | 'mask'>;
@@ -28,6 +29,9 @@ export interface ReplicationHost {
   commit(b: number, owners: Owners): void;
   safely(what: string, fn: () => void): void;
 }
+
+/** Told of a write applied by `writer` (addr#incarnation) as primary of bucket b at that epoch. */
+export type WriteObserver = (writer: string, b: number, epoch: number) => void;
 
 /** code 0: the backup applied it; otherwise a failinfo code and why. */
 export type BackupDone = (code: number, why: string) => void;
@@ -55,9 +59,14 @@ export class Replication {
   /** Backup pushes sent and not answered yet, per bucket (absent: none). */
   private readonly pushesInFlight = new Map<number, number>();
   private readonly pushWaiters = new Map<number, (() => void)[]>();
+  /** Buckets of this primary that lost their backup (a death, or a copy out of step): see awaitsBackup. */
+  private readonly lostBackups = new Set<number>();
   syncFailures = 0;
 
-  constructor(private readonly node: ReplicationHost) {
+  constructor(
+    private readonly node: ReplicationHost,
+    private readonly observeWrite: WriteObserver | undefined = undefined,
+  ) {
     this.loggers = new LoggerFeed(node);
   }
 
@@ -65,8 +74,32 @@ export class Replication {
     return this.loggers.drops;
   }
 
+  /** No backup push unanswered and no full-wait write waiting for a backup (the simulator's settled check). */
+  get quiet(): boolean {
+    return this.pushesInFlight.size === 0 && this.parked.size === 0 && this.rebacking.size === 0;
+  }
+
   hasBackup(b: number): boolean {
     return this.node.table.get(b).backup !== '';
+  }
+
+  /** Bucket b, whose primary this node is, just lost its backup. */
+  noteLostBackup(b: number): void {
+    this.lostBackups.add(b);
+  }
+
+  /**
+   * Whether a full-wait write to b must wait for a new backup (routing.ts): b lost its backup, has
+   * none yet, and another data member runs that can become it. A lone node writes with one copy.
+   */
+  awaitsBackup(b: number): boolean {
+    if (!this.lostBackups.has(b)) return false;
+    const e = this.node.table.get(b);
+    if (e.backup !== '' || e.primary !== this.node.me) {
+      this.lostBackups.delete(b);
+      return false;
+    }
+    return this.node.members.dataMembers().length > 0;
   }
 
   get loggerCount(): number {
@@ -79,6 +112,7 @@ export class Replication {
     const data = node.store.hold(b);
     data.seq++;
     const e = node.table.get(b);
+    if (this.observeWrite !== undefined) this.observeWrite(`${node.me}#${node.incarnation}`, b, e.epoch);
     const copyLink = node.migration.copyTargetLink(b);
     if (e.backup === '' && copyLink === null && this.loggers.count === 0) {
       done?.(0, ''); // nobody to tell: a lone node's hot path allocates nothing more
@@ -148,14 +182,14 @@ export class Replication {
 
   /**
    * BACKGROUND: the backup of a full-wait write cannot be reached (its link dropped). BEHAVIOR: the
-   * write waits for the backup's fate: once that node is declared dead or leaves, the bucket has no
-   * backup and the write is acknowledged if this node still owns the bucket (every remaining copy
-   * has it), else answered retryLater (the client takes it to the new owner); if the backup is
-   * still neither back nor gone after twice the dead-after time, backupFailed (indeterminate).
+   * write waits for the backup's fate: once that node is declared dead or leaves, it waits for the
+   * bucket's new backup (completeWithout), and is acknowledged if this node still owns the bucket
+   * then, else answered retryLater (the client takes it to the new owner); if the backup is still
+   * neither back nor gone after twice the dead-after time, backupFailed (indeterminate).
    */
   private park(addr: string, b: number, done: BackupDone): void {
     if (!this.node.members.members.has(addr)) {
-      this.complete(b, done);
+      this.completeWithout(addr, b, done);
       return;
     }
     appendTo(this.parked, addr, { b, done, sinceMs: this.node.clock.nowMs() });
@@ -168,14 +202,16 @@ export class Replication {
   }
 
   /**
-   * A write whose backup `addr` stopped being the backup before applying it. BEHAVIOR: if that node
-   * is gone, the write is done (as complete()). If it still runs, its copy is being rebuilt from
-   * this primary, which holds the write: the write waits for the bucket's new backup (every copy
-   * made from here on has it), is then done as complete(), and is answered backupFailed if no new
-   * backup comes within twice the dead-after time.
+   * A write whose backup `addr` stopped being the backup (it died, or its copy fell out of step)
+   * before applying it. BEHAVIOR: the write waits for the bucket's new backup (every copy made from
+   * this primary from here on has it), is then done as complete(), and is answered backupFailed if
+   * no new backup comes within twice the dead-after time. Only a node left alone (no other data
+   * member to be a backup) acknowledges it with its one copy. BACKGROUND: acknowledging with one
+   * copy once the backup was declared dead lost the write when that one holder was cut off and
+   * declared dead in turn (the simulator's seed 580).
    */
   private completeWithout(addr: string, b: number, done: BackupDone): void {
-    if (!this.node.members.members.has(addr) || this.rebacked(b, addr)) {
+    if (this.node.members.dataMembers().length === 0 || this.rebacked(b, addr)) {
       this.complete(b, done);
       return;
     }
@@ -220,13 +256,16 @@ export class Replication {
     }
   }
 
-  /** The member is gone for good: writes waiting on it are complete. */
+  /**
+   * The member is gone for good: writes waiting on it wait for their bucket's new backup instead
+   * (acknowledged with one copy only by a node left alone; see expireParked).
+   */
   onPeerGone(addr: string): void {
     this.outOfStep.delete(addr);
     const list = this.parked.get(addr);
     if (list === undefined) return;
     this.parked.delete(addr);
-    for (const p of list) this.complete(p.b, p.done);
+    for (const p of list) this.completeWithout(addr, p.b, p.done);
   }
 
   /** This node drops everything (it rejoins as new): no waiting write was made durable anywhere. */
@@ -235,6 +274,7 @@ export class Replication {
     this.parked.clear();
     this.rebacking.clear();
     this.outOfStep.clear();
+    this.lostBackups.clear();
     for (const p of all) p.done(ErrorCode.retryLater, why);
   }
 
@@ -298,6 +338,7 @@ export class Replication {
     if (this.node.migration.isHandOverSent(b)) return;
     this.node.log.warn({ bucket: b, backup: addr, why }, 'backup out of step: rebuilding it');
     this.node.commit(b, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
+    this.noteLostBackup(b);
   }
 
   // ---- logging nodes (logger-feed.ts) ----

@@ -4,8 +4,8 @@ import type { Frame } from '../protocol/header.js';
 import { ErrorCode } from '../protocol/commands.js';
 import type { Owners } from './table.js';
 
-/** What a request does to its bucket. Reads and writes route alike today (see decideRoute). */
-export type RouteOp = 'read' | 'write';
+/** What a request does to its bucket: a read, a write, or a write acknowledged once on two nodes (full wait). */
+export type RouteOp = 'read' | 'write' | 'durableWrite';
 
 /** Why a request is answered retryLater. */
 export type RetryReason =
@@ -14,7 +14,9 @@ export type RetryReason =
   /** This node is the primary but does not hold the write lease (a member is silent, or no quorum). */
   | 'noLease'
   /** This node is receiving a copy of the bucket that may make it the primary any moment. */
-  | 'incoming';
+  | 'incoming'
+  /** A full-wait write to a bucket that lost its backup to a death: a new backup is being made. */
+  | 'noBackup';
 
 export type RouteDecision =
   | { readonly kind: 'serve' }
@@ -34,6 +36,8 @@ export interface RouteView {
   isIncoming(b: number): boolean;
   /** This node may serve its buckets now (its write lease holds). */
   leaseValid(): boolean;
+  /** b lost its backup to a death, and another data member runs that can be the new one (replication.ts). */
+  awaitsBackup(b: number): boolean;
 }
 
 const SERVE: RouteDecision = { kind: 'serve' };
@@ -42,6 +46,7 @@ const RETRY: Record<RetryReason, RouteDecision> = {
   frozen: { kind: 'retry', reason: 'frozen' },
   noLease: { kind: 'retry', reason: 'noLease' },
   incoming: { kind: 'retry', reason: 'incoming' },
+  noBackup: { kind: 'retry', reason: 'noBackup' },
 };
 
 /**
@@ -51,14 +56,18 @@ const RETRY: Record<RetryReason, RouteDecision> = {
  * another node's bucket is retried while a copy of it arrives here (this node may be its primary
  * in a moment, and clients already sent here would bounce), answered noOwner while nobody owns it,
  * else redirected to the table's primary. A frozen bucket refuses reads too: the new owner may
- * already serve it, and a read here could miss its writes. So `op` changes nothing yet; it is
- * here so that a rule for reads (e.g. reads from a backup) has one place to go.
+ * already serve it, and a read here could miss its writes. A full-wait write to a bucket that
+ * lost its backup to a death is retried until the new backup holds a copy, when another node can
+ * be that backup (BACKGROUND: a write acknowledged with one copy right after a death was lost when
+ * that one holder was cut off and declared dead in turn, the simulator's seed 580; a full-wait
+ * write is on two nodes whenever two run). A lone node acknowledges with its one copy.
  */
 export function decideRoute(view: RouteView, b: number, op: RouteOp): RouteDecision {
   const e = view.owners(b);
   if (e.primary === view.me) {
     if (view.isFrozen(b)) return RETRY.frozen;
     if (!view.leaseValid()) return RETRY.noLease;
+    if (op === 'durableWrite' && e.backup === '' && view.awaitsBackup(b)) return RETRY.noBackup;
     return SERVE;
   }
   if (view.isIncoming(b)) return RETRY.incoming;
@@ -101,5 +110,7 @@ function retryMessage(b: number, reason: RetryReason): string {
       return `bucket ${b} is arriving at this node; retry`;
     case 'noLease':
       return `this node does not hold its write lease now (a member is silent); retry`;
+    case 'noBackup':
+      return `bucket ${b} lost its backup; a new one is being made; retry`;
   }
 }

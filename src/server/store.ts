@@ -80,11 +80,24 @@ export class Store {
 
   /** Forgets bucket b and all its items. */
   drop(b: number): void {
+    this.detach(b);
+  }
+
+  /** Takes bucket b out of the store, items and all (lost-buckets.ts keeps it for a while). */
+  detach(b: number): BucketData | undefined {
     const data = this.buckets[b];
-    if (data === undefined) return;
-    for (const [key, it] of data.items) this.approxBytes -= itemSize(key, it);
-    for (const entries of data.maps.values()) for (const [key, it] of entries) this.approxBytes -= itemSize(key, it);
+    if (data === undefined) return undefined;
+    this.approxBytes -= bucketBytes(data);
     this.buckets[b] = undefined;
+    return data;
+  }
+
+  /** Puts a detached bucket back as bucket b, replacing what was held there. */
+  attach(b: number, data: BucketData): void {
+    assert(b >= 0 && b <= this.mask, `bucket ${b} is outside mask ${this.mask}`);
+    this.detach(b);
+    this.buckets[b] = data;
+    this.approxBytes += bucketBytes(data);
   }
 
   heldBuckets(): number[] {
@@ -262,4 +275,11 @@ export class Store {
     this.approxBytes -= itemSize(key, it);
     this.put(b >>> 0, map, key, it);
   }
+}
+
+function bucketBytes(data: BucketData): number {
+  let n = 0;
+  for (const [key, it] of data.items) n += itemSize(key, it);
+  for (const entries of data.maps.values()) for (const [key, it] of entries) n += itemSize(key, it);
+  return n;
 }

@@ -6,6 +6,7 @@ import type { Logger } from './log.js';
 import type { Migration } from './migration.js';
 import type { ServerOptions } from './options.js';
 import { disownStale, type OwnershipView } from './ownership.js';
+import type { LostBuckets } from './lost-buckets.js';
 import { Store } from './store.js';
 import { BucketTable, compareOwners, type Owners } from './table.js';
 
@@ -17,6 +18,7 @@ export interface TableMergeHost {
   store: Store;
   readonly migration: Pick<Migration, 'isIncoming' | 'incoming' | 'onTableMerged' | 'onFullTable'>;
   readonly ownershipView: OwnershipView;
+  readonly lost: Pick<LostBuckets, 'handBack'>;
   widen(newMask: number): void;
   /** Sets b's owners here and does what that means (data kept or dropped, clients told). */
   applyOwners(b: number, owners: Owners): void;
@@ -57,6 +59,8 @@ export class TableMerge {
         node.applyOwners(b, e);
       }
     }
+    // Kept data first (a rejoining node's own buckets the cluster has no copy of), then the rest.
+    node.commitMany(node.lost.handBack(stale));
     node.commitMany(disownStale(node.ownershipView, stale));
   }
 

@@ -22,6 +22,8 @@ export const MAX_PENDING_REPLIES_PER_CONNECTION = 65536;
 /** Node-to-node timing defaults. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 250;
 export const DEFAULT_DEAD_AFTER_MS = 3000;
+/** A bucket with no live copy waits this long for one (a holder cut off, not dead) before it is taken over empty. */
+export const DEFAULT_LOST_BUCKET_GRACE_MS = 30_000;
 export const DEFAULT_BALANCE_INTERVAL_MS = 200;
 export const COPY_BATCH_ITEMS_MAX = 512;
 export const COPY_BATCH_BYTES_MAX = 256 * 1024;

@@ -1,6 +1,7 @@
 // The cluster-wide invariants a simulated run checks once the network is whole again: every node
 // has the same member list (each member once) and the same bucket table, every bucket has a running
-// primary (and a running backup on another node with 2+ nodes), and no bucket is being moved.
+// primary (and a running backup on another node with 2+ nodes), no bucket is being moved, and no
+// backup push or full-wait write is under way.
 import type { ClusterNode } from '../server/node.js';
 
 /** What keeps the running nodes from being one settled cluster, or null when nothing does. */
@@ -24,6 +25,7 @@ export function wholeProblem(nodes: readonly ClusterNode[]): string | null {
     const m = members(n);
     if (m !== wantMembers) return `member lists differ: ${first.me} has ${wantMembers}, ${n.me} has ${m}`;
     if (n.migration.busy || n.migration.incoming !== null) return `${n.me} is moving a bucket`;
+    if (!n.repl.quiet) return `${n.me} has backup pushes or full-wait writes under way`;
     if (JSON.stringify(n.table.toEntries()) !== wantTable) return `bucket tables differ between ${first.me} and ${n.me}`;
   }
   for (const e of first.table.toEntries()) {

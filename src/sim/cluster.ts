@@ -3,7 +3,12 @@
 // so it can be killed or stalled), its own stream of the seeded random source and its host's
 // transport; nothing else differs from `serve`. Node deaths (kill -9), restarts and stalls live here.
 import { pino, type Logger } from 'pino';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ClusterNode } from '../server/node.js';
+import { Shutdown } from '../server/shutdown.js';
+import type { WriteObserver } from '../server/replication.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
 import { assert } from '../shared/assert.js';
 import { VirtualClock } from './clock.js';
@@ -27,6 +32,8 @@ export interface SimClusterOptions {
   node?: Partial<ServerOptions>;
   /** The nodes' own log lines go into the trace at this level and above (default: none). */
   nodeLogLevel?: string;
+  /** Told of every write a node applies as a bucket's primary (run.ts checks one writer per bucket and epoch). */
+  observeWrite?: WriteObserver;
 }
 
 /** A host's current process: its node and that node's clock view. */
@@ -43,6 +50,9 @@ export class SimCluster {
   /** The running nodes by address (a killed node leaves, a restarted one comes back). */
   readonly nodes = new Map<string, ClusterNode>();
   private readonly processes = new Map<string, Process>();
+  private readonly leavingHosts = new Set<string>();
+  /** Where a node leaving with buckets it could not hand over would write its save file (removed by stop()). */
+  private readonly dataDir = join(tmpdir(), `opencluster-sim-${process.pid}`);
 
   constructor(private readonly o: SimClusterOptions) {
     this.random = new SeededRandom(o.seed);
@@ -65,11 +75,12 @@ export class SimCluster {
     opts.listen = `${host}:${SIM_PORT}`;
     opts.nodes = seeds;
     opts.clusterSecret = SIM_SECRET;
+    opts.savefile = join(this.dataDir, host, 'opencluster.save');
     if (this.o.heartbeatIntervalMs !== undefined) opts.heartbeatIntervalMs = this.o.heartbeatIntervalMs;
     if (this.o.deadAfterMs !== undefined) opts.deadAfterMs = this.o.deadAfterMs;
     const clock = new NodeClock(this.clock);
     const transport = hostTransport(this.net, host, () => !clock.dead);
-    const node = new ClusterNode(opts, this.nodeLog(host), { clock, random: this.random.fork(), transport });
+    const node = new ClusterNode(opts, this.nodeLog(host), { clock, random: this.random.fork(), transport, observeWrite: this.o.observeWrite });
     await node.listen();
     this.nodes.set(node.me, node);
     this.processes.set(host, { node, clock });
@@ -101,6 +112,34 @@ export class SimCluster {
     this.processes.delete(host);
     this.nodes.delete(p.node.me);
     this.trace.add(`killed ${p.node.me}`);
+  }
+
+  /**
+   * A graceful leave (Ctrl-C) of the node on host: it hands its buckets over as `serve` does, then
+   * its process ends. Resolves when it is gone (its shutdown is bounded by --shutdown-timeout-ms).
+   */
+  async leave(host: string): Promise<void> {
+    const p = this.processes.get(host);
+    assert(p !== undefined, `no node runs on ${host}`);
+    this.trace.add(`leave ${p.node.me}`);
+    this.leavingHosts.add(host);
+    try {
+      await new Shutdown(p.node).run();
+    } finally {
+      this.leavingHosts.delete(host);
+    }
+    if (this.processes.get(host) !== p) return;
+    // The process exits: whatever it still had open goes with it.
+    p.clock.kill();
+    this.net.kill(host);
+    this.processes.delete(host);
+    this.nodes.delete(p.node.me);
+    this.trace.add(`left ${p.node.me}`);
+  }
+
+  /** Whether the node on host is leaving (its shutdown runs). */
+  isLeaving(host: string): boolean {
+    return this.leavingHosts.has(host);
   }
 
   /** A new process (new incarnation, no data) on the host's address, joining through the running nodes. */
@@ -157,5 +196,6 @@ export class SimCluster {
       p.node.stopTimers();
       p.clock.kill();
     }
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

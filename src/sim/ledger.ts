@@ -23,7 +23,7 @@ export interface ReadRecord {
   readonly startMs: number;
 }
 
-export type ViolationKind = 'lost' | 'olderValue' | 'unexpectedValue' | 'staleRead' | 'replicaDiverged' | 'notWhole' | 'notSettled' | 'crash';
+export type ViolationKind = 'lost' | 'olderValue' | 'unexpectedValue' | 'staleRead' | 'replicaDiverged' | 'twoWriters' | 'notWhole' | 'notSettled' | 'crash';
 
 export interface Violation {
   kind: ViolationKind;

@@ -2,6 +2,7 @@
 // simulator over seeds (S, S+1, ... N of them; default 100 from 1), prints progress on stderr and
 // a summary (seeds run, violations with their seeds; each failing seed with its schedule and trace
 // tail). Bounded: at most SEEDS_MAX seeds and --max-minutes of wall time. Exit 1 on a violation.
+import { SingleBar, Presets } from 'cli-progress';
 import { describeRun, runSeed, type RunResult } from './run.js';
 import { FAULT_KINDS, type FaultKind } from './schedule.js';
 
@@ -22,7 +23,7 @@ interface Args {
 }
 
 function usage(why: string): never {
-  process.stderr.write(`${why}\nusage: npm run sim -- [--seeds N] [--seed S] [--nodes K] [--quorum majority|off] [--faults cut,cutOneWay,isolate,stall,kill] [--max-minutes M] [--json] [--node-log LEVEL] [--trace-lines N]\n`);
+  process.stderr.write(`${why}\nusage: npm run sim -- [--seeds N] [--seed S] [--nodes K] [--quorum majority|off] [--faults cut,cutOneWay,isolate,stall,kill,leave] [--max-minutes M] [--json] [--node-log LEVEL] [--trace-lines N]\n`);
   process.exit(2);
 }
 
@@ -86,11 +87,12 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function progress(done: number, total: number, failed: number): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} seeds, ${failed} failing`);
+/** A progress bar on stderr (cli-progress), only on a terminal. */
+function progressBar(total: number): { update(done: number, failed: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  const bar = new SingleBar({ stream: process.stderr, format: '[{bar}] {value}/{total} seeds, {failed} failing, eta {eta_formatted}', hideCursor: true }, Presets.legacy);
+  bar.start(total, 0, { failed: 0 });
+  return { update: (done, failed) => bar.update(done, { failed }), stop: () => bar.stop() };
 }
 
 async function main(): Promise<void> {
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
   const kinds = new Map<string, number>();
   let run = 0;
   let acked = 0;
+  const bar = progressBar(a.seeds);
   for (let i = 0; i < a.seeds && performance.now() < deadlineMs; i++) {
     const r = await runSeed({ seed: a.seed + i, nodes: a.nodes, quorum: a.quorum, faults: a.faults, nodeLogLevel: a.nodeLog });
     run++;
@@ -110,9 +113,9 @@ async function main(): Promise<void> {
       for (const v of r.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1);
       if (!a.json && failures.length <= FAILURES_SHOWN_MAX) process.stdout.write(`${process.stderr.isTTY ? '\n' : ''}${describeRun(r, a.traceLines)}\n\n`);
     }
-    progress(run, a.seeds, failures.length);
+    bar.update(run, failures.length);
   }
-  if (process.stderr.isTTY) process.stderr.write('\n');
+  bar.stop();
   const wallMs = performance.now() - startedMs;
   const summary = {
     seedsRun: run,

@@ -1,6 +1,7 @@
 // One simulated run for a seed: K real nodes settle, C clients write (full wait) and read their own
 // keys while the seed's schedule of faults plays, then everything heals and the invariants are
-// checked: no acknowledged write lost or overwritten by an older value (ledger.ts), one settled
+// checked: no acknowledged write lost or overwritten by an older value (ledger.ts), at most one node
+// writing each bucket at each epoch (one-writer.ts), one settled
 // cluster within a bounded virtual time (checks.ts), and no crash. Same seed, same run and trace.
 import { SimClient } from './client.js';
 import { wholeProblem } from './checks.js';
@@ -8,6 +9,7 @@ import { SimCluster } from './cluster.js';
 import { Ledger, type Violation } from './ledger.js';
 import { describeFault, drawSchedule, FAULT_KINDS, type Fault, type FaultKind } from './schedule.js';
 import { sleep } from '../shared/clock.js';
+import { OneWriter } from './one-writer.js';
 import { assert } from '../shared/assert.js';
 
 export interface RunOptions {
@@ -60,8 +62,16 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
   const durationMs = o.durationMs ?? 20_000;
   const settleBoundMs = o.settleBoundMs ?? 60_000;
   assert(k >= 1 && k <= 9 && c >= 1 && c <= 20, `bad run size: ${k} nodes, ${c} clients`);
-  const sim = new SimCluster({ seed: o.seed, network: { minDelayMs: 0.05, maxDelayMs: 2 }, node: { quorum: o.quorum ?? 'majority', mask: o.mask ?? 63 }, nodeLogLevel: o.nodeLogLevel });
+  const writers = new OneWriter();
+  const sim = new SimCluster({
+    seed: o.seed,
+    network: { minDelayMs: 0.05, maxDelayMs: 2 },
+    node: { quorum: o.quorum ?? 'majority', mask: o.mask ?? 63 },
+    nodeLogLevel: o.nodeLogLevel,
+    observeWrite: (writer, b, epoch) => writers.note(writer, b, epoch),
+  });
   const ledger = new Ledger(() => sim.clock.nowMs());
+  writers.onViolation = (detail) => ledger.violations.push({ kind: 'twoWriters', atMs: sim.clock.nowMs(), detail });
   const hosts = Array.from({ length: k }, (_, i) => `10.0.0.${i + 1}`);
   const scheduleRandom = sim.random.fork();
   const clientRandom = sim.random.fork();
@@ -126,7 +136,7 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
 
     // Whole again: every link healed, every host running.
     sim.net.healAll();
-    for (const h of hosts) if (!sim.hosts.includes(h)) await sim.restart(h);
+    for (const h of hosts) if (!sim.hosts.includes(h) || sim.isLeaving(h)) await rejoinWhenGone(sim, h);
     const healedMs = sim.clock.nowMs();
     sim.trace.add('end: healed everything; waiting for one settled cluster');
     await runUntil(sim, { until: () => wholeProblem([...sim.nodes.values()]) === null, untilMs: healedMs + settleBoundMs });
@@ -168,6 +178,13 @@ function plan(sim: SimCluster, t0: number, f: Fault): void {
         if (sim.hosts.includes(f.host)) sim.stall(f.host, f.forMs);
       });
       return;
+    case 'leave':
+      at(f.atMs, () => {
+        if (sim.hosts.includes(f.host)) void sim.leave(f.host);
+      });
+      // Joins again once gone (a leave still handing over at that time is waited for).
+      at(f.rejoinMs, () => void rejoinWhenGone(sim, f.host));
+      return;
     case 'kill':
       at(f.atMs, () => {
         if (sim.hosts.includes(f.host)) sim.kill(f.host);
@@ -177,6 +194,13 @@ function plan(sim: SimCluster, t0: number, f: Fault): void {
       });
       return;
   }
+}
+
+/** Starts the host's node again once its leave is over (bounded: the leave's own shutdown timeout). */
+async function rejoinWhenGone(sim: SimCluster, host: string): Promise<void> {
+  const untilMs = sim.clock.nowMs() + 60_000;
+  while (sim.isLeaving(host) && sim.clock.nowMs() < untilMs) await sleep(sim.clock, 100);
+  if (!sim.hosts.includes(host)) await sim.restart(host);
 }
 
 /** Every key's value at its primary (and its backup) against the ledger. */

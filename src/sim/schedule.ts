@@ -4,14 +4,15 @@
 import { assert } from '../shared/assert.js';
 import type { SeededRandom } from './random.js';
 
-export type FaultKind = 'cut' | 'cutOneWay' | 'isolate' | 'stall' | 'kill';
-export const FAULT_KINDS: readonly FaultKind[] = ['cut', 'cutOneWay', 'isolate', 'stall', 'kill'];
+export type FaultKind = 'cut' | 'cutOneWay' | 'isolate' | 'stall' | 'kill' | 'leave';
+export const FAULT_KINDS: readonly FaultKind[] = ['cut', 'cutOneWay', 'isolate', 'stall', 'kill', 'leave'];
 
 export type Fault =
   | { kind: 'cut' | 'cutOneWay'; a: string; b: string; atMs: number; healMs: number }
   | { kind: 'isolate'; host: string; atMs: number; healMs: number }
   | { kind: 'stall'; host: string; atMs: number; forMs: number }
-  | { kind: 'kill'; host: string; atMs: number; restartMs: number };
+  | { kind: 'kill'; host: string; atMs: number; restartMs: number }
+  | { kind: 'leave'; host: string; atMs: number; rejoinMs: number };
 
 export interface ScheduleOptions {
   hosts: readonly string[];
@@ -30,16 +31,27 @@ const STALL_MAX_MS = 5_000;
 const DOWN_MIN_MS = 500;
 const DOWN_MAX_MS = 8_000;
 
+/** A run whose other faults take no node down also has a graceful leave with this chance. */
+const LEAVE_CHANCE = 0.3;
+
+/**
+ * BACKGROUND: the faults other than a leave are drawn first, exactly as before leaves existed, so a
+ * seed replays the schedule it had then when leaves are left out (`faults` without 'leave'); a leave
+ * is drawn after them, when no node is down already.
+ */
 export function drawSchedule(random: SeededRandom, o: ScheduleOptions): Fault[] {
   assert(o.hosts.length >= 2 && o.kinds.length > 0 && o.faultsMax >= 1, 'bad schedule options');
-  const count = random.int(1, o.faultsMax + 1);
+  const kinds = o.kinds.filter((k) => k !== 'leave');
+  const count = kinds.length > 0 ? random.int(1, o.faultsMax + 1) : 0;
   const out: Fault[] = [];
-  let killed = false;
+  let down = false;
+  const isDown = (k: FaultKind): boolean => k === 'kill' || k === 'leave';
   for (let i = 0; i < count; i++) {
-    let kind = random.pick(o.kinds);
-    // One node down at a time: two of three down leave no majority (a known, documented stop).
-    if (kind === 'kill' && killed) kind = o.kinds.find((k) => k !== 'kill') ?? kind;
-    if (kind === 'kill' && killed) continue;
+    let kind = random.pick(kinds);
+    // One node down (killed, or gone by a leave) at a time: two of three down leave no majority (a
+    // known, documented stop).
+    if (isDown(kind) && down) kind = kinds.find((k) => !isDown(k)) ?? kind;
+    if (isDown(kind) && down) continue;
     const atMs = Math.floor(random.between(0, o.durationMs * 0.7));
     const host = random.pick(o.hosts);
     switch (kind) {
@@ -56,10 +68,14 @@ export function drawSchedule(random: SeededRandom, o: ScheduleOptions): Fault[] 
         out.push({ kind, host, atMs, forMs: random.int(STALL_MIN_MS, STALL_MAX_MS) });
         break;
       case 'kill':
-        killed = true;
+        down = true;
         out.push({ kind, host, atMs, restartMs: atMs + random.int(DOWN_MIN_MS, DOWN_MAX_MS) });
         break;
     }
+  }
+  if (o.kinds.includes('leave') && !down && (kinds.length === 0 || random.chance(LEAVE_CHANCE))) {
+    const atMs = Math.floor(random.between(0, o.durationMs * 0.7));
+    out.push({ kind: 'leave', host: random.pick(o.hosts), atMs, rejoinMs: atMs + random.int(DOWN_MIN_MS, DOWN_MAX_MS) });
   }
   return out.sort((x, y) => x.atMs - y.atMs);
 }
@@ -76,5 +92,7 @@ export function describeFault(f: Fault): string {
       return `+${f.atMs}ms stall ${f.host} for ${f.forMs}ms`;
     case 'kill':
       return `+${f.atMs}ms kill -9 ${f.host}, restart at +${f.restartMs}ms`;
+    case 'leave':
+      return `+${f.atMs}ms ${f.host} leaves (Ctrl-C), joins again at +${f.rejoinMs}ms`;
   }
 }

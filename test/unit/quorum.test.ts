@@ -73,8 +73,9 @@ test('an even cut: the half with the lowest address goes on, the other half wait
   assert.deepEqual(addrs.map((_, i) => declares(c, i)), [true, false, false, true]);
 });
 
-test('two nodes in all cannot tell a cut from a death: each goes on', () => {
+test('two nodes in all cannot tell a cut from a death: only the lower address goes on', () => {
   assert.equal(sideHasQuorum('a:1', [{ addr: 'b:1', silentMs: 10_000 }], DEAD_AFTER_MS / 2), true);
-  assert.equal(sideHasQuorum('b:1', [{ addr: 'a:1', silentMs: 10_000 }], DEAD_AFTER_MS / 2), true);
+  assert.equal(sideHasQuorum('b:1', [{ addr: 'a:1', silentMs: 10_000 }], DEAD_AFTER_MS / 2), false);
+  assert.equal(sideHasQuorum('b:1', [{ addr: 'a:1', silentMs: 0 }], DEAD_AFTER_MS / 2), true, 'both heard');
   assert.equal(sideHasQuorum('a:1', [], DEAD_AFTER_MS / 2), true, 'alone');
 });

@@ -14,6 +14,8 @@ interface NodeState {
   frozen: number;
   incoming: number;
   lease: boolean;
+  /** The bucket that lost its backup and waits for a new one (-1: none). */
+  awaiting: number;
 }
 
 /** A view over plain state; it counts lease checks (the real one scans every member). */
@@ -28,11 +30,12 @@ function viewOf(st: NodeState): RouteView & { leaseChecks: number } {
       this.leaseChecks++;
       return st.lease;
     },
+    awaitsBackup: (b) => st.awaiting === b,
   };
 }
 
 function one(entry: Owners, over: Partial<NodeState> = {}): RouteView & { leaseChecks: number } {
-  return viewOf({ me: ME, entries: [entry], frozen: -1, incoming: -1, lease: true, ...over });
+  return viewOf({ me: ME, entries: [entry], frozen: -1, incoming: -1, lease: true, awaiting: -1, ...over });
 }
 
 test('the four outcomes by example', () => {
@@ -50,6 +53,15 @@ test('the four outcomes by example', () => {
   assert.deepEqual(decideRoute(one(nobody, { incoming: 0 }), 0, 'write'), { kind: 'retry', reason: 'incoming' });
 });
 
+test('a full-wait write to a bucket that lost its backup waits for the new one; other requests are served', () => {
+  const alone = { epoch: 4, primary: ME, backup: '' };
+  assert.deepEqual(decideRoute(one(alone, { awaiting: 0 }), 0, 'durableWrite'), { kind: 'retry', reason: 'noBackup' });
+  assert.deepEqual(decideRoute(one(alone, { awaiting: 0 }), 0, 'write'), { kind: 'serve' });
+  assert.deepEqual(decideRoute(one(alone, { awaiting: 0 }), 0, 'read'), { kind: 'serve' });
+  assert.deepEqual(decideRoute(one(alone), 0, 'durableWrite'), { kind: 'serve' }, 'a bucket that never had a backup (a lone node)');
+  assert.deepEqual(decideRoute(one({ ...alone, backup: 'b:1' }, { awaiting: 0 }), 0, 'durableWrite'), { kind: 'serve' }, 'the new backup is there');
+});
+
 const ADDRS = [ME, '10.0.0.2:13600', '10.0.0.3:13600', ''];
 const addrArb = fc.constantFrom(...ADDRS);
 const entryArb: fc.Arbitrary<Owners> = fc.record({ epoch: fc.nat({ max: 1000 }), primary: addrArb, backup: addrArb });
@@ -60,6 +72,7 @@ const stateArb: fc.Arbitrary<NodeState> = fc.array(entryArb, { minLength: 1, max
     frozen: fc.integer({ min: -1, max: entries.length - 1 }),
     incoming: fc.integer({ min: -1, max: entries.length - 1 }),
     lease: fc.boolean(),
+    awaiting: fc.constant(-1),
   }),
 );
 /** A state and one of its buckets. */

@@ -37,10 +37,14 @@ export interface Witness {
 /**
  * Whether `me`, which suspects `target`, may declare it dead: `me` and the heard witnesses that
  * suspect it too form a side with quorum among all data nodes (the target and every other witness
- * count against). With fewer than three data nodes a suspicion needs no confirmation (two cannot
- * tell a cut from a death).
+ * count against). BEHAVIOR: with no other data node (two in all) that is the tie-break of
+ * sideHasQuorum: the lower address may, the higher may not; the higher may when `refused`, that is,
+ * a dial to the target was refused after it fell silent: its port is open to no process, so the
+ * target is gone, not cut off (a cut is silence). A firewall that rejects rather than drops would
+ * fool this; docs/architecture.md says so.
  */
-export function suspicionConfirmed(me: string, target: string, witnesses: readonly Witness[]): boolean {
+export function suspicionConfirmed(me: string, target: string, witnesses: readonly Witness[], refused = false): boolean {
+  if (witnesses.length === 0 && refused) return true;
   const others = [{ addr: target, silentMs: Number.POSITIVE_INFINITY }];
   for (const w of witnesses) others.push({ addr: w.addr, silentMs: w.heard && w.suspectsTarget ? 0 : Number.POSITIVE_INFINITY });
   return sideHasQuorum(me, others, 0);

@@ -21,6 +21,8 @@ const DECLARED_LATELY_MAX = 1024;
 export class Suspicions {
   /** Silent members kept for want of a quorum or a confirmation (logged once each until heard again). */
   private readonly keptLogged = new Set<string>();
+  /** When this node last reported each member (key) as a suspect in its heartbeats. */
+  private readonly reportedSuspect = new Map<string, number>();
   /** Deaths this node declared within the dead-after time (key to when): still reported as suspects. */
   private readonly declaredLately = new Map<string, number>();
 
@@ -61,6 +63,7 @@ export class Suspicions {
             heard: !suspects.includes(x) && unansweredMs(x, now) <= half,
             suspectsTarget: now - x.reportedAtMs <= half && x.reportedSuspects.has(key),
           })),
+        m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs,
       );
     if (confirmed) {
       this.host.declareDead(m, why);
@@ -83,11 +86,23 @@ export class Suspicions {
   suspectList(now: number): MemberGoneMsg[] {
     for (const [key, at] of this.declaredLately) if (now - at > this.node.opts.deadAfterMs) this.declaredLately.delete(key);
     const out = this.suspectedNow(now).map((m) => ({ addr: m.addr, incarnation: m.incarnation }));
+    for (const [key, at] of this.reportedSuspect) if (now - at > this.node.opts.deadAfterMs) this.reportedSuspect.delete(key);
+    for (const m of out) if (this.reportedSuspect.size < DECLARED_LATELY_MAX) this.reportedSuspect.set(memberKey(m.addr, m.incarnation), now);
     for (const key of this.declaredLately.keys()) {
       const at = key.lastIndexOf('#');
       out.push({ addr: key.slice(0, at), incarnation: BigInt(key.slice(at + 1)) });
     }
     return out;
+  }
+
+  /**
+   * Whether this node reported m as a suspect within the dead-after time: it may have been one of
+   * the witnesses that confirmed a death another node declared, so it must take that death too,
+   * though it hears m again now (else the two views part: see Membership.onMemberGone).
+   */
+  reportedLately(m: Member, now: number): boolean {
+    const at = this.reportedSuspect.get(memberKey(m.addr, m.incarnation));
+    return at !== undefined && now - at <= this.node.opts.deadAfterMs;
   }
 
   /** A member's report of whom it suspects. */
@@ -108,6 +123,20 @@ export class Suspicions {
     return sideHasQuorum(this.node.me, this.host.dataMembers().map((m) => ({ addr: m.addr, silentMs: unansweredMs(m, now) })), heardWithinMs);
   }
 
+  /**
+   * Whether this node may admit a new member now. BACKGROUND: a view changed by one side alone can
+   * give two sides a quorum each: nodes B and C (B lower) lose A; C, cut off from B, admits a
+   * restarted A as a new member, and {A, C} declare B dead while B, in the view {B, C}, declares C
+   * dead as the lower address of two. BEHAVIOR: a join is admitted only by a node whose side has a
+   * quorum of its current view (a member added lately counts as heard: it was); otherwise the joiner
+   * is told to retry, and joins through a node that has one.
+   */
+  mayAdmit(now: number, members: readonly Member[]): boolean {
+    if (this.node.opts.quorum === 'off') return true;
+    const bound = this.node.opts.deadAfterMs / 2;
+    return sideHasQuorum(this.node.me, members.map((m) => ({ addr: m.addr, silentMs: now - Math.max(m.addedMs, m.answeredOriginMs) })), bound);
+  }
+
   /** This side's size: this node and the data members it hears (not merely knows). */
   sideSize(now: number): number {
     return 1 + this.host.dataMembers().filter((m) => unansweredMs(m, now) <= this.node.opts.deadAfterMs / 2).length;
@@ -116,6 +145,7 @@ export class Suspicions {
   reset(): void {
     this.keptLogged.clear();
     this.declaredLately.clear();
+    this.reportedSuspect.clear();
   }
 
   /** Logged once per silence of a member (not every tick): it is kept, this side waits. */
