@@ -8,6 +8,11 @@ import { readiness } from './health.js';
 import { bucketsByRole, itemsByRole, type HttpNodeView } from './view.js';
 
 const P = 'opencluster_';
+const HISTOGRAM_NAME = `${P}request_duration_seconds`;
+const HISTOGRAM_HELP = 'Time from a request\'s dispatch to its reply, by command';
+type HistogramDoc = ReturnType<Histogram<string>['get']>;
+/** prom-client's typings call `type` a numeric enum; at run time (and in the text) it is this string. */
+const HISTOGRAM_TYPE = 'histogram' as unknown as Awaited<HistogramDoc>['type'];
 
 /**
  * Request latency per command, straight from the meter's bucket counts: prom-client's histogram
@@ -18,11 +23,20 @@ class MeterHistogram extends Histogram<string> {
     registry: Registry,
     private readonly meters: () => Iterable<[string, CommandMeter]>,
   ) {
-    super({ name: `${P}request_duration_seconds`, help: 'Time from a request\'s dispatch to its reply, by command', labelNames: ['command'], buckets: LATENCY_BOUNDS_MS.map((ms) => ms / 1000), registers: [registry] });
+    super({ name: HISTOGRAM_NAME, help: HISTOGRAM_HELP, labelNames: ['command'], buckets: LATENCY_BOUNDS_MS.map((ms) => ms / 1000), registers: [registry] });
   }
 
-  override async get(): ReturnType<Histogram<string>['get']> {
-    const name = `${P}request_duration_seconds`;
+  override get(): HistogramDoc {
+    return this.fromMeter();
+  }
+
+  /** What the registry reads for the text format (prom-client calls it before get()). */
+  getForPromString(): HistogramDoc {
+    return this.fromMeter();
+  }
+
+  private async fromMeter(): HistogramDoc {
+    const name = HISTOGRAM_NAME;
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const [command, m] of this.meters()) {
       let cumulative = 0;
@@ -34,8 +48,7 @@ class MeterHistogram extends Histogram<string> {
       values.push({ labels: { command }, value: m.latencySumMs / 1000, metricName: `${name}_sum` });
       values.push({ labels: { command }, value: m.count, metricName: `${name}_count` });
     }
-    // The shape (name, help, type) from prom-client itself; the values from the meter.
-    return { ...(await super.get()), values };
+    return { name, help: HISTOGRAM_HELP, type: HISTOGRAM_TYPE, aggregator: 'sum', collect: () => undefined, values };
   }
 }
 
