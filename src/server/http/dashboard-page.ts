@@ -15,16 +15,16 @@ export const DASHBOARD_HTML = `<!doctype html>
   .muted { color: var(--muted); }
   .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 600; }
   .ok { background: #dff3e4; color: #14622c; } .bad { background: #fbe2e0; color: #8a1c12; } .warn { background: #fff1cc; color: #6b4d00; }
-  main { display: grid; grid-template-columns: minmax(420px, 1fr) minmax(360px, 1fr); gap: 16px; padding: 16px 20px; }
+  main { display: grid; grid-template-columns: minmax(560px, 3fr) minmax(320px, 2fr); gap: 16px; padding: 16px 20px; }
   section { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
   section h2 { font-size: 14px; margin: 0 0 8px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
   table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-  th, td { text-align: right; padding: 4px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+  th, td { text-align: right; padding: 4px 5px; border-bottom: 1px solid var(--line); white-space: nowrap; }
   th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
   tr.dead td { color: var(--muted); text-decoration: line-through; }
   tr.dead td.state { text-decoration: none; color: #8a1c12; font-weight: 600; }
-  #grid { display: grid; gap: 2px; }
+  #grid { display: grid; gap: 2px; max-width: 520px; }
   .cell { aspect-ratio: 1; border-radius: 2px; background: #e6e6e3; position: relative; }
   .cell.nobackup { background-image: repeating-linear-gradient(45deg, rgba(255,255,255,.75) 0 2px, transparent 2px 5px); }
   .cell.moving { outline: 2px solid #1d1d1f; outline-offset: -2px; animation: pulse 1s infinite; }
@@ -65,7 +65,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </div>
   </section>
   <section class="wide">
-    <h2>Requests/s and p99 over the last minutes</h2>
+    <h2>Requests/s and p99, last 5 minutes</h2>
     <svg id="chart" viewBox="0 0 1000 140" preserveAspectRatio="none"></svg>
     <div class="legend"><span><span class="swatch" style="background:#2f6fde"></span>requests/s (cluster) <b id="rpsNow"></b></span><span><span class="swatch" style="background:#e0652b"></span>p99 ms (worst bucket bound) <b id="p99Now"></b></span></div>
   </section>
@@ -147,23 +147,25 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (doc.transfers.length === 0) { t.textContent = 'none'; return; }
     t.textContent = doc.transfers.map(function (x) { return 'bucket ' + x.bucket + ': ' + x.from + ' → ' + x.to + ' (' + x.role + ', ' + x.items + ' items sent)'; }).join('; ');
   }
-  function path(points, key, max) {
-    if (points.length === 0) return '';
-    var step = 1000 / Math.max(1, points.length - 1);
+  var WINDOW_MS = 300000;
+  function path(points, key, max, endMs) {
     return points.map(function (p, i) {
-      var y = p[key] === null ? 140 : 135 - (p[key] / max) * 125;
-      return (i === 0 ? 'M' : 'L') + (i * step).toFixed(1) + ' ' + y.toFixed(1);
+      var x = 1000 - ((endMs - p.atMs) / WINDOW_MS) * 1000;
+      var y = p[key] === null ? 138 : 135 - (p[key] / max) * 125;
+      return (i === 0 ? 'M' : 'L') + Math.max(0, x).toFixed(1) + ' ' + y.toFixed(1);
     }).join(' ');
   }
   function drawChart(doc) {
     var h = doc.history;
     var maxRps = 1, maxP99 = 0.01;
     h.forEach(function (p) { maxRps = Math.max(maxRps, p.requestsPerSec); if (p.p99Ms !== null) maxP99 = Math.max(maxP99, p.p99Ms); });
-    el('chart').innerHTML = '<path d="' + path(h, 'requestsPerSec', maxRps) + '" fill="none" stroke="#2f6fde" stroke-width="2" vector-effect="non-scaling-stroke"/>' +
-      '<path d="' + path(h, 'p99Ms', maxP99) + '" fill="none" stroke="#e0652b" stroke-width="2" vector-effect="non-scaling-stroke"/>';
+    var end = doc.atMs;
+    el('chart').innerHTML = '<path d="' + path(h, 'requestsPerSec', maxRps, end) + '" fill="none" stroke="#2f6fde" stroke-width="2" vector-effect="non-scaling-stroke"/>' +
+      '<path d="' + path(h, 'p99Ms', maxP99, end) + '" fill="none" stroke="#e0652b" stroke-width="2" vector-effect="non-scaling-stroke"/>';
     var last = h[h.length - 1];
     el('rpsNow').textContent = last ? num(last.requestsPerSec) + ' (max ' + num(maxRps) + ')' : '';
     el('p99Now').textContent = last ? ms(last.p99Ms) : '';
+    document.body.dataset.peakRequestsPerSec = String(h.reduce(function (m, p) { return Math.max(m, p.requestsPerSec); }, 0));
   }
   function draw(doc) {
     el('me').textContent = doc.me;
