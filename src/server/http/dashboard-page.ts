@@ -65,7 +65,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </div>
   </section>
   <section class="wide">
-    <h2>Requests/s and p99, last 5 minutes</h2>
+    <h2>Requests/s and p99 (up to the last 5 minutes)</h2>
     <svg id="chart" viewBox="0 0 1000 140" preserveAspectRatio="none"></svg>
     <div class="legend"><span><span class="swatch" style="background:#2f6fde"></span>requests/s (cluster) <b id="rpsNow"></b></span><span><span class="swatch" style="background:#e0652b"></span>p99 ms (worst bucket bound) <b id="p99Now"></b></span></div>
   </section>
@@ -147,10 +147,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     if (doc.transfers.length === 0) { t.textContent = 'none'; return; }
     t.textContent = doc.transfers.map(function (x) { return 'bucket ' + x.bucket + ': ' + x.from + ' → ' + x.to + ' (' + x.role + ', ' + x.items + ' items sent)'; }).join('; ');
   }
-  var WINDOW_MS = 300000;
-  function path(points, key, max, endMs) {
+  // The time axis spans the history there is, from 30 s up to 5 minutes.
+  function path(points, key, max, endMs, windowMs) {
     return points.map(function (p, i) {
-      var x = 1000 - ((endMs - p.atMs) / WINDOW_MS) * 1000;
+      var x = 1000 - ((endMs - p.atMs) / windowMs) * 1000;
       var y = p[key] === null ? 138 : 135 - (p[key] / max) * 125;
       return (i === 0 ? 'M' : 'L') + Math.max(0, x).toFixed(1) + ' ' + y.toFixed(1);
     }).join(' ');
@@ -160,8 +160,10 @@ export const DASHBOARD_HTML = `<!doctype html>
     var maxRps = 1, maxP99 = 0.01;
     h.forEach(function (p) { maxRps = Math.max(maxRps, p.requestsPerSec); if (p.p99Ms !== null) maxP99 = Math.max(maxP99, p.p99Ms); });
     var end = doc.atMs;
-    el('chart').innerHTML = '<path d="' + path(h, 'requestsPerSec', maxRps, end) + '" fill="none" stroke="#2f6fde" stroke-width="2" vector-effect="non-scaling-stroke"/>' +
-      '<path d="' + path(h, 'p99Ms', maxP99, end) + '" fill="none" stroke="#e0652b" stroke-width="2" vector-effect="non-scaling-stroke"/>';
+    var span = h.length > 0 ? end - h[0].atMs : 0;
+    var windowMs = Math.min(300000, Math.max(30000, span));
+    el('chart').innerHTML = '<path d="' + path(h, 'requestsPerSec', maxRps, end, windowMs) + '" fill="none" stroke="#2f6fde" stroke-width="2" vector-effect="non-scaling-stroke"/>' +
+      '<path d="' + path(h, 'p99Ms', maxP99, end, windowMs) + '" fill="none" stroke="#e0652b" stroke-width="2" vector-effect="non-scaling-stroke"/>';
     var last = h[h.length - 1];
     el('rpsNow').textContent = last ? num(last.requestsPerSec) + ' (max ' + num(maxRps) + ')' : '';
     el('p99Now').textContent = last ? ms(last.p99Ms) : '';
