@@ -229,13 +229,10 @@ export async function serve(opts: ServerOptions): Promise<void> {
   });
   const alone = opts.nodes.length === 0;
   if (alone && !(await loadSaveFileOrRefuse(node))) return;
+  // The side door binds first: a port it cannot have stops the start before the node is anywhere.
+  if (opts.http !== null && !(await startHttp(node, opts.http, log))) return;
   await node.listen();
   log.info({ addr: node.me, incarnation: String(node.incarnation) }, 'listening');
-  if (opts.http !== null) {
-    const door = new HttpSideDoor(node, { ...opts.http, users: opts.users }, log);
-    const port = await door.start();
-    log.info({ host: opts.http.host, port }, 'http listening');
-  }
   node.startTimers();
   statsTimer = setInterval(() => log.info({ stats: node.statsDoc() }, 'stats'), STATS_REPORT_INTERVAL_MS);
   listening = true;
@@ -246,6 +243,23 @@ export async function serve(opts: ServerOptions): Promise<void> {
   }
   const joined = alone ? (node.startAlone(), true) : await node.join(opts.nodes);
   if (joined) log.info({ addr: node.me, alone }, 'ready');
+}
+
+/** Starts the HTTP side door; false (exit code 2 set) when its address cannot be bound. */
+async function startHttp(node: ClusterNode, http: HttpSideDoorOptions, log: ClusterNode['log']): Promise<boolean> {
+  const door = new HttpSideDoor(node, { ...http, users: node.opts.users }, log);
+  try {
+    const port = await door.start();
+    log.info({ host: http.host, port }, 'http listening');
+    return true;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    log.fatal({ host: http.host, port: http.port, err: why }, 'cannot start: the --http address cannot be bound');
+    process.stderr.write(`opencluster: --http ${http.host}:${http.port}: ${why}\n`);
+    log.flush();
+    process.exitCode = 2;
+    return false;
+  }
 }
 
 /** Loads the save file; false (exit code 3 set) when it is unreadable and not to be ignored. */

@@ -3,6 +3,7 @@
 // login a users file asks for.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { Cluster } from '../../src/index.js';
 import { cleanup, killNode, makeTempDir, runCli, startNode, waitFor } from '../helpers/nodes.js';
 import { waitForGoalState } from '../helpers/cluster.js';
@@ -159,6 +160,17 @@ test('--http refuses what it cannot serve safely, with a usage error', async () 
   const lonely = await runCli(['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--http-open-metrics']);
   assert.equal(lonely.code, 2);
   assert.match(lonely.stderr, /--http-open-metrics needs --http/);
+  // A port that is taken: the node does not start (nothing half-started is left running).
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  try {
+    const busy = await runCli(['serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--http', String(port)]);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, new RegExp(`--http 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  } finally {
+    taken.close();
+  }
 });
 
 test('the side door answers bad requests without harm to the node', async () => {
