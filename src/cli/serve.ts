@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
 import { createLogger } from '../server/log.js';
-import { defaultServerOptions, type ServerOptions } from '../server/options.js';
+import { defaultServerOptions, type HttpSideDoorOptions, type ServerOptions } from '../server/options.js';
+import { HttpSideDoor } from '../server/http/server.js';
 import { Shutdown } from '../server/shutdown.js';
 import { loadSaveFile } from '../server/loaded-save.js';
 import { isLoopbackHost, isWildcardHost, normalizeAddress, parseAddress } from '../shared/address.js';
@@ -44,6 +45,8 @@ interface ServeFlags extends TlsFlags {
   pushAckTimeoutMs: string;
   pendingFrameBytesMax: string;
   legacyClients: string;
+  http?: string;
+  httpOpenMetrics?: boolean;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -102,6 +105,9 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.clusterSecret = loadClusterSecret(f.clusterSecretFile).secret;
   if (f.legacyClients !== 'allow' && f.legacyClients !== 'refuse') throw new UsageError(`--legacy-clients must be allow or refuse, got "${f.legacyClients}"`);
   o.legacyClients = f.legacyClients;
+  o.http = f.http === undefined ? null : httpSideDoor(f.http, f.httpOpenMetrics === true);
+  if (o.http !== null) checkHttpExposure(o.http, f.usersFile !== undefined, o.insecure);
+  else if (f.httpOpenMetrics === true) throw new UsageError('--http-open-metrics needs --http HOST:PORT');
   if (f.usersFile !== undefined) {
     try {
       o.users = loadUsersFile(f.usersFile);
@@ -110,6 +116,24 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
     }
   }
   return o;
+}
+
+/** --http: HOST:PORT, or a bare PORT on 127.0.0.1 (0: any free port). */
+function httpSideDoor(text: string, openMetrics: boolean): HttpSideDoorOptions {
+  const full = /^\d+$/.test(text.trim()) ? `127.0.0.1:${text.trim()}` : text;
+  try {
+    const { host, port } = parseAddress(full);
+    return { host, port, openMetrics };
+  } catch (error) {
+    throw new UsageError(`--http: ${error instanceof Error ? error.message : String(error)} (give HOST:PORT, or a PORT on 127.0.0.1)`);
+  }
+}
+
+/** The HTTP side door shows the cluster and its metrics: beyond loopback it follows the client port's rule. */
+function checkHttpExposure(http: HttpSideDoorOptions, hasUsers: boolean, insecure: boolean): void {
+  if (!isLoopbackHost(http.host) && !hasUsers && !insecure) {
+    throw new UsageError(`refusing to serve HTTP on ${http.host}:${http.port} without --users-file: anyone who can reach it could watch the cluster; add --users-file FILE (the dashboard then asks for an admin login), or --insecure on a network you trust`);
+  }
 }
 
 /**
@@ -157,6 +181,8 @@ export function registerServe(program: Command): void {
     .option('--push-ack-timeout-ms <ms>', 'close a hello (original protocol) client that leaves a push unacknowledged this long while pushes wait', String(d.pushAckTimeoutMs))
     .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
     .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
+    .option('--http <host:port>', 'serve /metrics, /health/* and the dashboard over HTTP here (a bare port: 127.0.0.1; 0: any free port)')
+    .option('--http-open-metrics', 'with --users-file: /metrics and /health/* answer without a login (the dashboard still asks for an admin)')
     .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);
   addNodeTlsOptions(cmd)
     .option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none')
@@ -206,6 +232,8 @@ export async function serve(opts: ServerOptions): Promise<void> {
   });
   const alone = opts.nodes.length === 0;
   if (alone && !(await loadSaveFileOrRefuse(node))) return;
+  // The side door binds first: a port it cannot have stops the start before the node is anywhere.
+  if (opts.http !== null && !(await startHttp(node, opts.http, log))) return;
   await node.listen();
   log.info({ addr: node.me, incarnation: String(node.incarnation) }, 'listening');
   node.startTimers();
@@ -218,6 +246,23 @@ export async function serve(opts: ServerOptions): Promise<void> {
   }
   const joined = alone ? (node.startAlone(), true) : await node.join(opts.nodes);
   if (joined) log.info({ addr: node.me, alone }, 'ready');
+}
+
+/** Starts the HTTP side door; false (exit code 2 set) when its address cannot be bound. */
+async function startHttp(node: ClusterNode, http: HttpSideDoorOptions, log: ClusterNode['log']): Promise<boolean> {
+  const door = new HttpSideDoor(node, { ...http, users: node.opts.users }, log);
+  try {
+    const port = await door.start();
+    log.info({ host: http.host, port }, 'http listening');
+    return true;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    log.fatal({ host: http.host, port: http.port, err: why }, 'cannot start: the --http address cannot be bound');
+    process.stderr.write(`opencluster: --http ${http.host}:${http.port}: ${why}\n`);
+    log.flush();
+    process.exitCode = 2;
+    return false;
+  }
 }
 
 /** Loads the save file; false (exit code 3 set) when it is unreadable and not to be ignored. */

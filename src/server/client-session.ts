@@ -12,6 +12,7 @@ import type { NodeAuthTranscript } from '../protocol/node-auth.js';
 import type { NodeIdentity } from '../net/node-handshake.js';
 import type { Role } from './users.js';
 import { PushPacer, type GiveUpWhy } from './push-pacer.js';
+import { Outcome, outcomeOfError, outcomeOfReply, type OutcomeNumber, type RequestMeter } from './request-meter.js';
 
 /** How pushes to a hello (original protocol) client are paced, and who hears that it fell behind. */
 export interface PacingPolicy {
@@ -28,6 +29,9 @@ export type SlotKind = 'client' | 'nodeOnly' | null;
 export interface Slot {
   ready: boolean;
   write: ((conn: Connection) => void) | null;
+  /** The request it answers, metered when it completes (-1: none). */
+  command: number;
+  startMs: number;
 }
 
 export class ClientSession {
@@ -58,12 +62,18 @@ export class ClientSession {
   private readingHeldForLogin = false;
   /** Set once the connection said hello (10): its pushes go one at a time. */
   private pacer: PushPacer | null = null;
+  /** The request being dispatched (front-door.ts brackets each one): metered once its reply is written. */
+  private reqCommand = -1;
+  private reqStartMs = 0;
+  /** How its reply ended it (the first reply written counts); null: no reply yet, or deferred. */
+  private reqOutcome: OutcomeNumber | null = null;
 
   constructor(
     readonly conn: Connection,
     readonly id: number,
     trusted: boolean,
     private readonly pacing: PacingPolicy,
+    private readonly meter: RequestMeter | null = null,
   ) {
     this.trusted = trusted;
     this.acceptedMs = conn.clock.nowMs();
@@ -102,12 +112,33 @@ export class ClientSession {
     return this.queue.length === 0;
   }
 
+  // ---- metering: every request's outcome and time, dispatch to reply ----
+
+  /** A request's dispatch starts. */
+  beginRequest(command: number): void {
+    this.reqCommand = command;
+    this.reqStartMs = this.conn.clock.nowMs();
+    this.reqOutcome = null;
+  }
+
+  /** Its dispatch returned: a reply written (or queued) meanwhile is metered now; a deferred one at complete(). */
+  endRequest(): void {
+    if (this.reqOutcome !== null && this.meter !== null) this.meter.record(this.reqCommand, this.reqOutcome, this.conn.clock.nowMs() - this.reqStartMs);
+    this.reqCommand = -1;
+    this.reqOutcome = null;
+  }
+
+  private noteReply(outcome: OutcomeNumber): void {
+    if (this.reqCommand !== -1 && this.reqOutcome === null) this.reqOutcome = outcome;
+  }
+
   // ---- replies, in order ----
 
   /** Runs `write` now when nothing waits ahead of it, else queues it behind the waiting replies. */
   reply(write: (conn: Connection) => void): void {
+    this.noteReply(Outcome.ok);
     if (this.queue.length === 0) write(this.conn);
-    else this.enqueue({ ready: true, write });
+    else this.enqueue({ ready: true, write, command: -1, startMs: 0 });
   }
 
   private enqueue(slot: Slot): void {
@@ -130,12 +161,14 @@ export class ClientSession {
   }
 
   ack(frame: Frame): void {
+    this.noteReply(Outcome.ok);
     if (this.queue.length === 0) this.conn.sendEmpty(Reply.ack, frame.command, frame.requestId);
     else this.reply((c) => c.sendEmpty(Reply.ack, frame.command, frame.requestId));
   }
 
   /** Writes a reply frame whose payload `encode` writes; in order. */
   send(frame: Frame, replyNumber: number, encode: (w: Writer) => void): void {
+    this.noteReply(outcomeOfReply(replyNumber));
     const command = frame.command;
     const id = frame.requestId;
     if (this.queue.length === 0) {
@@ -152,12 +185,14 @@ export class ClientSession {
   }
 
   failinfo(frame: Frame, code: number, message: string): void {
+    this.noteReply(outcomeOfError(code));
     this.send(frame, Reply.failinfo, (w) => failinfo.encode(w, { code, message }));
   }
 
   fail(frame: Frame): void {
     const command = frame.command;
     const id = frame.requestId;
+    this.noteReply(Outcome.miss);
     this.reply((c) => c.sendEmpty(Reply.fail, command, id));
   }
 
@@ -165,15 +200,18 @@ export class ClientSession {
     this.send(frame, Reply.tryelsewhere, (w) => addressCodec.encode(w, addr));
   }
 
-  /** Opens a reply slot that later replies queue behind. */
+  /** Opens a reply slot that later replies queue behind; the request is metered when it completes. */
   defer(): Slot {
-    const slot: Slot = { ready: false, write: null };
+    const slot: Slot = { ready: false, write: null, command: this.reqCommand, startMs: this.reqStartMs };
+    this.reqCommand = -1;
     this.enqueue(slot);
     return slot;
   }
 
-  /** Fills a deferred slot and writes every reply that is now at the head of the queue. */
-  complete(slot: Slot, write: (conn: Connection) => void): void {
+  /** Fills a deferred slot (its reply ends the request as `outcome`) and writes every reply now at the head of the queue. */
+  complete(slot: Slot, write: (conn: Connection) => void, outcome: OutcomeNumber = Outcome.ok): void {
+    if (slot.command !== -1 && this.meter !== null) this.meter.record(slot.command, outcome, this.conn.clock.nowMs() - slot.startMs);
+    slot.command = -1;
     slot.write = write;
     slot.ready = true;
     while (this.queue.length > 0 && this.queue[0]!.ready) {

@@ -17,6 +17,7 @@ import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
 import type { Store, StoredItem } from './store.js';
+import { outcomeOfError } from './request-meter.js';
 
 /** What the data handlers need of the node. */
 export interface DataHost {
@@ -123,11 +124,15 @@ function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, 
       return;
     }
     node.stats.backupFailures++;
-    s.complete(slot, (c) => {
-      const w = c.begin(Reply.failinfo, command, id);
-      legacy.failinfo.encode(w, { code, message: why });
-      c.end();
-    });
+    s.complete(
+      slot,
+      (c) => {
+        const w = c.begin(Reply.failinfo, command, id);
+        legacy.failinfo.encode(w, { code, message: why });
+        c.end();
+      },
+      outcomeOfError(code),
+    );
   });
 }
 

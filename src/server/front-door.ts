@@ -29,10 +29,11 @@ import type { PeerLinkEvents } from './peer-link.js';
 import { Admission, ADMISSION_SWEEP_INTERVAL_MS } from './admission.js';
 import { gate, type GatePolicy } from './gate.js';
 import { Logins } from './login.js';
+import { mismatchLogGate, type NodeTls } from './tls-state.js';
+import type { RequestMeter } from './request-meter.js';
 
 /** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
 export const LOGIN_FRAME_BYTES_MAX = 4096;
-import { mismatchLogGate, type NodeTls } from './tls-state.js';
 
 const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
 
@@ -68,6 +69,8 @@ export interface FrontDoorHost extends DataHost {
   readonly tls: NodeTls | null;
   readonly peerFrameBytes: number;
   readonly linkEvents: PeerLinkEvents;
+  /** Every request's outcome and time (ClientSession meters them). */
+  readonly requests: RequestMeter;
   safely(what: string, fn: () => void): void;
   statsDoc(): Record<string, unknown>;
 }
@@ -150,7 +153,7 @@ export class FrontDoor {
     const usersOn = this.policy.usersOn;
     const maxFrameBytes = usersOn ? Math.min(LOGIN_FRAME_BYTES_MAX, node.opts.maxFrameBytes) : node.opts.maxFrameBytes;
     const conn = new Connection(socket, { maxFrameBytes, clock: node.clock, onBufferedChange: (d) => admission.onBuffered(d) });
-    const session = new ClientSession(conn, this.nextSessionId++, !usersOn, this.pacing);
+    const session = new ClientSession(conn, this.nextSessionId++, !usersOn, this.pacing, node.requests);
     session.slot = slot;
     node.clients.add(session);
     conn.start({
@@ -176,6 +179,7 @@ export class FrontDoor {
 
   private onFrame(s: ClientSession, frame: Frame): void {
     if (frame.replyTo !== 0) return s.onReply(frame); // acks of our pushes (paced for hello clients); others dropped
+    s.beginRequest(frame.command);
     try {
       this.dispatch(s, frame);
     } catch (error) {
@@ -185,6 +189,8 @@ export class FrontDoor {
       }
       this.node.log.error({ err: error instanceof Error ? error.stack : String(error), command: frame.command }, 'request failed');
       s.failinfo(frame, ErrorCode.internal, 'internal error; the request had no effect');
+    } finally {
+      s.endRequest();
     }
   }
 

@@ -65,6 +65,13 @@ export class LoggerFeed {
 
   constructor(private readonly node: LoggerFeedHost) {}
 
+  /** Entries waiting in the logging nodes' queues, all together. */
+  get backlog(): number {
+    let n = 0;
+    for (const sub of this.subscribers.values()) n += sub.queue.length;
+    return n;
+  }
+
   get count(): number {
     return this.subscribers.size;
   }

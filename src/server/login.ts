@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
 import { verifyLogin, type User } from './users.js';
 import { FairQueue } from './fair-queue.js';
+import { Outcome } from './request-meter.js';
 
 /** scrypt checks running at once on the node (each takes ~16 MiB and some ms of a core). */
 export const LOGIN_CHECKS_MAX = 4;
@@ -69,7 +70,7 @@ export class Logins {
           (user) => this.decided(s, frame, slot, msg.user, user),
           (error: unknown) => {
             this.log.error({ client: s.conn.remote, err: error instanceof Error ? error.message : String(error) }, 'login check failed');
-            s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.internal, 'the login could not be checked; the request had no effect'));
+            s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.internal, 'the login could not be checked; the request had no effect'), Outcome.error);
             s.holdReadingForLogin(false);
           },
         )
@@ -98,7 +99,7 @@ export class Logins {
     // The answer waits; so does everything the connection sent after it (reading stays held).
     this.clock.setTimeout(() => {
       if (s.conn.closed) return;
-      s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.authFailed, 'wrong user name or password'));
+      s.complete(slot, (c) => failinfoTo(c, frame, ErrorCode.authFailed, 'wrong user name or password'), Outcome.denied);
       if (failures >= LOGIN_FAILURES_MAX) {
         this.log.warn({ client: s.conn.remote, user: name, failures }, 'connection closed: too many failed logins');
         s.conn.close('too many failed logins');

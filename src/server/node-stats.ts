@@ -19,4 +19,6 @@ export interface NodeStats {
   nodeCommandsRefused: number;
   /** Node handshakes refused at node_proof (a wrong proof: another secret, or none). */
   nodeAuthFailed: number;
+  /** Buckets this node took over after the death of their primary (failovers it decided). */
+  failovers: number;
 }

@@ -34,6 +34,7 @@ import { UpdateOp } from '../protocol/messages/node.js';
 import { decideRoute, type RouteView } from './routing.js';
 import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
+import { RequestMeter } from './request-meter.js';
 
 
 /** Where a node gets its time and randomness. */
@@ -53,9 +54,11 @@ export class ClusterNode {
   store: Store;
   table: BucketTable;
   readonly clients = new Set<ClientSession>();
+  /** Every client request's outcome and time (read by stats and the HTTP side door). */
+  readonly requests = new RequestMeter();
   readonly stats: NodeStats = {
     reads: 0, writes: 0, redirects: 0, badRequests: 0, unknownCommands: 0, backupFailures: 0, expired: 0,
-    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0, loginsFailed: 0, notAllowed: 0, nodeCommandsRefused: 0, nodeAuthFailed: 0,
+    connectionsAccepted: 0, connectionsRefused: 0, protocolErrors: 0, loginsFailed: 0, notAllowed: 0, nodeCommandsRefused: 0, nodeAuthFailed: 0, failovers: 0,
   };
   readonly members: Membership;
   readonly repl: Replication;
@@ -346,6 +349,7 @@ export class ClusterNode {
   private takeOverOrphans(justGone: string): void {
     const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
+    this.stats.failovers += commits.length;
     this.commitMany(commits);
     for (const [b, o] of commits) if (o.primary === this.me && o.backup === '') this.repl.noteLostBackup(b);
   }

@@ -62,6 +62,15 @@ export interface ServerOptions {
   tls: TlsMaterial | undefined;
   /** 'require': a client whose certificate does not verify against the CA is closed at once. */
   tlsClientAuth: 'none' | 'require';
+  /** The HTTP side door (metrics, health, dashboard; http/server.ts); null: off. */
+  http: HttpSideDoorOptions | null;
+}
+
+export interface HttpSideDoorOptions {
+  host: string;
+  port: number;
+  /** With users: /metrics and /health/* answer without a login (the dashboard still asks for an admin). */
+  openMetrics: boolean;
 }
 
 export function defaultServerOptions(): ServerOptions {
@@ -97,5 +106,6 @@ export function defaultServerOptions(): ServerOptions {
     legacyClients: 'refuse',
     tls: undefined,
     tlsClientAuth: 'none',
+    http: null,
   };
 }

@@ -6,6 +6,7 @@ import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { address as addressCodec } from '../protocol/messages/legacy.js';
+import { jsonReply } from '../protocol/messages/data.js';
 import type { Logger } from './log.js';
 import type { Membership } from './members.js';
 import type { Migration } from './migration.js';
@@ -24,6 +25,7 @@ export interface PeerCommandHost {
   readonly migration: Pick<Migration, 'onCommand'>;
   mergeTable(msg: nodeMsg.TableMsg, from: string): void;
   widen(newMask: number): void;
+  statsDoc(): Record<string, unknown>;
 }
 
 /** A command from a member link; a malformed one answers badRequest, a failing one internal. */
@@ -69,6 +71,9 @@ function route(node: PeerCommandHost, link: PeerLink, frame: Frame): void {
       const msg = { mask: node.table.mask, entries: node.table.toEntries() };
       return link.replyWith(frame, Reply.table, (w) => nodeMsg.table.encode(w, msg));
     }
+    case Cmd.stats:
+      // A member's dashboard (HTTP side door) shows this node's figures.
+      return link.replyWith(frame, Reply.json, (w) => jsonReply.encode(w, node.statsDoc()));
     case Cmd.widenMask:
       node.widen(nodeMsg.widenMask.decode(r));
       return link.ack(frame);

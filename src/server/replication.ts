@@ -102,6 +102,15 @@ export class Replication {
     return this.node.members.dataMembers().length > 0;
   }
 
+  /** Backup pushes sent and not answered yet, plus full-wait writes parked for a backup. */
+  get backlog(): number {
+    let n = 0;
+    for (const c of this.pushesInFlight.values()) n += c;
+    for (const list of this.parked.values()) n += list.length;
+    for (const list of this.rebacking.values()) n += list.length;
+    return n;
+  }
+
   get loggerCount(): number {
     return this.loggers.count;
   }

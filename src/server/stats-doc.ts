@@ -6,6 +6,7 @@ import type { Membership } from './members.js';
 import type { Migration } from './migration.js';
 import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
+import { LATENCY_BOUNDS_MS, type RequestMeter } from './request-meter.js';
 import type { Store } from './store.js';
 import type { BucketTable } from './table.js';
 
@@ -17,6 +18,7 @@ export interface StatsSource {
   readonly startedMs: number;
   readonly clock: Clock;
   readonly stats: NodeStats;
+  readonly requests: Pick<RequestMeter, 'all'>;
   readonly store: Pick<Store, 'totalItems' | 'totalMaps' | 'approxBytes'>;
   readonly table: Pick<BucketTable, 'mask'>;
   readonly clients: { readonly size: number };
@@ -46,6 +48,8 @@ export function statsDoc(node: StatsSource): Record<string, unknown> {
     serving: node.members.leaseValid() && !node.leaving && !node.rejoining,
     quorum: node.members.hasQuorum(node.clock.nowMs()),
     admission: { ...node.frontDoor.admission.stats, unfinishedFrameBytes: node.frontDoor.admission.bufferedBytes },
+    // Client requests answered, and how many took at most each bound (non-cumulative; the last: above all).
+    requests: { total: node.requests.all.count, latencyBoundsMs: LATENCY_BOUNDS_MS, latencyCounts: [...node.requests.all.latencyCounts] },
     transfer: node.migration.describe(),
     incoming: node.migration.incoming === null ? null : { bucket: node.migration.incoming.b, from: node.migration.incoming.from },
     members: [...node.members.members.values()].map((m) => ({

@@ -106,6 +106,11 @@ export class Store {
     return out;
   }
 
+  /** Items in bucket b (0 when not held). */
+  itemsIn(b: number): number {
+    return this.buckets[b]?.itemCount ?? 0;
+  }
+
   totalItems(): number {
     let n = 0;
     for (const d of this.buckets) if (d !== undefined) n += d.itemCount;
