@@ -27,6 +27,20 @@ export function valueToText(value: CliValue): string {
   return String(valueToJson(value));
 }
 
+/**
+ * A reader that goes away (`status | head -1`) closes our stdout: the next write fails with EPIPE,
+ * which without a listener is an uncaught error. Any command then stops quietly, with the exit
+ * code it had so far; the same for stderr.
+ */
+export function guardOutputPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+      throw e;
+    });
+  }
+}
+
 export function printLine(text: string): void {
   process.stdout.write(`${text}\n`);
 }
