@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
-import { createLogger } from '../server/log.js';
+import { createLogger, LOG_LEVELS, resolveLogFormat, type LogFormat } from '../server/log.js';
 import { defaultServerOptions, type ServerOptions } from '../server/options.js';
 import { Shutdown } from '../server/shutdown.js';
 import { loadSaveFile } from '../server/loaded-save.js';
@@ -25,6 +25,7 @@ interface ServeFlags extends TlsFlags {
   logLevel: string;
   verbose?: boolean;
   logFile?: string;
+  logFormat?: string;
   dataDir: string;
   savefile?: string;
   ignoreBadSavefile?: boolean;
@@ -62,16 +63,25 @@ function address(name: string, text: string): string {
   }
 }
 
+/** --log-format, or the default for where the logs go; a usage error when unknown. */
+export function logFormat(given: string | undefined, file: string | undefined): LogFormat {
+  try {
+    return resolveLogFormat(given, file !== undefined, process.stdout.isTTY === true);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 export function toServerOptions(f: ServeFlags): ServerOptions {
   const o = defaultServerOptions();
   o.listen = address('--listen', f.listen);
   o.nodes = f.node.map((n) => address('--node', n));
   o.maxConnections = positiveInt('--max-connections', f.maxConnections);
   o.maxFrameBytes = positiveInt('--max-frame-bytes', f.maxFrameBytes, MIN_MAX_FRAME_BYTES);
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   o.logLevel = f.verbose ? 'debug' : f.logLevel;
-  if (!levels.includes(o.logLevel)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   o.logFile = f.logFile;
+  o.logFormat = logFormat(f.logFormat, f.logFile);
   o.dataDir = f.dataDir;
   o.savefile = f.savefile ?? join(f.dataDir, 'opencluster.save');
   o.ignoreBadSavefile = f.ignoreBadSavefile === true;
@@ -137,6 +147,7 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', d.logLevel)
     .option('-v, --verbose', 'same as --log-level debug')
     .option('--log-file <path>', 'write logs to this file instead of stdout')
+    .option('--log-format <format>', 'pretty (one readable line per entry) or json (default: pretty on a terminal, json otherwise)')
     .option('--data-dir <dir>', 'where the save file lives', d.dataDir)
     .option('--savefile <path>', 'save file path (default <data-dir>/opencluster.save)')
     .option('--ignore-bad-savefile', 'start even if the save file cannot be read (it is left untouched)')
@@ -164,7 +175,7 @@ export function registerServe(program: Command): void {
 }
 
 export async function serve(opts: ServerOptions): Promise<void> {
-  const log = createLogger(opts.logLevel, opts.logFile);
+  const log = createLogger(opts.logLevel, opts.logFile, opts.logFormat);
   const node = new ClusterNode(opts, log);
   const shutdown = new Shutdown(node);
   let statsTimer: NodeJS.Timeout | undefined;

@@ -13,7 +13,8 @@ import type { Store } from './store.js';
 import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
 
-export type MoveDone = (ok: boolean) => void;
+/** A move ended; `items`: how many a copy sent (0 for a promotion). */
+export type MoveDone = (ok: boolean, items?: number) => void;
 
 export const HAND_OVER_CALL_TIMEOUT_MS = 15_000;
 const UNSURE_ASK_EVERY_MS = 500;
