@@ -5,6 +5,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Logger } from 'pino';
 import { createLogger } from '../server/log.js';
 import { logFormat } from './serve.js';
+import { addConfigSources, printConfig } from './config.js';
 import { ClusterError, type Cluster, type ClusterValue } from '../index.js';
 import { compactFiles, isExpired, loadFiles } from '../logger/compact.js';
 import type { TornReport } from '../logger/log-reader.js';
@@ -46,6 +47,7 @@ interface LoggerCliOptions extends TlsFlags {
   logLevel: string;
   logFormat?: string;
   clusterSecretFile?: string;
+  printConfig?: boolean;
 }
 
 function registerLogger(program: Command): void {
@@ -60,7 +62,7 @@ function registerLogger(program: Command): void {
     .option('--log-level <level>', 'debug|info|warn|error', 'info')
     .option('--log-format <format>', 'pretty (one readable line per entry) or json (default: pretty on a terminal, json otherwise)')
     .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP);
-  addNodeTlsOptions(cmd).action((opts: LoggerCliOptions) => runLogger(opts));
+  addConfigSources(addNodeTlsOptions(cmd)).action((opts: LoggerCliOptions) => (opts.printConfig === true ? printConfig(cmd) : runLogger(opts)));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

@@ -15,6 +15,7 @@ import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
 import { loadUsersFile } from '../server/users.js';
 import { addNodeTlsOptions, parseClientAuth, parseNodeTls, type TlsFlags } from './tls-flags.js';
+import { addConfigSources, printConfig } from './config.js';
 
 interface ServeFlags extends TlsFlags {
   tlsClientAuth: string;
@@ -44,6 +45,7 @@ interface ServeFlags extends TlsFlags {
   pushAckTimeoutMs: string;
   pendingFrameBytesMax: string;
   legacyClients: string;
+  printConfig?: boolean;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -166,9 +168,9 @@ export function registerServe(program: Command): void {
     .option('--pending-frame-bytes-max <n>', 'bytes of unfinished frames of all connections together; past it the largest holders are closed', String(d.pendingFrameBytesMax))
     .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
     .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);
-  addNodeTlsOptions(cmd)
-    .option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none')
-    .action(async (flags: ServeFlags) => {
+  addNodeTlsOptions(cmd).option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none');
+  addConfigSources(cmd).action(async (flags: ServeFlags) => {
+      if (flags.printConfig === true) return printConfig(cmd);
       const opts = toServerOptions(flags);
       await serve(opts);
     });
