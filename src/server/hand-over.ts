@@ -135,7 +135,9 @@ export class HandOver {
         return;
       }
       this.unfreeze();
-      this.node.log.warn({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
+      // retryLater (the target is not linked to the new backup yet: a join in progress) is ordinary.
+      const ordinary = replyFailCode(reply) === ErrorCode.retryLater;
+      this.node.log[ordinary ? 'debug' : 'warn']({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
       if (replyFailCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
       // A member that died while the bucket was frozen was not acted on for it: do it now.
       this.node.repairOwners(b);
