@@ -59,7 +59,8 @@ export function applySources(cmd: Command, env: NodeJS.ProcessEnv): void {
     const source = cmd.getOptionValueSource(key);
     if (source === 'cli') continue;
     const text = env[envName(option)];
-    if (text !== undefined) {
+    // An empty variable counts as not set.
+    if (text !== undefined && text !== '') {
       cmd.setOptionValueWithSource(key, fromEnv(option, text), 'env');
       continue;
     }

@@ -190,7 +190,7 @@ test('buildStatus: nodes from stats and members, loggers apart, counts from stat
     'not an object',
   ];
   const report = buildStatus(stats, table);
-  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null, incoming: null, serving: true, quorum: true }]);
+  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, itemsPrimary: null, itemsBackup: null, transfer: null, incoming: null, serving: true, quorum: true }]);
   assert.deepEqual(report.loggers, [{ addr: 'log:9', state: 'alive' }]);
   assert.equal(report.verdict, 'balanced');
   assert.equal(report.mask, MASK);
@@ -206,7 +206,7 @@ test('buildStatus: a member without stats is listed with counts from the table',
   const stats = [{ addr: 'a:1', items: 5, buckets: { primary: 128, backup: 128 }, transfer: null, members }];
   const report = buildStatus(stats, table);
   assert.equal(report.nodes.length, 2);
-  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null, serving: null, quorum: null });
+  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, itemsPrimary: null, itemsBackup: null, transfer: null, incoming: null, serving: null, quorum: null });
   assert.equal(report.verdict, 'balanced');
 });
 
