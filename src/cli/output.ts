@@ -1,5 +1,4 @@
 // CLI output: exit codes, how values print as text and JSON, and one-line error messages on stderr.
-import { readFileSync } from 'node:fs';
 import type { CliValue, ValueTypeName } from './args.js';
 
 export const EXIT_OK = 0;
@@ -75,16 +74,4 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
-/** The package version, read from package.json beside dist/ (0.0.0 when it cannot be read). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { version?: unknown }).version === 'string') {
-      return (parsed as { version: string }).version;
-    }
-  } catch {
-    // fall through: a missing package.json only loses the version text
-  }
-  return '0.0.0';
-}
+export { packageVersion } from '../shared/version.js';

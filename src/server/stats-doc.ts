@@ -1,6 +1,7 @@
 // The node's statistics as `stats` (32) answers them: one JSON document, over a narrow view of the node.
 import * as nodeMsg from '../protocol/messages/node.js';
 import type { Clock } from '../shared/clock.js';
+import { packageVersion } from '../shared/version.js';
 import type { Admission } from './admission.js';
 import type { Membership } from './members.js';
 import type { Migration } from './migration.js';
@@ -33,6 +34,7 @@ export function statsDoc(node: StatsSource): Record<string, unknown> {
   return {
     addr: node.me,
     role: 'data',
+    version: packageVersion(),
     state: node.leaving ? 'leaving' : 'alive',
     incarnation: String(node.incarnation),
     uptimeMs: node.clock.wallMs() - node.startedMs,
