@@ -2,9 +2,10 @@
 // --cluster HOST:PORT and --json. Exit 0 ok, 1 not found, 2 usage or connection error.
 import { Command } from 'commander';
 import { parseExpires, parseTypedValue, parseValueType, UsageError, type CliValue } from './args.js';
-import { EXIT_NOT_FOUND, EXIT_OK, oneLine, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
+import { EXIT_NOT_FOUND, EXIT_OK, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
 import { addClusterAccessOptions, asAdmin, runCommand, type CommonOptions } from './session.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
+import { statsInfoLines } from './stats-text.js';
 
 interface SetOptions extends CommonOptions {
   type?: string;
@@ -195,21 +196,12 @@ function printDeleted(target: Target, existed: boolean, opts: CommonOptions): nu
   return EXIT_OK;
 }
 
-/** Stats as text: one "path: value" line per field, nodes separated by their address. */
+/** Stats as text: INFO-like sections per node, nodes separated by their address. */
 function printStatsText(stats: unknown): void {
   const addr = isRecord(stats) && typeof stats['addr'] === 'string' ? stats['addr'] : '(unknown node)';
   printLine(`== ${addr}`);
-  for (const [path, value] of flatten(stats, '', 0)) printLine(`${path}: ${value}`);
-}
-
-const FLATTEN_DEPTH_MAX = 4;
-
-function flatten(value: unknown, prefix: string, depth: number): [string, string][] {
-  if (isRecord(value) && depth < FLATTEN_DEPTH_MAX) {
-    return Object.entries(value).flatMap(([k, v]) => flatten(v, prefix === '' ? k : `${prefix}.${k}`, depth + 1));
-  }
-  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-  return [[prefix, oneLine(text ?? String(value))]];
+  for (const line of statsInfoLines(stats)) printLine(line);
+  printLine('');
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -95,6 +95,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     retries: intOption('retries', raw.retries, 0, RETRIES_MAX),
     seed: raw.seed !== undefined ? intOption('seed', raw.seed, 0, 2 ** 31 - 1) : 1,
     access: clusterAccess(raw),
+    limitsGiven: { duration: raw.duration !== undefined, requests: raw.requests !== undefined },
   };
   if (o.skipCheck && o.skipLoad) throw new UsageError('--skip-check and --skip-load leave nothing to do');
   if (o.verify && o.skipLoad) throw new UsageError('--verify needs the load phase');

@@ -2,7 +2,10 @@
 // the last state of every key) and `inject` (logs, compacted or save files into a running cluster).
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../server/log.js';
+import { logFormat } from './serve.js';
+import { addConfigSources, printConfig } from './config.js';
 import { ClusterError, type Cluster, type ClusterValue } from '../index.js';
 import { compactFiles, isExpired, loadFiles } from '../logger/compact.js';
 import type { TornReport } from '../logger/log-reader.js';
@@ -42,7 +45,9 @@ interface LoggerCliOptions extends TlsFlags {
   maxFileMb: string;
   fsync: string;
   logLevel: string;
+  logFormat?: string;
   clusterSecretFile?: string;
+  printConfig?: boolean;
 }
 
 function registerLogger(program: Command): void {
@@ -55,8 +60,9 @@ function registerLogger(program: Command): void {
     .option('--max-file-mb <n>', 'start a new file past this size', String(DEFAULT_MAX_FILE_MB))
     .addOption(new Option('--fsync <policy>', 'fsync after every write, every second, or never').choices(FSYNC_POLICIES).default('interval'))
     .option('--log-level <level>', 'debug|info|warn|error', 'info')
+    .option('--log-format <format>', 'pretty (one readable line per entry) or json (default: pretty on a terminal, json otherwise)')
     .option('--cluster-secret-file <file>', CLUSTER_SECRET_HELP);
-  addNodeTlsOptions(cmd).action((opts: LoggerCliOptions) => runLogger(opts));
+  addConfigSources(addNodeTlsOptions(cmd)).action((opts: LoggerCliOptions) => (opts.printConfig === true ? printConfig(cmd) : runLogger(opts)));
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -87,7 +93,7 @@ function parseNodeAddress(option: string, text: string): string {
 
 async function runLogger(opts: LoggerCliOptions): Promise<void> {
   const parsed = parseLoggerOptions(opts);
-  const log = pino({ level: opts.logLevel, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 1, sync: true }));
+  const log = createLogger(opts.logLevel, undefined, logFormat(opts.logFormat, undefined));
   let node: LoggerNode;
   try {
     node = await startLogger({ ...parsed, dir: opts.dir, log });

@@ -9,7 +9,7 @@ import { registerLoggerCommands } from './logger-commands.js';
 import { registerGamut } from './gamut.js';
 import { registerPasswd } from './passwd.js';
 import { UsageError } from './args.js';
-import { EXIT_OK, EXIT_USAGE, errorMessage, oneLine, packageVersion, printError } from './output.js';
+import { EXIT_OK, EXIT_USAGE, errorMessage, guardOutputPipes, oneLine, packageVersion, printError } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('opencluster');
@@ -40,6 +40,7 @@ function exitCodeFor(e: unknown): number {
 }
 
 async function main(): Promise<void> {
+  guardOutputPipes();
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (e) {

@@ -1,5 +1,4 @@
 // CLI output: exit codes, how values print as text and JSON, and one-line error messages on stderr.
-import { readFileSync } from 'node:fs';
 import type { CliValue, ValueTypeName } from './args.js';
 
 export const EXIT_OK = 0;
@@ -25,6 +24,20 @@ export function valueToJson(value: CliValue): JsonValue {
 /** The text form: strings as they are, numbers in decimal, binary in base64. */
 export function valueToText(value: CliValue): string {
   return String(valueToJson(value));
+}
+
+/**
+ * A reader that goes away (`status | head -1`) closes our stdout: the next write fails with EPIPE,
+ * which without a listener is an uncaught error. Any command then stops quietly, with the exit
+ * code it had so far; the same for stderr.
+ */
+export function guardOutputPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK);
+      throw e;
+    });
+  }
 }
 
 export function printLine(text: string): void {
@@ -61,16 +74,4 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
-/** The package version, read from package.json beside dist/ (0.0.0 when it cannot be read). */
-export function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../../package.json', import.meta.url), 'utf8');
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { version?: unknown }).version === 'string') {
-      return (parsed as { version: string }).version;
-    }
-  } catch {
-    // fall through: a missing package.json only loses the version text
-  }
-  return '0.0.0';
-}
+export { packageVersion } from '../shared/version.js';

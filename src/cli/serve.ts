@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ClusterNode } from '../server/node.js';
-import { createLogger } from '../server/log.js';
+import { createLogger, LOG_LEVELS, resolveLogFormat, type LogFormat } from '../server/log.js';
 import { defaultServerOptions, type HttpSideDoorOptions, type ServerOptions } from '../server/options.js';
 import { HttpSideDoor } from '../server/http/server.js';
 import { Shutdown } from '../server/shutdown.js';
@@ -16,6 +16,7 @@ import { CLUSTER_SECRET_HELP, loadClusterSecret } from './secrets.js';
 import { isValidMask } from '../shared/buckets.js';
 import { loadUsersFile } from '../server/users.js';
 import { addNodeTlsOptions, parseClientAuth, parseNodeTls, type TlsFlags } from './tls-flags.js';
+import { addConfigSources, printConfig } from './config.js';
 
 interface ServeFlags extends TlsFlags {
   tlsClientAuth: string;
@@ -26,6 +27,7 @@ interface ServeFlags extends TlsFlags {
   logLevel: string;
   verbose?: boolean;
   logFile?: string;
+  logFormat?: string;
   dataDir: string;
   savefile?: string;
   ignoreBadSavefile?: boolean;
@@ -47,6 +49,7 @@ interface ServeFlags extends TlsFlags {
   legacyClients: string;
   http?: string;
   httpOpenMetrics?: boolean;
+  printConfig?: boolean;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -66,16 +69,25 @@ function address(name: string, text: string): string {
   }
 }
 
+/** --log-format, or the default for where the logs go; a usage error when unknown. */
+export function logFormat(given: string | undefined, file: string | undefined): LogFormat {
+  try {
+    return resolveLogFormat(given, file !== undefined, process.stdout.isTTY === true);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 export function toServerOptions(f: ServeFlags): ServerOptions {
   const o = defaultServerOptions();
   o.listen = address('--listen', f.listen);
   o.nodes = f.node.map((n) => address('--node', n));
   o.maxConnections = positiveInt('--max-connections', f.maxConnections);
   o.maxFrameBytes = positiveInt('--max-frame-bytes', f.maxFrameBytes, MIN_MAX_FRAME_BYTES);
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   o.logLevel = f.verbose ? 'debug' : f.logLevel;
-  if (!levels.includes(o.logLevel)) throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   o.logFile = f.logFile;
+  o.logFormat = logFormat(f.logFormat, f.logFile);
   o.dataDir = f.dataDir;
   o.savefile = f.savefile ?? join(f.dataDir, 'opencluster.save');
   o.ignoreBadSavefile = f.ignoreBadSavefile === true;
@@ -163,6 +175,7 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', d.logLevel)
     .option('-v, --verbose', 'same as --log-level debug')
     .option('--log-file <path>', 'write logs to this file instead of stdout')
+    .option('--log-format <format>', 'pretty (one readable line per entry) or json (default: pretty on a terminal, json otherwise)')
     .option('--data-dir <dir>', 'where the save file lives', d.dataDir)
     .option('--savefile <path>', 'save file path (default <data-dir>/opencluster.save)')
     .option('--ignore-bad-savefile', 'start even if the save file cannot be read (it is left untouched)')
@@ -184,16 +197,16 @@ export function registerServe(program: Command): void {
     .option('--http <host:port>', 'serve /metrics, /health/* and the dashboard over HTTP here (a bare port: 127.0.0.1; 0: any free port)')
     .option('--http-open-metrics', 'with --users-file: /metrics and /health/* answer without a login (the dashboard still asks for an admin)')
     .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);
-  addNodeTlsOptions(cmd)
-    .option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none')
-    .action(async (flags: ServeFlags) => {
+  addNodeTlsOptions(cmd).option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none');
+  addConfigSources(cmd).action(async (flags: ServeFlags) => {
+      if (flags.printConfig === true) return printConfig(cmd);
       const opts = toServerOptions(flags);
       await serve(opts);
     });
 }
 
 export async function serve(opts: ServerOptions): Promise<void> {
-  const log = createLogger(opts.logLevel, opts.logFile);
+  const log = createLogger(opts.logLevel, opts.logFile, opts.logFormat);
   const node = new ClusterNode(opts, log);
   const shutdown = new Shutdown(node);
   let statsTimer: NodeJS.Timeout | undefined;

@@ -22,12 +22,15 @@ export interface IncomingView {
 
 export interface NodeRow {
   addr: string;
-  /** alive | leaving, or connecting as another node sees it when this node sent no stats. */
+  /** alive | leaving | dead (declared dead lately, until the cluster forgets it), or connecting as another node sees it when this node sent no stats. */
   state: string;
   primary: number;
   backup: number;
   /** null when the client has no stats from this node (not connected). */
   items: number | null;
+  /** Items in the buckets it holds as primary (the keys), and as backup (their copies); null: unknown. */
+  itemsPrimary: number | null;
+  itemsBackup: number | null;
   /** The bucket this node is sending away, if any. */
   transfer: TransferView | null;
   /** The bucket this node is receiving, if any. */
@@ -45,6 +48,9 @@ export interface LoggerRow {
 
 export type Verdict = 'balanced' | 'balancing' | 'degraded';
 
+/** The exit code of `status` for each verdict (2 stays the usage or connection error). */
+export const VERDICT_EXIT: Readonly<Record<Verdict, number>> = { balanced: 0, balancing: 1, degraded: 3 };
+
 export interface StatusReport {
   nodes: NodeRow[];
   loggers: LoggerRow[];
@@ -52,6 +58,8 @@ export interface StatusReport {
   /** Why the verdict is what it is, in a few words. */
   reason: string;
   mask: number;
+  /** Keys held (primary items of every node), and their backup copies; null when some node sent no stats. */
+  items: { primary: number; backup: number } | null;
 }
 
 interface Member {
@@ -71,7 +79,7 @@ export function buildStatus(stats: readonly unknown[], clientTable: BucketTableV
   const loggers = [...members.values()].filter((m) => m.role === 'logger').map((m) => ({ addr: m.addr, state: m.state }));
   loggers.sort((a, b) => a.addr.localeCompare(b.addr));
   const { verdict, reason } = judge(nodes, table);
-  return { nodes, loggers, verdict, reason, mask: table.mask };
+  return { nodes, loggers, verdict, reason, mask: table.mask, items: totalItems(nodes) };
 }
 
 /**
@@ -113,6 +121,12 @@ function collectMembers(own: Record<string, unknown>[]): Map<string, Member> {
     }
   }
   for (const s of own) {
+    const dead = Array.isArray(s['dead']) ? s['dead'].slice(0, MEMBERS_MAX) : [];
+    for (const d of dead) {
+      if (isRecord(d) && typeof d['addr'] === 'string' && !members.has(d['addr'])) members.set(d['addr'], { addr: d['addr'], role: 'data', state: 'dead' });
+    }
+  }
+  for (const s of own) {
     members.set(String(s['addr']), { addr: String(s['addr']), role: str(s['role'], 'data'), state: str(s['state'], 'alive') });
   }
   return members;
@@ -139,11 +153,19 @@ function nodeRow(addr: string, own: Record<string, unknown>[], members: Map<stri
     primary: num(buckets['primary']) ?? countOf(table.primaries, addr),
     backup: num(buckets['backup']) ?? countOf(table.backups, addr),
     items: s === undefined ? null : num(s['items']),
+    itemsPrimary: s === undefined || !isRecord(s['itemsByRole']) ? null : num(s['itemsByRole']['primary']),
+    itemsBackup: s === undefined || !isRecord(s['itemsByRole']) ? null : num(s['itemsByRole']['backup']),
     transfer: s === undefined ? null : toTransfer(s['transfer']),
     incoming: s === undefined ? null : toIncoming(s['incoming']),
     serving: s === undefined || typeof s['serving'] !== 'boolean' ? null : s['serving'],
     quorum: s === undefined || typeof s['quorum'] !== 'boolean' ? null : s['quorum'],
   };
+}
+
+function totalItems(nodes: readonly NodeRow[]): { primary: number; backup: number } | null {
+  const live = nodes.filter((n) => n.state !== 'dead');
+  if (live.some((n) => n.itemsPrimary === null || n.itemsBackup === null)) return null;
+  return { primary: live.reduce((a, n) => a + n.itemsPrimary!, 0), backup: live.reduce((a, n) => a + n.itemsBackup!, 0) };
 }
 
 function toTransfer(t: unknown): TransferView | null {
@@ -157,16 +179,21 @@ function toIncoming(t: unknown): IncomingView | null {
 }
 
 /** The verdict over the bucket table and the node rows. */
-export function judge(nodes: readonly NodeRow[], table: BucketTableView): { verdict: Verdict; reason: string } {
+export function judge(all: readonly NodeRow[], table: BucketTableView): { verdict: Verdict; reason: string } {
+  // A dead node is shown, but counts for nothing once its buckets are taken over.
+  const dead = new Set(all.filter((n) => n.state === 'dead').map((n) => n.addr));
+  const nodes = all.filter((n) => !dead.has(n.addr));
   const alive = nodes.filter((n) => n.state === 'alive');
   const dataNodes = Math.max(nodes.filter((n) => n.state !== 'leaving').length, 1);
+  const onDead = table.primaries.filter((p) => dead.has(p)).length;
+  if (onDead > 0) return { verdict: 'degraded', reason: `${onDead} bucket(s) with a dead primary, not yet taken over` };
   const noQuorum = nodes.filter((n) => n.quorum === false);
   if (noQuorum.length > 0) return { verdict: 'degraded', reason: `no quorum on ${noQuorum.map((n) => n.addr).join(', ')}: it hears at most half of the cluster and serves nothing` };
   const noPrimary = table.primaries.filter((p) => p === '').length;
   if (noPrimary > 0) return { verdict: 'degraded', reason: `${noPrimary} bucket(s) without a primary` };
   const stalled = nodes.filter((n) => n.serving === false);
   if (stalled.length > 0) return { verdict: 'degraded', reason: `not serving on ${stalled.map((n) => n.addr).join(', ')}: a member is silent` };
-  const noBackup = table.backups.filter((b, i) => b === '' || b === table.primaries[i]).length;
+  const noBackup = table.backups.filter((b, i) => b === '' || b === table.primaries[i] || dead.has(b)).length;
   if (dataNodes >= 2 && noBackup > 0) return { verdict: 'degraded', reason: `${noBackup} bucket(s) without a backup` };
   const moving = nodes.filter((n) => n.transfer !== null || n.incoming !== null).length;
   if (moving > 0) return { verdict: 'balancing', reason: `${moving} node(s) transferring a bucket` };

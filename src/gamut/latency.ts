@@ -1,19 +1,23 @@
-// Latency recording for gamut's load phase: an HDR histogram in microseconds, a per-second timeline
-// (p50/p99 of each second) and coarse log buckets for the HTML report's histogram chart.
+// Latency recording for gamut's load phase: an HDR histogram in microseconds, a timeline (ops/s,
+// p50 and p99 of every 100 ms) and coarse log buckets for the HTML report's histogram chart.
 import { build, type Histogram } from 'hdr-histogram-js';
 
 /** Highest latency tracked, in microseconds (one hour); larger values are clamped. */
 const HIGHEST_US = 3_600_000_000;
-/** Timeline length bound: one point per second. */
-export const TIMELINE_POINTS_MAX = 24 * 3600;
+/** The timeline's resolution: one point per this many ms. */
+export const TIMELINE_INTERVAL_MS = 100;
+/** Timeline length bound: the first hour of a round at 100 ms. */
+export const TIMELINE_POINTS_MAX = 36_000;
 /** Log buckets: four per power of two, from 1 us to 2^32 us. */
 const BUCKETS_PER_OCTAVE = 4;
 const BUCKET_COUNT = 32 * BUCKETS_PER_OCTAVE + 1;
 
 export interface TimelinePoint {
-  /** Seconds since the load phase started. */
+  /** Seconds since the load phase started, at the end of the interval. */
   sec: number;
+  /** Requests completed in the interval, and as a rate. */
   ops: number;
+  opsPerSec: number;
   p50Ms: number;
   p99Ms: number;
 }
@@ -47,6 +51,7 @@ export class LatencyRecorder {
   private readonly interval = newHistogram();
   private readonly buckets = new Array<number>(BUCKET_COUNT).fill(0);
   private intervalOps = 0;
+  private lastTickSec = 0;
   readonly timeline: TimelinePoint[] = [];
 
   /** Records one request's latency given in milliseconds (fractional). */
@@ -59,13 +64,16 @@ export class LatencyRecorder {
     this.buckets[idx] = this.buckets[idx]! + 1;
   }
 
-  /** Closes the current one-second interval as a timeline point. */
+  /** Closes the current interval (since the last tick) as a timeline point ending at `sec`. */
   tick(sec: number): void {
     if (this.timeline.length >= TIMELINE_POINTS_MAX) return;
     const empty = this.intervalOps === 0;
+    const spanSec = Math.max(sec - this.lastTickSec, 1e-3);
+    this.lastTickSec = sec;
     this.timeline.push({
       sec,
       ops: this.intervalOps,
+      opsPerSec: Math.round(this.intervalOps / spanSec),
       p50Ms: empty ? 0 : usToMs(percentileUs(this.interval, 50)),
       p99Ms: empty ? 0 : usToMs(percentileUs(this.interval, 99)),
     });

@@ -2,7 +2,7 @@
 // over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram.
 import { performance } from 'node:perf_hooks';
 import { assert } from '../shared/assert.js';
-import { LatencyRecorder, type HistogramBar, type TimelinePoint } from './latency.js';
+import { LatencyRecorder, TIMELINE_INTERVAL_MS, type HistogramBar, type TimelinePoint } from './latency.js';
 import { isIndeterminateCode, type KvConnection, type KvStore } from './target.js';
 import type { Ledger } from './verify.js';
 
@@ -236,8 +236,15 @@ async function runWorkers(phase: Phase, conns: readonly KvConnection[], fn: Work
   const report = (): void =>
     phase.opts.onProgress?.({ phase: label, fraction: phase.fraction(), completed: phase.completed, errors: phase.errors, elapsedSec: phase.elapsedSec() });
   const progressTimer = setInterval(report, PROGRESS_INTERVAL_MS);
-  let sec = 0;
-  const tickTimer = phase.recorder ? setInterval(() => phase.recorder!.tick(++sec), 1000) : undefined;
+  // One timeline point per TIMELINE_INTERVAL_MS of the phase; a late timer catches up.
+  let ticks = 0;
+  const tickSec = TIMELINE_INTERVAL_MS / 1000;
+  const tickTimer = phase.recorder
+    ? setInterval(() => {
+        const due = Math.floor(phase.elapsedSec() / tickSec);
+        while (ticks < due) phase.recorder!.tick(Math.round(++ticks * TIMELINE_INTERVAL_MS) / 1000);
+      }, TIMELINE_INTERVAL_MS)
+    : undefined;
   try {
     const all: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) all.push(fn(phase, conns[Math.floor(w / perConn)]!, w, workers));
@@ -246,7 +253,8 @@ async function runWorkers(phase: Phase, conns: readonly KvConnection[], fn: Work
     clearInterval(progressTimer);
     clearInterval(tickTimer);
   }
-  if (phase.recorder && phase.elapsedSec() > sec + 0.2) phase.recorder.tick(Math.round(phase.elapsedSec() * 10) / 10);
+  // The last, partial interval (only if it is not a sliver).
+  if (phase.recorder && phase.elapsedSec() > ticks * tickSec + tickSec / 4) phase.recorder.tick(Math.round(phase.elapsedSec() * 1000) / 1000);
   report();
 }
 

@@ -8,6 +8,7 @@ import { keyNames, runLoad, type LoadOptions, type LoadResult } from './load.js'
 import { progressBar } from './progress.js';
 import { redisStore } from './redis.js';
 import { renderReport, type ReportTarget } from './report.js';
+import { clusterFacts, machineFacts, type ClusterFacts } from './environment.js';
 import { aggregate, loadTable, medianRound, ratioOf, type Aggregate, type Ratio } from './summary.js';
 import { connectCluster, oursStore, type ClusterAccessOptions, type KvStore, type OursOptions } from './target.js';
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
@@ -27,6 +28,8 @@ export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 
   seed: number;
   /** How the clients reach the cluster beyond its address: a login, TLS. */
   access: ClusterAccessOptions;
+  /** Which round limits were given (--duration, --requests): the report shows only those, or the default duration. */
+  limitsGiven: { duration: boolean; requests: boolean };
 }
 
 export interface GamutOutput {
@@ -75,7 +78,9 @@ export async function runGamut(o: GamutOptions): Promise<number> {
   const output: GamutOutput = { settings: settingsOf(o, prefix), check: [] };
   say(o, `gamut: cluster ${o.cluster} (${control.nodes().length} node(s) known), key prefix ${prefix}`);
   let loads: Map<string, LoadResult[]> | null = null;
+  let facts: ClusterFacts | null = null;
   try {
+    if (o.report) facts = await clusterFacts(control);
     if (!o.skipCheck) output.check = await checkPhase(o, control, prefix);
     if (!o.skipLoad) {
       const ledger = o.verify ? new Ledger(o.valueBytes) : null;
@@ -87,7 +92,7 @@ export async function runGamut(o: GamutOptions): Promise<number> {
     await control.close().catch(() => undefined);
   }
   if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
-  if (o.report) writeReport(o, output, loads);
+  if (o.report) writeReport(o, output, loads, facts);
   const lost = output.verify ? output.verify.lost + output.verify.unreadable : 0;
   return checkFailed(output.check) || lost > 0 ? EXIT_FAILED : EXIT_OK;
 }
@@ -194,18 +199,34 @@ async function verifyPhase(o: GamutOptions, cluster: Cluster, ledger: Ledger, pr
   return report;
 }
 
-function writeReport(o: GamutOptions, output: GamutOutput, loads: Map<string, LoadResult[]> | null): void {
+/** The settings as the report shows them: readable names, only those given or that shape the figures. */
+export function reportSettings(o: GamutOptions): [string, string][] {
+  const rows: [string, string][] = [['cluster', o.cluster]];
+  if (o.compareRedis) rows.push(['compared with Redis at', o.compareRedis]);
+  if (o.skipLoad) return rows;
+  rows.push(['keys', o.keys.toLocaleString('en-US')], ['value size', `${o.valueBytes} B`], ['connections', String(o.connections)], ['requests in flight per connection', String(o.inflight)], ['get:set mix', `${o.getWeight}:${o.setWeight}`]);
+  const limits: string[] = [];
+  if (o.limitsGiven.duration || !o.limitsGiven.requests) limits.push(`${o.durationSec} s`);
+  if (o.limitsGiven.requests) limits.push(`${o.requestsMax.toLocaleString('en-US')} requests`);
+  rows.push(['each round runs', limits.join(' or ')], ['rounds', String(o.rounds)]);
+  if (o.verify) rows.push(['verify (read every key back)', 'on']);
+  return rows;
+}
+
+function writeReport(o: GamutOptions, output: GamutOutput, loads: Map<string, LoadResult[]> | null, cluster: ClusterFacts | null): void {
   const targets: ReportTarget[] = [];
   const aggregates: Record<string, Aggregate | undefined> = { ours: output.load?.ours, redis: output.load?.redis };
   for (const [name, results] of loads ?? []) {
     const mid = medianRound(results);
     const agg = aggregates[name];
-    if (mid && agg) targets.push({ name, aggregate: agg, timeline: mid.timeline, bars: mid.bars });
+    if (mid && agg) targets.push({ name, aggregate: agg, rounds: results.map((r) => r.timeline), bars: mid.bars });
   }
   const html = renderReport({
     title: `gamut report: ${o.cluster}`,
     generatedAt: new Date().toISOString(),
-    settings: output.settings,
+    settings: reportSettings(o),
+    cluster,
+    machine: machineFacts(),
     check: o.skipCheck ? null : output.check,
     targets,
     ratio: output.load?.ratio ?? null,

@@ -3,6 +3,17 @@ import type { LoadResult } from './load.js';
 
 export const FIGURES = ['opsPerSec', 'p50Ms', 'p99Ms', 'p999Ms', 'maxMs', 'meanMs', 'errors', 'retries'] as const;
 export type Figure = (typeof FIGURES)[number];
+/** The name people read for each figure (reports, tables). */
+export const FIGURE_LABELS: Readonly<Record<Figure, string>> = {
+  opsPerSec: 'ops/s',
+  p50Ms: 'p50 ms',
+  p99Ms: 'p99 ms',
+  p999Ms: 'p99.9 ms',
+  maxMs: 'max ms',
+  meanMs: 'mean ms',
+  errors: 'errors',
+  retries: 'retries',
+};
 /** Counts are summed over rounds (a median would hide a bad round); the rest take the median. */
 const SUMMED: ReadonlySet<Figure> = new Set<Figure>(['errors', 'retries']);
 

@@ -4,10 +4,10 @@
 // the same ordered link (replication.ts asks copyTargetLink), so whatever the target receives last
 // is the newest value. BEHAVIOR: at the end the hand-over freezes writes to the bucket for one round
 // trip, sends copy_finalise with the new owners and epoch, and commits once the target acked it.
-import { Cmd, Reply } from '../protocol/commands.js';
+import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { COPY_BATCH_BYTES_MAX, COPY_BATCH_ITEMS_MAX } from '../shared/limits.js';
-import { replyWhy, type PeerLink } from './peer-link.js';
+import { replyFailCode, replyWhy, type PeerLink } from './peer-link.js';
 import type { Owners } from './table.js';
 import { HAND_OVER_CALL_TIMEOUT_MS, type HandOver, type MoveDone, type MoveHostBase } from './hand-over.js';
 
@@ -67,10 +67,10 @@ export class CopySender {
     const out: Outgoing = { b, target, link, role, epoch: e.epoch, iter: data.entries(), inFlight: 0, items: 0, finalising: false, onDone };
     this.outgoing = out;
     const begin = { mask: this.node.table.mask, hash: b, epoch: e.epoch, role };
-    this.node.log.info({ bucket: b, to: target, role: role === CopyRole.primary ? 'primary' : 'backup' }, 'bucket copy started');
+    this.node.log.debug({ bucket: b, to: target, role: role === CopyRole.primary ? 'primary' : 'backup' }, 'bucket copy started');
     link.call(Cmd.copyBegin, (w) => nodeMsg.copyBegin.encode(w, begin), (reply, err) => {
       if (this.outgoing !== out) return;
-      if (reply?.command !== Reply.ack) return this.abort(out, `copy_begin refused: ${err ?? replyWhy(reply)}`);
+      if (reply?.command !== Reply.ack) return this.abort(out, `copy_begin refused: ${err ?? replyWhy(reply)}`, reply !== null && replyFailCode(reply) === ErrorCode.busy);
       this.pump(out);
     }, HAND_OVER_CALL_TIMEOUT_MS);
     return true;
@@ -119,15 +119,17 @@ export class CopySender {
       this.outgoing = null;
       if (!ok) this.sendAbort(out);
       else this.handOver.moved++;
-      this.node.log.info({ bucket: out.b, to: out.target, items: out.items, ok }, 'bucket copy finished');
-      out.onDone(ok);
+      this.node.log.debug({ bucket: out.b, to: out.target, items: out.items, ok }, 'bucket copy finished');
+      out.onDone(ok, out.items);
     });
   }
 
-  private abort(out: Outgoing, why: string): void {
+  /** `expected`: an ordinary refusal (the target is busy receiving another copy): debug, not warn. */
+  private abort(out: Outgoing, why: string, expected = false): void {
     if (this.outgoing !== out) return;
     this.outgoing = null;
-    this.node.log.warn({ bucket: out.b, to: out.target, why }, 'bucket copy aborted');
+    if (expected) this.node.log.debug({ bucket: out.b, to: out.target, why }, 'bucket copy not started: the target is busy');
+    else this.node.log.warn({ bucket: out.b, to: out.target, why }, 'bucket copy aborted');
     this.sendAbort(out);
     out.onDone(false);
   }

@@ -13,7 +13,8 @@ import type { Store } from './store.js';
 import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
 
-export type MoveDone = (ok: boolean) => void;
+/** A move ended; `items`: how many a copy sent (0 for a promotion). */
+export type MoveDone = (ok: boolean, items?: number) => void;
 
 export const HAND_OVER_CALL_TIMEOUT_MS = 15_000;
 const UNSURE_ASK_EVERY_MS = 500;
@@ -134,7 +135,9 @@ export class HandOver {
         return;
       }
       this.unfreeze();
-      this.node.log.warn({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
+      // retryLater (the target is not linked to the new backup yet: a join in progress) is ordinary.
+      const ordinary = replyFailCode(reply) === ErrorCode.retryLater;
+      this.node.log[ordinary ? 'debug' : 'warn']({ bucket: b, to: link.addr, why: replyWhy(reply) }, 'bucket hand-over refused');
       if (replyFailCode(reply) === ErrorCode.seqGap) this.node.repl.dropBackup(b, link.addr, 'behind at hand-over');
       // A member that died while the bucket was frozen was not acted on for it: do it now.
       this.node.repairOwners(b);

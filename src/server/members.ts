@@ -22,6 +22,7 @@ import { answerHeartbeat, leaseValid, sendHeartbeat } from './membership/heartbe
 import { broadcast, memberList, sendMembers } from './membership/gossip.js';
 import type { MembershipHost } from './membership/host.js';
 import type { Writer } from '../protocol/codec.js';
+import { RecentDeaths } from './recent-deaths.js';
 
 const { NodeRole, MemberState } = nodeMsg;
 
@@ -33,6 +34,8 @@ export class Membership {
   readonly members = new Map<string, Member>();
   /** Incarnations declared dead (`addr#incarnation`), refused ever after. */
   private readonly dead = new Set<string>();
+  /** Data members declared dead lately, for stats and status only (decides nothing). */
+  readonly recentDeaths = new RecentDeaths();
   private lastTickMs: number;
   private readonly suspicion: Suspicions;
   private readonly healer: SplitHealer;
@@ -331,6 +334,7 @@ export class Membership {
       const now = this.node.clock.nowMs();
       this.healer.add(m.addr, m.incarnation, now);
       this.suspicion.declared(m, now);
+      this.recentDeaths.add(m.addr, this.node.clock.wallMs());
     }
     const link = m.link;
     m.link = null;

@@ -12,6 +12,7 @@ import { HandOver, type HandOverHost, type MoveDone } from './hand-over.js';
 import { CopySender, type CopySenderHost } from './copy-sender.js';
 import { CopyReceiver, type CopyReceiverHost } from './copy-receiver.js';
 import { onSyncUpdate, type BackupReceiverHost } from './backup-receiver.js';
+import { TransferSummary } from './transfer-summary.js';
 
 export type { MoveDone } from './hand-over.js';
 
@@ -27,8 +28,10 @@ export class Migration {
   private readonly handOver: HandOver;
   private readonly sender: CopySender;
   private readonly receiver: CopyReceiver;
+  private readonly summary: TransferSummary;
 
   constructor(private readonly node: MigrationHost) {
+    this.summary = new TransferSummary(node.log);
     this.handOver = new HandOver(node);
     this.sender = new CopySender(node, this.handOver);
     this.receiver = new CopyReceiver(node);
@@ -72,13 +75,26 @@ export class Migration {
   /** Copies bucket b to `target`, which becomes its primary or its backup. */
   startCopy(b: number, target: string, role: number, onDone: MoveDone): boolean {
     if (this.busy) return false;
-    return this.sender.start(b, target, role, onDone);
+    const kind = role === nodeMsg.CopyRole.primary ? 'primary' : 'backup';
+    const done: MoveDone = (ok, items) => {
+      this.summary.moveDone(target, kind, ok, items ?? 0, this.node.clock.nowMs());
+      onDone(ok, items);
+    };
+    const started = this.sender.start(b, target, role, done);
+    if (started) this.summary.moveStarted(target, this.node.clock.nowMs());
+    return started;
   }
 
   /** Gives bucket b to its backup `target` in place: no data moves. */
   promote(b: number, target: string, keepMeAsBackup: boolean, onDone: MoveDone): boolean {
     if (this.busy) return false;
-    return this.handOver.promote(b, target, keepMeAsBackup, onDone);
+    const done: MoveDone = (ok) => {
+      this.summary.moveDone(target, 'promote', ok, 0, this.node.clock.nowMs());
+      onDone(ok);
+    };
+    const started = this.handOver.promote(b, target, keepMeAsBackup, done);
+    if (started) this.summary.moveStarted(target, this.node.clock.nowMs());
+    return started;
   }
 
   // ---- events ----
@@ -113,6 +129,7 @@ export class Migration {
   tick(nowMs: number): void {
     this.receiver.tick(nowMs);
     this.handOver.askUnsure(nowMs);
+    this.summary.tick(nowMs);
   }
 
   /** Everything stops (mask widened, node rejoining). */

@@ -14,6 +14,8 @@ export interface ServerOptions {
   maxFrameBytes: number;
   logLevel: string;
   logFile: string | undefined;
+  /** 'pretty': one readable line per entry (pino-pretty); 'json': one JSON object per line. */
+  logFormat: 'pretty' | 'json';
   dataDir: string;
   /** Save file path; default <dataDir>/opencluster.save. */
   savefile: string;
@@ -82,6 +84,7 @@ export function defaultServerOptions(): ServerOptions {
     maxFrameBytes: L.DEFAULT_MAX_FRAME_BYTES,
     logLevel: 'info',
     logFile: undefined,
+    logFormat: 'json',
     dataDir,
     savefile: join(dataDir, 'opencluster.save'),
     ignoreBadSavefile: false,

@@ -1,6 +1,7 @@
 // The node's statistics as `stats` (32) answers them: one JSON document, over a narrow view of the node.
 import * as nodeMsg from '../protocol/messages/node.js';
 import type { Clock } from '../shared/clock.js';
+import { packageVersion } from '../shared/version.js';
 import type { Admission } from './admission.js';
 import type { Membership } from './members.js';
 import type { Migration } from './migration.js';
@@ -19,10 +20,10 @@ export interface StatsSource {
   readonly clock: Clock;
   readonly stats: NodeStats;
   readonly requests: Pick<RequestMeter, 'all'>;
-  readonly store: Pick<Store, 'totalItems' | 'totalMaps' | 'approxBytes'>;
-  readonly table: Pick<BucketTable, 'mask'>;
+  readonly store: Pick<Store, 'totalItems' | 'totalMaps' | 'approxBytes' | 'heldBuckets' | 'bucket'>;
+  readonly table: Pick<BucketTable, 'mask' | 'level'>;
   readonly clients: { readonly size: number };
-  readonly members: Pick<Membership, 'dataMembers' | 'leaseValid' | 'hasQuorum' | 'members'>;
+  readonly members: Pick<Membership, 'dataMembers' | 'leaseValid' | 'hasQuorum' | 'members' | 'recentDeaths'>;
   readonly repl: Pick<Replication, 'loggerCount' | 'syncFailures' | 'loggerDrops'>;
   readonly migration: Pick<Migration, 'moved' | 'describe' | 'incoming'>;
   readonly frontDoor: { readonly admission: Pick<Admission, 'stats' | 'bufferedBytes'> };
@@ -35,10 +36,12 @@ export function statsDoc(node: StatsSource): Record<string, unknown> {
   return {
     addr: node.me,
     role: 'data',
+    version: packageVersion(),
     state: node.leaving ? 'leaving' : 'alive',
     incarnation: String(node.incarnation),
     uptimeMs: node.clock.wallMs() - node.startedMs,
     items: node.store.totalItems(),
+    itemsByRole: itemsByRole(node),
     maps: node.store.totalMaps(),
     memoryBytes: { data: Math.max(0, node.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
     connections: { clients: node.clients.size, nodes: node.members.dataMembers().filter((m) => m.link !== null).length, loggers: node.repl.loggerCount },
@@ -57,5 +60,20 @@ export function statsDoc(node: StatsSource): Record<string, unknown> {
       role: m.role === nodeMsg.NodeRole.logger ? 'logger' : 'data',
       state: m.state === nodeMsg.MemberState.leaving ? 'leaving' : m.link?.established ? 'alive' : 'connecting',
     })),
+    // Members this node declared dead lately (not members again): shown `dead` by status.
+    dead: node.members.recentDeaths.list(node.clock.wallMs(), (addr) => addr === node.me || node.members.members.has(addr)),
   };
+}
+
+/** Items in the buckets this node holds as primary, and as backup (held buckets of neither role: other). */
+function itemsByRole(node: StatsSource): { primary: number; backup: number; other: number } {
+  const out = { primary: 0, backup: 0, other: 0 };
+  for (const b of node.store.heldBuckets()) {
+    const n = node.store.bucket(b)?.itemCount ?? 0;
+    const level = b <= node.table.mask ? node.table.level(b, node.me) : -1;
+    if (level === 0) out.primary += n;
+    else if (level === 1) out.backup += n;
+    else out.other += n;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 // `opencluster status` against two real nodes: both listed, the verdict reaches balanced with
-// every bucket backed up, and a node's loss shows as degraded or rebalanced, never as a stale row.
+// every bucket backed up, and a node's loss shows as degraded, then rebalanced, with the lost node
+// in state dead (never as a live row).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,10 +17,14 @@ let first: NodeProcess;
 let second: NodeProcess;
 let logger: ChildProcess | undefined;
 
+const EXIT_OF: Record<string, number> = { balanced: 0, balancing: 1, degraded: 3 };
+
+/** The report; its exit code always matches its verdict. */
 async function status(addr: string): Promise<Report> {
   const r = await runCli(['status', '--json', '--cluster', addr]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Report;
+  const report = JSON.parse(r.stdout) as Report;
+  assert.equal(r.code, EXIT_OF[report.verdict], `exit code of verdict ${report.verdict}: ${r.stderr}`);
+  return report;
 }
 
 before(async () => {
@@ -77,19 +82,21 @@ test('a logging node is listed apart from the data nodes', async () => {
   assert.match(text.stdout, new RegExp(`^logging nodes: .*${report.loggers[0]!.addr.replace(/[.[\]]/g, '\\$&')}`, 'm'));
 });
 
-test('after one node is killed, status no longer calls the cluster balanced with it', async () => {
+test('after one node is killed, status shows it dead, and balanced once the survivor holds every bucket', async () => {
   await killNode(second);
-  const report = await waitFor('the dead node to leave the status', async () => {
+  await waitFor('the killed node shown dead', async () => {
     const rep = await status(first.addr);
-    return rep.nodes.every((n) => n.addr !== second.addr) ? rep : undefined;
+    return rep.nodes.some((n) => n.addr === second.addr && n.state === 'dead') ? rep : undefined;
   }, 30000, 500);
-  assert.equal(report.nodes.length, 1);
-  assert.equal(report.nodes[0]!.addr, first.addr);
   const settled = await waitFor('the survivor to hold every bucket', async () => {
     const rep = await status(first.addr);
     return rep.verdict === 'balanced' ? rep : undefined;
   }, 30000, 500);
-  assert.equal(settled.nodes[0]!.primary, settled.mask + 1);
+  const live = settled.nodes.filter((n) => n.state !== 'dead');
+  assert.equal(live.length, 1);
+  assert.equal(live[0]!.addr, first.addr);
+  assert.equal(live[0]!.primary, settled.mask + 1);
+  assert.deepEqual(settled.nodes.filter((n) => n.state === 'dead').map((n) => [n.addr, n.primary, n.backup]), [[second.addr, 0, 0]], 'the dead node is still shown, holding nothing');
   for (let i = 0; i < 50; i += 7) {
     const r = await runCli(['get', `st:${i}`, '--cluster', first.addr]);
     assert.equal(r.code, 0, r.stderr);

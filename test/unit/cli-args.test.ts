@@ -13,7 +13,7 @@ import {
   UsageError,
 } from '../../src/cli/args.js';
 import { oneLine, valueToJson, valueToText, valueTypeOf } from '../../src/cli/output.js';
-import { buildStatus, judge, type NodeRow } from '../../src/cli/status-report.js';
+import { buildStatus, judge, VERDICT_EXIT, type NodeRow } from '../../src/cli/status-report.js';
 
 test('--type accepts int, long, string, binary and defaults to string', () => {
   assert.equal(parseValueType(undefined), 'string');
@@ -99,7 +99,7 @@ function tableOf(primaryOf: (b: number) => string, backupOf: (b: number) => stri
 }
 
 function row(addr: string, primary: number, backup: number, extra: Partial<NodeRow> = {}): NodeRow {
-  return { addr, state: 'alive', primary, backup, items: 0, transfer: null, incoming: null, serving: true, quorum: true, ...extra };
+  return { addr, state: 'alive', primary, backup, items: 0, itemsPrimary: 0, itemsBackup: 0, transfer: null, incoming: null, serving: true, quorum: true, ...extra };
 }
 
 test('verdict: a node without a quorum, or one not serving, is degraded and named', () => {
@@ -116,6 +116,31 @@ test('verdict: a node without a quorum, or one not serving, is degraded and name
   assert.match(stalled.reason, /not serving on b:2/);
   const unknown = judge([row('a:1', 86, 85, { serving: null, quorum: null }), row('b:2', 85, 85), row('c:3', 85, 86)], table);
   assert.equal(unknown.verdict, 'balanced', 'a node without stats (older node, not reached) is not judged on these');
+});
+
+test('verdict: a dead node is shown but judged only by its buckets: degraded while it is primary, balanced once taken over', () => {
+  const two = (b: number): string => (b % 2 === 0 ? 'a:1' : 'b:2');
+  const other = (b: number): string => (b % 2 === 0 ? 'b:2' : 'a:1');
+  const withDead = [row('a:1', 128, 128), row('b:2', 128, 128), row('c:3', 0, 0, { state: 'dead', items: null, itemsPrimary: null, itemsBackup: null })];
+  assert.equal(judge(withDead, tableOf(two, other)).verdict, 'balanced', 'a dead node holding nothing does not hold the verdict back');
+  const stillPrimary = judge(withDead, tableOf((b) => (b === 5 ? 'c:3' : two(b)), other));
+  assert.equal(stillPrimary.verdict, 'degraded');
+  assert.match(stillPrimary.reason, /dead primary/);
+  assert.equal(judge(withDead, tableOf(two, (b) => (b === 4 ? 'c:3' : other(b)))).verdict, 'degraded', 'a backup on a dead node is no backup');
+  assert.deepEqual(Object.entries(VERDICT_EXIT), [['balanced', 0], ['balancing', 1], ['degraded', 3]]);
+});
+
+test('status report: dead members from the stats are rows in state dead; items split into primary and backup', () => {
+  const table = tableOf((b) => (b % 2 === 0 ? 'a:1' : 'b:2'), (b) => (b % 2 === 0 ? 'b:2' : 'a:1'));
+  const stat = (addr: string, primary: number, backup: number): Record<string, unknown> => ({
+    addr, role: 'data', state: 'alive', items: primary + backup, itemsByRole: { primary, backup, other: 0 },
+    buckets: { primary: 128, backup: 128, mask: MASK }, serving: true, quorum: true, transfer: null, incoming: null,
+    members: [], dead: [{ addr: 'c:3', declaredAtMs: 1 }],
+  });
+  const report = buildStatus([stat('a:1', 10, 12), stat('b:2', 12, 10)], table);
+  assert.deepEqual(report.nodes.map((n) => [n.addr, n.state]), [['a:1', 'alive'], ['b:2', 'alive'], ['c:3', 'dead']]);
+  assert.deepEqual(report.items, { primary: 22, backup: 22 });
+  assert.equal(report.verdict, 'balanced');
 });
 
 test('verdict: one node holding every bucket is balanced', () => {
@@ -165,7 +190,7 @@ test('buildStatus: nodes from stats and members, loggers apart, counts from stat
     'not an object',
   ];
   const report = buildStatus(stats, table);
-  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, transfer: null, incoming: null, serving: true, quorum: true }]);
+  assert.deepEqual(report.nodes, [{ addr: 'a:1', state: 'alive', primary: 256, backup: 0, items: 12, itemsPrimary: null, itemsBackup: null, transfer: null, incoming: null, serving: true, quorum: true }]);
   assert.deepEqual(report.loggers, [{ addr: 'log:9', state: 'alive' }]);
   assert.equal(report.verdict, 'balanced');
   assert.equal(report.mask, MASK);
@@ -181,7 +206,7 @@ test('buildStatus: a member without stats is listed with counts from the table',
   const stats = [{ addr: 'a:1', items: 5, buckets: { primary: 128, backup: 128 }, transfer: null, members }];
   const report = buildStatus(stats, table);
   assert.equal(report.nodes.length, 2);
-  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, transfer: null, incoming: null, serving: null, quorum: null });
+  assert.deepEqual(report.nodes[1], { addr: 'b:2', state: 'alive', primary: 128, backup: 128, items: null, itemsPrimary: null, itemsBackup: null, transfer: null, incoming: null, serving: null, quorum: null });
   assert.equal(report.verdict, 'balanced');
 });
 
