@@ -21,7 +21,7 @@ function mayDeclare(links: Links, n: number, i: number, t: number): boolean {
   const witnesses: Witness[] = [];
   for (let x = 0; x < n; x++) {
     if (x === i || x === t) continue;
-    witnesses.push({ addr: addr(x), heard: reach(links, i, x), suspectsTarget: !reach(links, x, t) });
+    witnesses.push({ addr: addr(x), heard: reach(links, i, x), suspectsTarget: !reach(links, x, t), suspectsMe: !reach(links, x, i) });
   }
   return suspicionConfirmed(addr(i), addr(t), witnesses);
 }
@@ -76,10 +76,11 @@ test('two nodes: the lower address declares the silent other; the higher only on
 });
 
 test('a witness that is not heard, or whose report does not name the suspect, confirms nothing', () => {
-  const w = (heard: boolean, suspectsTarget: boolean): Witness => ({ addr: addr(2), heard, suspectsTarget });
+  const w = (heard: boolean, suspectsTarget: boolean, suspectsMe = false): Witness => ({ addr: addr(2), heard, suspectsTarget, suspectsMe });
   assert.equal(suspicionConfirmed(addr(0), addr(1), [w(true, true)]), true);
   assert.equal(suspicionConfirmed(addr(0), addr(1), [w(false, true)]), false, 'nodes killed together do not vouch for each other');
   assert.equal(suspicionConfirmed(addr(0), addr(1), [w(true, false)]), false, 'a witness that still hears the suspect keeps it');
+  assert.equal(suspicionConfirmed(addr(0), addr(1), [w(true, true, true)]), false, 'a witness that suspects the judge too was the one cut off');
 });
 
 test('suspicion: silence past the dead-after time, or half of it after a refused dial', () => {

@@ -40,6 +40,7 @@ const SOAK_REGRESSIONS: [number, string][] = [
   [621, 'the same, with a kill -9 inside an isolation'],
   [945, 'a new incarnation named backup by address took over a bucket it held no copy of'],
   [153, 'the final check ran while backup pushes released by the heal were still under way'],
+  [283, 'an isolated node\'s first reports, naming everyone, confirmed both ends of a cut link'],
 ];
 
 test('regressions the 1,000-seed soak found with --quorum majority, each replayed', async () => {

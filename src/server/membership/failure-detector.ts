@@ -32,12 +32,17 @@ export interface Witness {
   heard: boolean;
   /** Its latest recent report names the suspect among the members it suspects. */
   suspectsTarget: boolean;
+  /** Its latest recent report names the judging node too. */
+  suspectsMe: boolean;
 }
 
 /**
  * Whether `me`, which suspects `target`, may declare it dead: `me` and the heard witnesses that
  * suspect it too form a side with quorum among all data nodes (the target and every other witness
- * count against). BEHAVIOR: with no other data node (two in all) that is the tie-break of
+ * count against). A witness whose report suspects `me` as well confirms nothing: it heard neither
+ * of us (it was the one cut off: after an isolation its first reports name everyone), and counting
+ * it let both ends of a cut link declare each other dead (the simulator's seed 283).
+ * BEHAVIOR: with no other data node (two in all) that is the tie-break of
  * sideHasQuorum: the lower address may, the higher may not; the higher may when `refused`, that is,
  * a dial to the target was refused after it fell silent: its port is open to no process, so the
  * target is gone, not cut off (a cut is silence). A firewall that rejects rather than drops would
@@ -46,6 +51,6 @@ export interface Witness {
 export function suspicionConfirmed(me: string, target: string, witnesses: readonly Witness[], refused = false): boolean {
   if (witnesses.length === 0 && refused) return true;
   const others = [{ addr: target, silentMs: Number.POSITIVE_INFINITY }];
-  for (const w of witnesses) others.push({ addr: w.addr, silentMs: w.heard && w.suspectsTarget ? 0 : Number.POSITIVE_INFINITY });
+  for (const w of witnesses) others.push({ addr: w.addr, silentMs: w.heard && w.suspectsTarget && !w.suspectsMe ? 0 : Number.POSITIVE_INFINITY });
   return sideHasQuorum(me, others, 0);
 }

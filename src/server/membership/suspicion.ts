@@ -8,7 +8,7 @@ import { sideHasQuorum } from './quorum.js';
 
 /** What the suspicion bookkeeping needs of the membership around it. */
 /** What suspicion needs of the node itself. */
-export type SuspicionNode = Pick<MembershipHost, 'me' | 'log' | 'opts'>;
+export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts'>;
 
 /** What suspicion needs of the membership around it. */
 export interface SuspicionHost {
@@ -49,6 +49,7 @@ export class Suspicions {
   judge(m: Member, now: number, why: string, suspects = this.suspectedNow(now)): boolean {
     if (!this.suspects(m, now)) return false;
     const key = memberKey(m.addr, m.incarnation);
+    const mine = memberKey(this.node.me, this.node.incarnation);
     const half = this.node.opts.deadAfterMs / 2;
     const confirmed =
       this.node.opts.quorum === 'off' ||
@@ -62,6 +63,7 @@ export class Suspicions {
             addr: x.addr,
             heard: !suspects.includes(x) && unansweredMs(x, now) <= half,
             suspectsTarget: now - x.reportedAtMs <= half && x.reportedSuspects.has(key),
+            suspectsMe: now - x.reportedAtMs <= half && x.reportedSuspects.has(mine),
           })),
         m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs,
       );
