@@ -9,7 +9,6 @@
 // required to show one.
 import type { ByteStream } from '../net/byte-stream.js';
 import type { Clock, Timer } from '../shared/clock.js';
-import type { TLSSocket } from 'node:tls';
 import { Connection, TlsOnPlainError } from '../net/connection.js';
 import { Reader, DecodeError } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
@@ -29,7 +28,7 @@ import type { PeerLinkEvents } from './peer-link.js';
 import { Admission, ADMISSION_SWEEP_INTERVAL_MS } from './admission.js';
 import { gate, type GatePolicy } from './gate.js';
 import { Logins } from './login.js';
-import { mismatchLogGate, type NodeTls } from './tls-state.js';
+import { mismatchLogGate, peerVerified, tlsAuthError, type NodeTls } from './tls-state.js';
 import type { RequestMeter } from './request-meter.js';
 
 /** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
@@ -387,18 +386,4 @@ export class FrontDoor {
     const link = new PeerLink(s.conn, node.linkEvents, false);
     node.members.onServerHello(link, frame);
   }
-}
-
-/** True when the peer showed a certificate that verified against our CA (TLS sockets only). */
-function peerVerified(socket: ByteStream): boolean {
-  return (socket as Partial<TLSSocket>).authorized === true;
-}
-
-/** Why the peer's certificate did not verify, as OpenSSL says it. */
-function tlsAuthError(socket: ByteStream): string {
-  const e = (socket as Partial<TLSSocket>).authorizationError;
-  if (e === undefined || e === null) return 'no certificate';
-  const text = String(e);
-  // OpenSSL names a missing client certificate as a missing issuer: say what it is.
-  return (socket as Partial<TLSSocket>).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
 }

@@ -8,16 +8,15 @@
 // its address. A node that finds its own event loop was paused does not
 // declare others dead for it, and its lease (writes allowed) runs from heartbeat send times, so a
 // paused primary stops taking writes before its peers can have promoted its backups.
-import type { NodeDialParams } from '../net/node-handshake.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { PeerLink } from './peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, type Member } from './membership/member.js';
-import { Suspicions, unansweredMs } from './membership/suspicion.js';
+import { Suspicions } from './membership/suspicion.js';
 import { SplitHealer } from './membership/healing.js';
-import { Dialer } from './membership/dialer.js';
+import { Dialer, nodeDialParams } from './membership/dialer.js';
 import { answerHeartbeat, leaseValid, sendHeartbeat } from './membership/heartbeats.js';
 import { broadcast, memberList, sendMembers } from './membership/gossip.js';
 import type { MembershipHost } from './membership/host.js';
@@ -48,14 +47,13 @@ export class Membership {
       declareDead: (m, why) => this.declareDead(m, why),
     });
     this.dialer = new Dialer(node, {
-      dialParams: () => this.dialParams(),
       member: (addr) => this.members.get(addr),
       onLinked: (addr, link, joining) => this.onLinked(addr, link, joining),
       onDeclaredDead: (addr) => node.rejoinAsNew('peer says this incarnation was declared dead', addr),
       onRefused: (m, now) => this.suspicion.judge(m, now, 'connection refused'),
     });
     this.healer = new SplitHealer(node, {
-      probeDialParams: () => ({ ...this.dialParams(), maxFrameBytes: node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS }),
+      probeDialParams: () => ({ ...nodeDialParams(node), maxFrameBytes: node.opts.maxFrameBytes, pauseReadOnOutput: true, connectTimeoutMs: CALL_TIMEOUT_MS }),
       sideSize: () => this.suspicion.sideSize(node.clock.nowMs()),
       hasQuorum: () => this.hasQuorum(node.clock.nowMs()),
       memberIncarnation: (addr) => {
@@ -103,21 +101,6 @@ export class Membership {
   /** Dials the seeds in order, retrying, until one welcomes this node with its table. */
   join(seeds: string[], stopped: () => boolean): Promise<boolean> {
     return this.dialer.join(this.node.me, seeds, stopped);
-  }
-
-  /** How this node dials another: as itself, proving the cluster secret, within bounded waits. */
-  private dialParams(): NodeDialParams {
-    return {
-      secret: this.node.opts.clusterSecret,
-      me: { addr: this.node.me, incarnation: this.node.incarnation, role: NodeRole.data },
-      clock: this.node.clock,
-      transport: this.node.transport,
-      maxFrameBytes: this.node.peerFrameBytes,
-      connectTimeoutMs: Math.max(500, this.deadAfterMs / 2),
-      handshakeTimeoutMs: Math.max(1000, this.deadAfterMs),
-      pauseReadOnOutput: false,
-      tls: this.node.tls?.dialOptions(),
-    };
   }
 
   /** A dial answered hello with ack: the link serves that member (a new one if unknown). */
@@ -284,13 +267,7 @@ export class Membership {
       this.dead.add(memberKey(msg.addr, msg.incarnation));
       return;
     }
-    // Taken only by a side with a quorum, and not about a member this node still hears (a cut of
-    // the link between two nodes must not make a third evict both), unless this node reported it
-    // a suspect lately: then it may have confirmed the death, and must not keep a member the
-    // declarer's side dropped (a member back from a long pause, say).
-    const now = this.node.clock.nowMs();
-    const heard = unansweredMs(m, now) < this.deadAfterMs / 2;
-    if (!this.suspicion.reportedLately(m, now) && (heard || !this.hasQuorum(now))) {
+    if (!this.suspicion.takesReport(m, this.node.clock.nowMs())) {
       this.node.log.info({ peer: msg.addr, by: link.addr }, 'report of a death not taken: this node still hears it, or has no quorum');
       return;
     }

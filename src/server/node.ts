@@ -13,7 +13,7 @@ import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
 import { onPeerCommand } from './peer-commands.js';
 import { statsDoc } from './stats-doc.js';
-import { orphanTakeovers, type OwnershipView } from './ownership.js';
+import { orphanTakeovers, ownershipViewOf, type OwnershipView } from './ownership.js';
 import { LostBuckets } from './lost-buckets.js';
 import type { WriteObserver } from './replication.js';
 import { TableMerge } from './table-merge.js';
@@ -31,7 +31,7 @@ import { Migration } from './migration.js';
 import { Balancer } from './balancer.js';
 import type { PeerLink, PeerLinkEvents } from './peer-link.js';
 import { UpdateOp } from '../protocol/messages/node.js';
-import { decideRoute, type RouteView } from './routing.js';
+import { decideRoute, routeViewOf, type RouteView } from './routing.js';
 import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
 import { RequestMeter } from './request-meter.js';
@@ -121,30 +121,8 @@ export class ClusterNode {
     this.balancer = new Balancer(this);
     this.frontDoor = new FrontDoor(this);
     this.tls = opts.tls === undefined ? null : new NodeTls(opts.tls, log);
-    const node = this;
-    this.routeView = {
-      get me() {
-        return node.me;
-      },
-      owners: (b) => this.table.get(b),
-      isFrozen: (b) => this.migration.isFrozen(b),
-      isIncoming: (b) => this.migration.isIncoming(b),
-      leaseValid: () => this.members.leaseValid(),
-      awaitsBackup: (b) => this.repl.awaitsBackup(b),
-    };
-    this.ownershipView = {
-      get me() {
-        return node.me;
-      },
-      get table() {
-        return node.table;
-      },
-      log,
-      isFrozen: (b) => this.migration.isFrozen(b),
-      liveAddrs: () => new Set([this.me, ...this.members.dataMembers().map((m) => m.addr)]),
-      goneAddrs: () => this.members.goneAddrs(),
-      holds: (b) => this.store.bucket(b) !== undefined || this.migration.isIncoming(b),
-    };
+    this.routeView = routeViewOf(this);
+    this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
     this.linkEvents = {
       onCommand: (link, frame) => onPeerCommand(this, link, frame),

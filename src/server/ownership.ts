@@ -17,6 +17,30 @@ export interface OwnershipView {
   holds(b: number): boolean;
 }
 
+/** A node's ownershipView: reads its parts at each call (its table is replaced on a rejoin). */
+export function ownershipViewOf(node: {
+  readonly me: string;
+  readonly table: OwnershipView['table'];
+  readonly log: Logger;
+  readonly store: { bucket(b: number): unknown };
+  readonly migration: { isFrozen(b: number): boolean; isIncoming(b: number): boolean };
+  readonly members: { dataMembers(): readonly { addr: string }[]; goneAddrs(): Set<string> };
+}): OwnershipView {
+  return {
+    get me() {
+      return node.me;
+    },
+    get table() {
+      return node.table;
+    },
+    log: node.log,
+    isFrozen: (b) => node.migration.isFrozen(b),
+    liveAddrs: () => new Set([node.me, ...node.members.dataMembers().map((m) => m.addr)]),
+    goneAddrs: () => node.members.goneAddrs(),
+    holds: (b) => node.store.bucket(b) !== undefined || node.migration.isIncoming(b),
+  };
+}
+
 /**
  * The buckets this node must take after a death. BEHAVIOR: every bucket whose primary is gone (the
  * one just declared, or one gone earlier whose backup was still alive then and has died since) goes

@@ -40,6 +40,26 @@ export interface RouteView {
   awaitsBackup(b: number): boolean;
 }
 
+/** A node's routeView: reads its parts at each call, so a part replaced later (a rejoin's table) is seen. */
+export function routeViewOf(node: {
+  readonly me: string;
+  readonly table: { get(b: number): Owners };
+  readonly migration: { isFrozen(b: number): boolean; isIncoming(b: number): boolean };
+  readonly members: { leaseValid(): boolean };
+  readonly repl: { awaitsBackup(b: number): boolean };
+}): RouteView {
+  return {
+    get me() {
+      return node.me;
+    },
+    owners: (b) => node.table.get(b),
+    isFrozen: (b) => node.migration.isFrozen(b),
+    isIncoming: (b) => node.migration.isIncoming(b),
+    leaseValid: () => node.members.leaseValid(),
+    awaitsBackup: (b) => node.repl.awaitsBackup(b),
+  };
+}
+
 const SERVE: RouteDecision = { kind: 'serve' };
 const NO_OWNER: RouteDecision = { kind: 'noOwner' };
 const RETRY: Record<RetryReason, RouteDecision> = {

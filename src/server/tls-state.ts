@@ -2,7 +2,7 @@
 // listener's and the dialler's options made from it, and the bounded log of failed handshakes.
 import type { Server } from 'node:net';
 import type { ByteStream } from '../net/byte-stream.js';
-import type { ConnectionOptions, Server as TlsServer, TlsOptions } from 'node:tls';
+import type { ConnectionOptions, Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import { loadTlsMaterial, nodeDialTlsOptions, secureContextOptions, serverTlsOptions, type TlsMaterial } from '../net/tls-material.js';
 import { RateGate } from '../shared/rate-gate.js';
 import type { Logger } from './log.js';
@@ -68,4 +68,18 @@ export class NodeTls {
     this.material = next;
     this.log.info({ cert: next.files.certFile }, 'TLS certificates reloaded');
   }
+}
+
+/** True when the peer showed a certificate that verified against our CA (TLS sockets only). */
+export function peerVerified(socket: ByteStream): boolean {
+  return (socket as Partial<TLSSocket>).authorized === true;
+}
+
+/** Why the peer's certificate did not verify, as OpenSSL says it. */
+export function tlsAuthError(socket: ByteStream): string {
+  const e = (socket as Partial<TLSSocket>).authorizationError;
+  if (e === undefined || e === null) return 'no certificate';
+  const text = String(e);
+  // OpenSSL names a missing client certificate as a missing issuer: say what it is.
+  return (socket as Partial<TLSSocket>).getPeerCertificate?.()?.raw === undefined ? `no certificate (${text})` : text;
 }

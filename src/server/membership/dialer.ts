@@ -13,14 +13,26 @@ import { sleep } from '../../shared/clock.js';
 import { PeerLink } from '../peer-link.js';
 import { MEMBER_CALL_TIMEOUT_MS, type Member } from './member.js';
 
-/** What dialling needs of the node and its membership. */
 /** What dialling needs of the node itself. */
-export type DialerNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'opts' | 'linkEvents' | 'safely'>;
+export type DialerNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'transport' | 'opts' | 'peerFrameBytes' | 'tls' | 'linkEvents' | 'safely'>;
+
+/** How this node dials another: as itself, proving the cluster secret, within bounded waits. */
+export function nodeDialParams(node: DialerNode): NodeDialParams {
+  return {
+    secret: node.opts.clusterSecret,
+    me: { addr: node.me, incarnation: node.incarnation, role: nodeMsg.NodeRole.data },
+    clock: node.clock,
+    transport: node.transport,
+    maxFrameBytes: node.peerFrameBytes,
+    connectTimeoutMs: Math.max(500, node.opts.deadAfterMs / 2),
+    handshakeTimeoutMs: Math.max(1000, node.opts.deadAfterMs),
+    pauseReadOnOutput: false,
+    tls: node.tls?.dialOptions(),
+  };
+}
 
 /** What dialling needs of the membership around it. */
 export interface DialerHost {
-  /** How this node dials (proving the cluster secret). */
-  dialParams(): NodeDialParams;
   member(addr: string): Member | undefined;
   /** The dialled node acked server_hello: the link serves that member from now on. */
   onLinked(addr: string, link: PeerLink, joining: boolean): void;
@@ -70,7 +82,7 @@ export class Dialer {
     const m = host.member(addr);
     if (m !== undefined) m.dialing = true;
     // A seed may be spelled otherwise than it advertises itself; a member must prove its own address.
-    dialNode(addr, { ...host.dialParams(), expectAddr: joining ? undefined : addr }).then(
+    dialNode(addr, { ...nodeDialParams(this.node), expectAddr: joining ? undefined : addr }).then(
       ({ conn }) => this.node.safely('dial', () => {
         const link = new PeerLink(conn, this.node.linkEvents, true);
         link.addr = addr;

@@ -98,13 +98,17 @@ export class Suspicions {
   }
 
   /**
-   * Whether this node reported m as a suspect within the dead-after time: it may have been one of
-   * the witnesses that confirmed a death another node declared, so it must take that death too,
-   * though it hears m again now (else the two views part: see Membership.onMemberGone).
+   * Whether this node takes another's report that member m died. BEHAVIOR: taken by a side with a
+   * quorum, and not about a member this node still hears (a cut of the link between two nodes must
+   * not make a third evict both), unless this node reported m a suspect within the dead-after
+   * time: then it may have been one of the witnesses that confirmed the death, and must take it
+   * though it hears m again now (a member back from a long pause, say), or the two views part (the
+   * simulator's seed 479).
    */
-  reportedLately(m: Member, now: number): boolean {
+  takesReport(m: Member, now: number): boolean {
     const at = this.reportedSuspect.get(memberKey(m.addr, m.incarnation));
-    return at !== undefined && now - at <= this.node.opts.deadAfterMs;
+    if (at !== undefined && now - at <= this.node.opts.deadAfterMs) return true;
+    return unansweredMs(m, now) >= this.node.opts.deadAfterMs / 2 && this.hasQuorum(now);
   }
 
   /** A member's report of whom it suspects. */
