@@ -218,7 +218,8 @@ function parseFigures(doc: unknown, now: number): Figures | null {
   const transfer = t !== null && typeof t === 'object' ? { bucket: num(t['bucket']), to: String(t['to'] ?? ''), role: String(t['role'] ?? ''), items: num(t['items']) } : null;
   return {
     atMs: now,
-    items: num(d['items']),
+    // Items this node holds as primary: the backup copies would count every key twice.
+    items: num(((d['itemsByRole'] ?? {}) as Record<string, unknown>)['primary'] ?? d['items']),
     memoryBytes: num(mem['rss']),
     requestsTotal: num(req['total']),
     latencyCounts: counts,

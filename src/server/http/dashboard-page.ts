@@ -48,7 +48,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section>
     <h2>Nodes</h2>
     <table>
-      <thead><tr><th>node</th><th>state</th><th>primaries</th><th>backups</th><th>items</th><th>memory</th><th>req/s</th><th>p99</th></tr></thead>
+      <thead><tr><th>node</th><th>state</th><th>primaries</th><th>backups</th><th>items (primary)</th><th>memory</th><th>req/s</th><th>p99</th></tr></thead>
       <tbody id="nodes"></tbody>
     </table>
     <h2 style="margin-top:14px">Transfers in progress</h2>
