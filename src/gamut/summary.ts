@@ -88,16 +88,6 @@ function cell(a: Aggregate, f: Figure): string {
   return `${fmt(f, a[f])} (${fmt(f, a.min[f])}-${fmt(f, a.max[f])})`;
 }
 
-const LABELS: Record<Figure, string> = {
-  opsPerSec: 'ops/s',
-  p50Ms: 'p50 ms',
-  p99Ms: 'p99 ms',
-  p999Ms: 'p99.9 ms',
-  maxMs: 'max ms',
-  meanMs: 'mean ms',
-  errors: 'errors',
-  retries: 'retries',
-};
 
 /** Plain-text table: one row per figure, a column per target, and the ratio. */
 export function loadTable(ours: Aggregate, redis?: Aggregate, ratio?: Ratio): string {
@@ -105,7 +95,7 @@ export function loadTable(ours: Aggregate, redis?: Aggregate, ratio?: Ratio): st
   if (redis) head.push(redis.rounds > 1 ? 'redis median (min-max)' : 'redis', 'ours/redis');
   const rows = [head];
   for (const f of FIGURES) {
-    const row = [LABELS[f], cell(ours, f)];
+    const row = [FIGURE_LABELS[f], cell(ours, f)];
     if (redis && ratio) row.push(cell(redis, f), ratio[f] === null ? '-' : ratio[f]!.toFixed(2));
     rows.push(row);
   }

@@ -1,5 +1,6 @@
 // Kill -9 of two of three nodes at once. With --quorum off the survivor takes every bucket, also
-// those whose primary and backup both died (each death alone left them to the other). With the
+// those whose primary and backup both died (each death alone left them to the other): those wait
+// ownerless for a copy to come back for --lost-bucket-grace-ms, then are taken over empty. With the
 // default majority quorum the survivor, hearing one node of three, serves nothing; once one of the
 // dead restarts on its address, every bucket has an owner and takes writes again.
 import { test, after } from 'node:test';
@@ -46,11 +47,14 @@ async function writeEveryBucket(c: Cluster, keys: string[]): Promise<string[]> {
 }
 
 test('--quorum off, kill -9 of two of three nodes: the survivor takes every bucket, those whose primary and backup both died too', { timeout: 120_000 }, async () => {
-  const nodes = await startCluster(3, { args: [...FAST, '--quorum', 'off'] });
+  const nodes = await startCluster(3, { args: [...FAST, '--quorum', 'off', '--lost-bucket-grace-ms', '2000'] });
   const addrs = nodes.map((n) => n.addr);
   await waitForGoalState(addrs);
   await Promise.all([killNode(nodes[1]!), killNode(nodes[2]!)]);
   const survivor = nodes[0]!;
+  // Buckets whose two holders both died wait for a copy first, then are taken over empty.
+  await survivor.waitForLog((l) => String(l['msg']).startsWith('no live copy of a bucket'), 20_000);
+  await survivor.waitForLog((l) => String(l['msg']).startsWith('bucket lost: no copy came back'), 20_000);
   await waitFor('the survivor owns every bucket', async () => {
     const [v] = await viewOf([survivor.addr]);
     return v!.primaries === BUCKETS ? true : undefined;
