@@ -204,7 +204,7 @@ async function rejoinWhenGone(sim: SimCluster, host: string): Promise<void> {
 }
 
 /** Every key's value at its primary (and its backup) against the ledger. */
-function checkValues(sim: SimCluster, ledger: Ledger): void {
+export function checkValues(sim: SimCluster, ledger: Ledger): void {
   const nodes = [...sim.nodes.values()];
   const entries = nodes[0]!.table.toEntries();
   for (const key of ledger.keys()) {
