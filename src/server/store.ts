@@ -25,7 +25,7 @@ export type ItemInput = Omit<StoredItem, 'usedTick'>;
  */
 export const ITEM_OVERHEAD_BYTES = 600;
 /** Per byte of key and value (the bytes themselves plus the room V8 and malloc keep beside them). */
-export const ITEM_BYTE_FACTOR = 1.5;
+export const ITEM_BYTE_FACTOR = 2.2;
 
 function valueSize(v: Value): number {
   return v.t === 1 ? 4 : v.t === 2 ? 8 : v.v.length;
