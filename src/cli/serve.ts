@@ -17,6 +17,11 @@ import { isValidMask } from '../shared/buckets.js';
 import { loadUsersFile } from '../server/users.js';
 import { addNodeTlsOptions, parseClientAuth, parseNodeTls, type TlsFlags } from './tls-flags.js';
 import { addConfigSources, printConfig } from './config.js';
+import { parseByteSize } from '../shared/byte-size.js';
+import { EVICTION_POLICIES, type EvictionPolicy } from '../server/memory-limit.js';
+
+/** The smallest --max-memory: below it even an empty node is over. */
+const MAX_MEMORY_BYTES_MIN = 32 * 1024 * 1024;
 
 interface ServeFlags extends TlsFlags {
   tlsClientAuth: string;
@@ -50,6 +55,8 @@ interface ServeFlags extends TlsFlags {
   http?: string;
   httpOpenMetrics?: boolean;
   printConfig?: boolean;
+  maxMemory?: string;
+  eviction: string;
 }
 
 const STATS_REPORT_INTERVAL_MS = 30_000;
@@ -120,6 +127,9 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
   o.http = f.http === undefined ? null : httpSideDoor(f.http, f.httpOpenMetrics === true);
   if (o.http !== null) checkHttpExposure(o.http, f.usersFile !== undefined, o.insecure);
   else if (f.httpOpenMetrics === true) throw new UsageError('--http-open-metrics needs --http HOST:PORT');
+  o.maxMemoryBytes = f.maxMemory === undefined ? 0 : maxMemory(f.maxMemory);
+  if (!(EVICTION_POLICIES as readonly string[]).includes(f.eviction)) throw new UsageError(`--eviction must be one of ${EVICTION_POLICIES.join(', ')}, got "${f.eviction}"`);
+  o.eviction = f.eviction as EvictionPolicy;
   if (f.usersFile !== undefined) {
     try {
       o.users = loadUsersFile(f.usersFile);
@@ -128,6 +138,19 @@ export function toServerOptions(f: ServeFlags): ServerOptions {
     }
   }
   return o;
+}
+
+/** --max-memory: a size (512mb, 1gb, bytes); 0 or none: no limit. */
+function maxMemory(text: string): number {
+  if (/^(0|none)$/i.test(text.trim())) return 0;
+  let bytes: number;
+  try {
+    bytes = parseByteSize(text);
+  } catch (error) {
+    throw new UsageError(`--max-memory: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (bytes < MAX_MEMORY_BYTES_MIN) throw new UsageError(`--max-memory must be at least 32mb (an empty node uses about 75mb), got "${text}"`);
+  return bytes;
 }
 
 /** --http: HOST:PORT, or a bare PORT on 127.0.0.1 (0: any free port). */
@@ -196,6 +219,8 @@ export function registerServe(program: Command): void {
     .option('--users-file <file>', 'users and their roles (mode 0600; lines from `opencluster passwd`): every client must log in')
     .option('--http <host:port>', 'serve /metrics, /health/* and the dashboard over HTTP here (a bare port: 127.0.0.1; 0: any free port)')
     .option('--http-open-metrics', 'with --users-file: /metrics and /health/* answer without a login (the dashboard still asks for an admin)')
+    .option('--max-memory <size>', 'bound on the node\'s memory (512mb, 1gb, bytes; backups count); default none: memory grows until the process fails')
+    .option('--eviction <policy>', `what a write past --max-memory does: ${EVICTION_POLICIES.join(', ')}`, d.eviction)
     .option('--legacy-clients <mode>', 'with --users-file: allow lets hello-only (legacy) clients use the legacy commands without a login; refuse closes them', d.legacyClients);
   addNodeTlsOptions(cmd).option('--tls-client-auth <mode>', 'none: clients need no certificate; require: clients must show one the CA signed', 'none');
   addConfigSources(cmd).action(async (flags: ServeFlags) => {

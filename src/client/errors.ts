@@ -23,6 +23,8 @@ export type ClusterErrorCode =
   | 'AUTH_FAILED'
   /** The user's role may not send this request (or the node wants a login first). */
   | 'NOT_ALLOWED'
+  /** The node is at its --max-memory limit and its eviction policy frees nothing: the write was not applied. */
+  | 'OUT_OF_MEMORY'
   /** Any other error the node reported (its failinfo code is in serverCode). */
   | 'SERVER_ERROR';
 

@@ -186,6 +186,8 @@ export function failInfoError(code: number, message: string, node: string): Clus
       return new ClusterError('AUTH_FAILED', message, code, node);
     case ErrorCode.notAllowed:
       return new ClusterError('NOT_ALLOWED', message, code, node);
+    case ErrorCode.outOfMemory:
+      return new ClusterError('OUT_OF_MEMORY', message, code, node);
     default:
       return new ClusterError('SERVER_ERROR', message, code, node);
   }

@@ -147,6 +147,7 @@ export class CompactState {
         return;
       case UpdateOp.delete:
       case UpdateOp.expired:
+      case UpdateOp.evicted:
         this.counters.deletes++;
         this.remove(u.map, u.key);
         return;

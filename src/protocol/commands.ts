@@ -100,6 +100,9 @@ export const ErrorCode = {
   seqGap: 15,
   authFailed: 16,
   notAllowed: 17,
+  // issue 11, part C (memory limit): 26-27
+  /** A write past the node's --max-memory with --eviction noeviction (or nothing left to evict). */
+  outOfMemory: 26,
 } as const;
 
 export type ErrorCodeNumber = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,7 +16,8 @@ import type { Clock } from '../shared/clock.js';
 import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
-import type { Store, StoredItem } from './store.js';
+import { itemCostBytes, type Store, type StoredItem } from './store.js';
+import type { MemoryLimit } from './memory-limit.js';
 import { outcomeOfError } from './request-meter.js';
 
 /** What the data handlers need of the node. */
@@ -29,6 +30,8 @@ export interface DataHost {
   readonly log: Logger;
   /** Told of every item found expired on a read (the primary publishes the expiry). */
   readonly onExpired: (b: number, map: string, key: string) => void;
+  /** --max-memory: whether a write that adds an item fits (evicting first), memory-limit.ts. */
+  readonly memory: Pick<MemoryLimit, 'admit'>;
 }
 
 const MAX_EXPIRES_SEC = 0x7fffffff;
@@ -106,6 +109,13 @@ function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: n
   return expiresSec === 0 ? 0 : node.clock.wallMs() + expiresSec * 1000;
 }
 
+/** A write that adds this item past --max-memory is answered outOfMemory here (nothing is applied). */
+function refusedForMemory(node: DataHost, s: ClientSession, frame: Frame, key: string, value: Value): boolean {
+  if (node.memory.admit(itemCostBytes(key, value), node.clock.wallMs())) return false;
+  s.failinfo(frame, ErrorCode.outOfMemory, 'out of memory: the node is at its --max-memory limit and its eviction policy frees nothing for this write');
+  return true;
+}
+
 /** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
 function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
   node.stats.writes++;
@@ -146,6 +156,7 @@ function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typ
   if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
+  if (refusedForMemory(node, s, frame, m.key, m.value)) return;
   node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
   const u: Update = { op: UpdateOp.set, map: m.map, key: m.key, expiresAtMs: at, value: m.value };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
@@ -265,6 +276,7 @@ function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.L
   }
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
+  if (refusedForMemory(node, s, frame, m.name, value)) return;
   // A plain key hashed by the original client's signed-char FNV (a name with bytes >= 0x80) stays
   // under the hash it was given: in the map that routes by that hash (see LEGACY_KEY_PREFIX).
   const map = m.mapHash !== 0 ? legacyMap(node, b, m.mapHash) : fnv ? '' : legacyKeyMapName(m.keyHash);

@@ -35,6 +35,7 @@ import { decideRoute, routeViewOf, type RouteView } from './routing.js';
 import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
 import { RequestMeter } from './request-meter.js';
+import { MemoryLimit, MEMORY_CHECK_INTERVAL_MS } from './memory-limit.js';
 
 
 /** Where a node gets its time and randomness. */
@@ -86,6 +87,8 @@ export class ClusterNode {
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
   readonly tls: NodeTls | null;
+  /** --max-memory and --eviction: what used is, which writes fit, what is evicted (memory-limit.ts). */
+  readonly memory: MemoryLimit;
 
   /** The node's clock (env.clock), for its parts. */
   get clock(): Clock {
@@ -124,6 +127,16 @@ export class ClusterNode {
     this.routeView = routeViewOf(this);
     this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
+    this.memory = new MemoryLimit({
+      opts,
+      get store() {
+        return node.store;
+      },
+      random: env.random,
+      log,
+      servesWrites: (b) => decideRoute(this.routeView, b, 'write').kind === 'serve',
+      publishEviction: (b, map, key) => this.repl.publish(b, { op: UpdateOp.evicted, map, key, expiresAtMs: 0, value: null }, null),
+    });
     this.linkEvents = {
       onCommand: (link, frame) => onPeerCommand(this, link, frame),
       onClose: (link) => this.members.onLinkClose(link),
@@ -203,6 +216,7 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.heartbeatIntervalMs, () => this.commitMany(this.lost.tick()));
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
+    if (this.opts.maxMemoryBytes > 0) every(MEMORY_CHECK_INTERVAL_MS, () => this.memory.enforce());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
       this.store.sweep(this.clock.wallMs(), EXPIRY_SWEEP_ITEMS_MAX, (b) => decideRoute(this.routeView, b, 'write').kind === 'serve', this.onExpired);
     });

@@ -4,6 +4,7 @@ import * as L from '../shared/limits.js';
 import { DEFAULT_MASK } from '../shared/buckets.js';
 import type { User } from './users.js';
 import type { TlsMaterial } from '../net/tls-material.js';
+import type { EvictionPolicy } from './memory-limit.js';
 
 export interface ServerOptions {
   /** host:port to bind exactly; port 0 picks a free port (the node is then known by the real one). */
@@ -66,6 +67,10 @@ export interface ServerOptions {
   tlsClientAuth: 'none' | 'require';
   /** The HTTP side door (metrics, health, dashboard; http/server.ts); null: off. */
   http: HttpSideDoorOptions | null;
+  /** Bound on the node's memory (memory-limit.ts says what counts); 0: none, the heap grows until the process fails. */
+  maxMemoryBytes: number;
+  /** What a write past maxMemoryBytes does: refused (noeviction) or evicts (memory-limit.ts). */
+  eviction: EvictionPolicy;
 }
 
 export interface HttpSideDoorOptions {
@@ -110,5 +115,7 @@ export function defaultServerOptions(): ServerOptions {
     tls: undefined,
     tlsClientAuth: 'none',
     http: null,
+    maxMemoryBytes: 0,
+    eviction: 'noeviction',
   };
 }

@@ -9,6 +9,7 @@ import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { LATENCY_BOUNDS_MS, type RequestMeter } from './request-meter.js';
 import type { Store } from './store.js';
+import type { MemoryLimit } from './memory-limit.js';
 import type { BucketTable } from './table.js';
 
 export interface StatsSource {
@@ -27,6 +28,7 @@ export interface StatsSource {
   readonly repl: Pick<Replication, 'loggerCount' | 'syncFailures' | 'loggerDrops'>;
   readonly migration: Pick<Migration, 'moved' | 'describe' | 'incoming'>;
   readonly frontDoor: { readonly admission: Pick<Admission, 'stats' | 'bufferedBytes'> };
+  readonly memory: Pick<MemoryLimit, 'describe'>;
   loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
 }
 
@@ -44,6 +46,8 @@ export function statsDoc(node: StatsSource): Record<string, unknown> {
     itemsByRole: itemsByRole(node),
     maps: node.store.totalMaps(),
     memoryBytes: { data: Math.max(0, node.store.approxBytes), heapUsed: mem.heapUsed, rss: mem.rss },
+    // The memory limit (--max-memory, memory-limit.ts): used (what the limit bounds), limit (0: none), evicted, and the real RSS beside it.
+    memory: node.memory.describe(),
     connections: { clients: node.clients.size, nodes: node.members.dataMembers().filter((m) => m.link !== null).length, loggers: node.repl.loggerCount },
     ops: { ...node.stats, backupPushFailures: node.repl.syncFailures, loggerDrops: node.repl.loggerDrops, bucketsMoved: node.migration.moved },
     buckets: { primary: levels.primaries, backup: levels.backups, mask: node.table.mask },

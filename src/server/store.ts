@@ -10,16 +10,42 @@ export interface StoredItem {
   value: Value;
   /** Absolute expiry in ms since 1970; 0 = never. */
   expiresAtMs: number;
+  /** When the item was last written or read, in store ticks (the sampled LRU of memory-limit.ts). */
+  usedTick: number;
 }
 
-const ITEM_OVERHEAD_BYTES = 64;
+/** What a caller gives put(): the store stamps the item itself. */
+export type ItemInput = Omit<StoredItem, 'usedTick'>;
+
+/**
+ * The process memory one item costs, as a model calibrated against RSS (memory-limit.ts says how
+ * it was measured): a fixed part per item (the item and value objects, the Buffer object and its
+ * share of an 8 KiB pool slab, the Map entry, the key string's header, and the heap's free room
+ * that V8 keeps beside live objects), plus the key and value bytes with the heap's room for them.
+ */
+export const ITEM_OVERHEAD_BYTES = 600;
+/** Per byte of key and value (the bytes themselves plus the room V8 and malloc keep beside them). */
+export const ITEM_BYTE_FACTOR = 2.2;
 
 function valueSize(v: Value): number {
   return v.t === 1 ? 4 : v.t === 2 ? 8 : v.v.length;
 }
 
-function itemSize(key: string, it: StoredItem): number {
-  return ITEM_OVERHEAD_BYTES + key.length + valueSize(it.value);
+/** The modelled memory of one item (see ITEM_OVERHEAD_BYTES). */
+export function itemCostBytes(key: string, value: Value): number {
+  return ITEM_OVERHEAD_BYTES + Math.ceil((key.length + valueSize(value)) * ITEM_BYTE_FACTOR);
+}
+
+function itemSize(key: string, it: ItemInput): number {
+  return itemCostBytes(key, it.value);
+}
+
+/** The item of a bucket that eviction would take first there (memory-limit.ts). */
+export interface EvictionCandidate {
+  map: string;
+  key: string;
+  usedTick: number;
+  expiresAtMs: number;
 }
 
 export function isExpired(it: StoredItem, nowMs: number): boolean {
@@ -54,6 +80,8 @@ export class Store {
   private buckets: (BucketData | undefined)[];
   approxBytes = 0;
   private sweepBucket = 0;
+  /** Advances on every write and read hit: items' usedTick stamps order them by last use. */
+  private tick = 0;
 
   constructor(public mask: number) {
     assert(isValidMask(mask), 'store mask must be valid');
@@ -135,10 +163,15 @@ export class Store {
       onExpired?.(b, map, key);
       return undefined;
     }
+    it.usedTick = ++this.tick;
     return it;
   }
 
-  put(b: number, map: string, key: string, it: StoredItem): void {
+  /**
+   * Stores an item, stamped as just used. An item written again moves to the end of its table's
+   * order, so each table runs from the least recently written item (what eviction samples first).
+   */
+  put(b: number, map: string, key: string, input: ItemInput): void {
     const data = this.hold(b);
     let table: Map<string, StoredItem>;
     if (map.length === 0) {
@@ -153,9 +186,45 @@ export class Store {
     }
     const old = table.get(key);
     if (old === undefined) data.itemCount++;
-    else this.approxBytes -= itemSize(key, old);
+    else {
+      this.approxBytes -= itemSize(key, old);
+      table.delete(key);
+    }
+    const it: StoredItem = { ...input, usedTick: ++this.tick };
     table.set(key, it);
     this.approxBytes += itemSize(key, it);
+  }
+
+  /**
+   * The item eviction would take first in bucket b: of the first `scanMax` items of each table (the
+   * least recently written) and the first item of each of the first `scanMax` maps, the least
+   * recently used one; with `volatileOnly` only items that expire, and `byTtl` the one expiring
+   * soonest. Undefined when the bucket has none. Bounded: at most about 2 * scanMax items are seen.
+   */
+  evictionCandidate(b: number, scanMax: number, volatileOnly: boolean, byTtl: boolean): EvictionCandidate | undefined {
+    const data = this.buckets[b];
+    if (data === undefined || data.itemCount === 0) return undefined;
+    let best: EvictionCandidate | undefined;
+    const consider = (map: string, key: string, it: StoredItem): void => {
+      if (volatileOnly && it.expiresAtMs === 0) return;
+      const better = best === undefined || (byTtl ? it.expiresAtMs < best.expiresAtMs : it.usedTick < best.usedTick);
+      if (better) best = { map, key, usedTick: it.usedTick, expiresAtMs: it.expiresAtMs };
+    };
+    let seen = 0;
+    for (const [key, it] of data.items) {
+      if (seen++ >= scanMax) break;
+      consider('', key, it);
+    }
+    let maps = 0;
+    for (const [map, entries] of data.maps) {
+      if (maps++ >= scanMax) break;
+      let inMap = 0;
+      for (const [key, it] of entries) {
+        consider(map, key, it);
+        if (++inMap >= (volatileOnly ? scanMax : 1)) break;
+      }
+    }
+    return best;
   }
 
   /** Removes an item; true if it was there (expired or not). */
@@ -214,6 +283,7 @@ export class Store {
         return;
       case UpdateOp.delete:
       case UpdateOp.expired:
+      case UpdateOp.evicted:
         this.remove(b, u.map, u.key);
         return;
       case UpdateOp.expire: {

@@ -191,6 +191,8 @@ export const UpdateOp = {
   expired: 3,
   expire: 4,
   mapDelete: 5,
+  /** The primary evicted the item to stay under --max-memory: applied like a delete. */
+  evicted: 15,
 } as const;
 
 export type UpdateOpNumber = (typeof UpdateOp)[keyof typeof UpdateOp];
@@ -216,7 +218,7 @@ export function writeUpdate(w: Writer, u: Update): void {
 
 export function readUpdate(r: Reader): Update {
   const op = r.i32();
-  if (op < UpdateOp.set || op > UpdateOp.mapDelete) throw new DecodeError(`unknown update op ${op}`);
+  if ((op < UpdateOp.set || op > UpdateOp.mapDelete) && op !== UpdateOp.evicted) throw new DecodeError(`unknown update op ${op}`);
   const map = r.strLatin1();
   const key = r.strLatin1();
   const expiresAtMs = r.i64n();
