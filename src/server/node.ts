@@ -127,10 +127,11 @@ export class ClusterNode {
     this.routeView = routeViewOf(this);
     this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
+    const store = (): Store => this.store;
     this.memory = new MemoryLimit({
       opts,
       get store() {
-        return node.store;
+        return store();
       },
       random: env.random,
       log,
