@@ -81,11 +81,14 @@ export function orphanTakeovers(v: OwnershipView): [number, Owners][] {
  * member, on the address of a primary the cluster has not yet replaced would merge entries that
  * name it primary of buckets it never held, and serve them from its empty store (reads of
  * acknowledged writes answered "no such item"; the simulator found it, seeds 116 and 186).
- * BEHAVIOR: such an entry is its previous incarnation's. This node, the entry's only writer, gives
- * the bucket to the backup (which has every full-wait write) at a higher epoch: any named backup,
- * linked yet or not, since if it is gone too its own death makes the others take the bucket over.
- * With no backup the data went with the previous incarnation, and this node takes the bucket over
- * empty, logged at error level as any lost bucket is.
+ * BEHAVIOR: such an entry is its previous incarnation's. This node gives the bucket to the backup
+ * (which has every full-wait write) at a higher epoch: any named backup, linked yet or not, since
+ * if it is gone too its own death makes the others take the bucket over. With no backup it marks
+ * the bucket ownerless (lost-buckets.ts: a copy may come back; after the grace time it is taken
+ * over empty). BACKGROUND: the entry may be stale: the old incarnation, leaving, had begun to hand
+ * the bucket over and another node decided again at that same next epoch; taking the bucket over
+ * empty then made two primaries at one epoch (the simulator's seed 186 with leaves). An ownerless
+ * mark never overrides an owner's entry of the same epoch (compareOwners), so the live decision wins.
  */
 export function disownStale(v: OwnershipView, buckets: readonly number[]): [number, Owners][] {
   const out: [number, Owners][] = [];
@@ -96,8 +99,8 @@ export function disownStale(v: OwnershipView, buckets: readonly number[]): [numb
       v.log.warn({ bucket: b, to: e.backup }, 'an entry named this address primary of a bucket this incarnation never held: given to its backup');
       out.push([b, { epoch: e.epoch + 1, primary: e.backup, backup: '' }]);
     } else {
-      v.log.error({ bucket: b }, 'an entry named this address primary of a bucket this incarnation never held, with no backup: its data went with the previous incarnation; taken over empty');
-      out.push([b, { epoch: e.epoch + 1, primary: v.me, backup: '' }]);
+      v.log.error({ bucket: b }, 'an entry named this address primary of a bucket this incarnation never held, with no backup: marked ownerless until a copy comes back or the grace time ends');
+      out.push([b, { epoch: e.epoch + 1, primary: '', backup: '' }]);
     }
   }
   return out;

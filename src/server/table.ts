@@ -14,6 +14,8 @@ export interface Owners {
 
 export function compareOwners(a: Owners, b: Owners): number {
   if (a.epoch !== b.epoch) return a.epoch - b.epoch;
+  // At one epoch an entry with an owner beats an ownerless mark ('' sorts first): a mark made on a
+  // stale view must not undo the decision of a node that holds the bucket (ownership.ts).
   if (a.primary !== b.primary) return a.primary < b.primary ? -1 : 1;
   if (a.backup !== b.backup) return a.backup < b.backup ? -1 : 1;
   return 0;

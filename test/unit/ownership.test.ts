@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { disownStale, orphanTakeovers, type OwnershipView } from '../../src/server/ownership.js';
-import type { Owners } from '../../src/server/table.js';
+import { compareOwners, type Owners } from '../../src/server/table.js';
 
 const A = '10.0.0.1:13600';
 const B = '10.0.0.2:13600';
@@ -48,12 +48,14 @@ test('an address that came back as a new member does not keep its old buckets', 
   assert.deepEqual(disownStale(view(C, entries, [A, B], []), [0]), [[0, { epoch: 4, primary: B, backup: '' }]]);
 });
 
-test('an entry naming this address with no backup: taken over empty at a higher epoch; other entries untouched', () => {
+test('an entry naming this address with no backup: marked ownerless at a higher epoch; other entries untouched', () => {
   const entries: Owners[] = [
     { epoch: 9, primary: A, backup: '' },
     { epoch: 2, primary: B, backup: A },
   ];
-  assert.deepEqual(disownStale(view(A, entries, [B], []), [0, 1]), [[0, { epoch: 10, primary: A, backup: '' }]]);
+  assert.deepEqual(disownStale(view(A, entries, [B], []), [0, 1]), [[0, { epoch: 10, primary: '', backup: '' }]]);
+  // The mark never beats an owner's entry of the same epoch, whichever its address.
+  assert.ok(compareOwners({ epoch: 10, primary: '', backup: '' }, { epoch: 10, primary: B, backup: '' }) < 0);
 });
 
 test('a backup by address only (a new incarnation never given a copy) does not take the bucket: it marks it ownerless', () => {
