@@ -23,6 +23,10 @@ export type ClusterErrorCode =
   | 'AUTH_FAILED'
   /** The user's role may not send this request (or the node wants a login first). */
   | 'NOT_ALLOWED'
+  /** A conditional write (ifVersion) found the item changed or gone: nothing was written. */
+  | 'VERSION_MISMATCH'
+  /** incr/decr would leave the item's int or long range: nothing was written (never a wrap). */
+  | 'OVERFLOW'
   /** Any other error the node reported (its failinfo code is in serverCode). */
   | 'SERVER_ERROR';
 

@@ -18,6 +18,7 @@ import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
 import type { Store, StoredItem } from './store.js';
 import { outcomeOfError } from './request-meter.js';
+import { itemVersion } from './versions.js';
 
 /** What the data handlers need of the node. */
 export interface DataHost {
@@ -85,19 +86,19 @@ function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
   }
 }
 
-function writeOp(flags: number): RouteOp {
+export function writeOp(flags: number): RouteOp {
   return (flags & WriteFlag.fullWait) !== 0 ? 'durableWrite' : 'write';
 }
 
 /** Whether this node serves bucket b for the request now; if not, the request is answered here. */
-function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
+export function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
   const d = decideRoute(node.routeView, b, op);
   if (d.kind === 'serve') return true;
   replyNotServed(node.stats, s, frame, b, d);
   return false;
 }
 
-function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
+export function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
   if (expiresSec < 0 || expiresSec > MAX_EXPIRES_SEC) {
     s.failinfo(frame, ErrorCode.badRequest, `expires must be 0..${MAX_EXPIRES_SEC} seconds, got ${expiresSec}`);
     node.stats.badRequests++;
@@ -106,8 +107,20 @@ function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: n
   return expiresSec === 0 ? 0 : node.clock.wallMs() + expiresSec * 1000;
 }
 
-/** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
-function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
+/**
+ * The version the next write to bucket b gets (versions.ts): the bucket's epoch and the seq that
+ * publish() gives the write. Call it after every read that may expire an item (that publishes too).
+ */
+export function nextVersion(node: DataHost, b: number): bigint {
+  return itemVersion(node.routeView.owners(b).epoch, (node.store.bucket(b)?.seq ?? 0) + 1);
+}
+
+/**
+ * Publishes a change to backup and loggers, then replies: at once, or after the backup's ack.
+ * A write that is not safe to send again (the atomic commands: `retrySafe` false) is answered
+ * backupFailed (indeterminate) where a full wait ends in retryLater after it was applied here.
+ */
+export function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null, retrySafe = true): void {
   node.stats.writes++;
   if (!fullWait || !node.repl.hasBackup(b)) {
     node.repl.publish(b, u, null);
@@ -124,6 +137,10 @@ function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, 
       return;
     }
     node.stats.backupFailures++;
+    if (!retrySafe && code === ErrorCode.retryLater) {
+      code = ErrorCode.backupFailed;
+      why = `applied on the old primary, not confirmed on a backup (${why}): it may or may not stay applied`;
+    }
     s.complete(
       slot,
       (c) => {
@@ -146,12 +163,12 @@ function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typ
   if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
-  node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
+  node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at, version: nextVersion(node, b) });
   const u: Update = { op: UpdateOp.set, map: m.map, key: m.key, expiresAtMs: at, value: m.value };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
 }
 
-function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
+export function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
   const b = node.store.bucketOf(map, key);
   if (!served(node, s, frame, b, 'read')) return undefined;
   node.stats.reads++;
@@ -182,7 +199,7 @@ function onTtl(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): 
   s.send(frame, Reply.long, (w) => data.longReply.encode(w, ms));
 }
 
-function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
+export function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
   return (c) => {
     const w = c.begin(Reply.bool, frame.command, frame.requestId);
     data.boolReply.encode(w, v);
@@ -209,7 +226,7 @@ function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.Expire
     s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, false));
     return;
   }
-  node.store.put(b, m.map, m.key, { value: it.value, expiresAtMs: at });
+  node.store.put(b, m.map, m.key, { value: it.value, expiresAtMs: at, version: nextVersion(node, b) });
   const u: Update = { op: UpdateOp.expire, map: m.map, key: m.key, expiresAtMs: at, value: null };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, true));
 }
@@ -268,7 +285,7 @@ function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.L
   // A plain key hashed by the original client's signed-char FNV (a name with bytes >= 0x80) stays
   // under the hash it was given: in the map that routes by that hash (see LEGACY_KEY_PREFIX).
   const map = m.mapHash !== 0 ? legacyMap(node, b, m.mapHash) : fnv ? '' : legacyKeyMapName(m.keyHash);
-  node.store.put(b, map, m.name, { value, expiresAtMs: at });
+  node.store.put(b, map, m.name, { value, expiresAtMs: at, version: nextVersion(node, b) });
   const u: Update = { op: UpdateOp.set, map, key: m.name, expiresAtMs: at, value };
   finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
 }

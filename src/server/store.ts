@@ -10,6 +10,8 @@ export interface StoredItem {
   value: Value;
   /** Absolute expiry in ms since 1970; 0 = never. */
   expiresAtMs: number;
+  /** Changes with every write (versions.ts); 0 = unknown (an item of an old save file). */
+  version: bigint;
 }
 
 const ITEM_OVERHEAD_BYTES = 64;
@@ -41,9 +43,9 @@ export class BucketData {
 
   /** Every item of the bucket, maps included, visited live (items added meanwhile are visited too). */
   *entries(): Generator<Item> {
-    for (const [key, it] of this.items) yield { map: '', key, expiresAtMs: it.expiresAtMs, value: it.value };
+    for (const [key, it] of this.items) yield { map: '', key, expiresAtMs: it.expiresAtMs, value: it.value, version: it.version };
     for (const [map, entries] of this.maps) {
-      for (const [key, it] of entries) yield { map, key, expiresAtMs: it.expiresAtMs, value: it.value };
+      for (const [key, it] of entries) yield { map, key, expiresAtMs: it.expiresAtMs, value: it.value, version: it.version };
     }
   }
 }
@@ -205,12 +207,12 @@ export class Store {
     return true;
   }
 
-  /** Applies a replicated or logged update (backups, copies, save files). */
-  apply(b: number, u: Update): void {
+  /** Applies a replicated or logged update (backups, copies, save files), made as `version` (versions.ts; 0 unknown). */
+  apply(b: number, u: Update, version = 0n): void {
     switch (u.op) {
       case UpdateOp.set:
         assert(u.value !== null, 'set update carries a value');
-        this.put(b, u.map, u.key, { value: u.value, expiresAtMs: u.expiresAtMs });
+        this.put(b, u.map, u.key, { value: u.value, expiresAtMs: u.expiresAtMs, version });
         return;
       case UpdateOp.delete:
       case UpdateOp.expired:
@@ -218,7 +220,7 @@ export class Store {
         return;
       case UpdateOp.expire: {
         const it = this.read(b, u.map, u.key, 0, null);
-        if (it !== undefined) this.put(b, u.map, u.key, { value: it.value, expiresAtMs: u.expiresAtMs });
+        if (it !== undefined) this.put(b, u.map, u.key, { value: it.value, expiresAtMs: u.expiresAtMs, version });
         return;
       }
       case UpdateOp.mapDelete:
