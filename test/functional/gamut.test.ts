@@ -38,7 +38,8 @@ function rowStatus(stdout: string, name: string): string | undefined {
   return line?.slice(name.length).trim().split(/\s+/)[0];
 }
 
-const CHECK_NAMES = ['ping', 'string values', 'int32 values', 'int64 values', 'binary values', 'wrong-type errors', 'delete and exists', 'expiry on set', 'expire and ttl', 'maps', 'large value', 'many in flight', 'cleanup'];
+const CHECK_NAMES = ['ping', 'string values', 'int32 values', 'int64 values', 'binary values', 'wrong-type errors', 'delete and exists', 'expiry on set', 'expire and ttl', 'maps', 'large value', 'many in flight', 'cleanup',
+  'incr and decr', 'conditional sets', 'versions', 'concurrent incr across nodes'];
 
 test('the feature check passes against one node and leaves no keys behind', { timeout: 120_000 }, async () => {
   const node = await startNode();
@@ -85,6 +86,8 @@ test('the feature check passes against three nodes, routing keys to every one', 
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   assert.equal(rowStatus(r.stdout, 'routing'), 'PASS', r.stdout);
   assert.match(r.stdout, /3 primaries/);
+  assert.equal(rowStatus(r.stdout, 'concurrent incr across nodes'), 'PASS', r.stdout);
+  assert.match(r.stdout, /each of 3 counter\(s\), one per node/);
 });
 
 test('--verify reports zero lost writes after a graceful shutdown of one of three nodes', { timeout: 180_000 }, async () => {
