@@ -70,6 +70,20 @@ test('the load phase prints the documented JSON and writes an HTML report', { ti
   assert.equal(await totalItems(node.addr), 0);
 });
 
+test('--mix GET:SET:INCR adds increments of counters of their own, cleaned up after', { timeout: 60_000 }, async () => {
+  const node = await startNode();
+  const r = await runCli(['gamut', '--cluster', node.addr, '--skip-check', '--requests', '3000', '--json', '--keys', '200', '--inflight', '8', '--mix', '1:1:2'], 45_000);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; load: { ours: Record<string, number> } };
+  assert.equal(out.settings['mix'], '1:1:2');
+  assert.equal(out.load.ours['errors'], 0, JSON.stringify(out.load.ours['errorsByCode']));
+  assert.ok(out.load.ours['opsPerSec']! > 0);
+  assert.equal(await totalItems(node.addr), 0, 'the counters are deleted with the keys');
+  const bad = await runCli(['gamut', '--cluster', node.addr, '--mix', '1:1:x'], 10_000);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GET:SET:INCR/);
+});
+
 test('usage and connection errors exit 2 with one line on stderr', { timeout: 30_000 }, async () => {
   const bad = await runCli(['gamut', '--mix', 'lots', '--cluster', '127.0.0.1:1']);
   assert.equal(bad.code, 2);
