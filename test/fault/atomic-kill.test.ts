@@ -2,7 +2,7 @@
 // acknowledged increment is in the final value, and the final value is at most the acknowledged
 // ones plus those reported indeterminate (which may or may not have landed). Each acknowledged
 // increment returned a value no other acknowledged one returned (no increment applied twice or lost
-// between acks).
+// between acks). Versions made by the dead primary are the ones its promoted backups hold.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
@@ -36,6 +36,15 @@ test('8 clients incrementing one counter while its primary is killed -9: acked <
   const primary = table.primaries[fnv1aUtf8(KEY) & table.mask]!;
   const victim = nodes.find((n) => n.addr === primary)!;
   assert.ok(victim !== undefined, `the counter's primary ${primary} is one of ours`);
+  // Items with known versions, on every node's buckets: their versions must survive the kill.
+  const versioned = new Map<string, bigint>();
+  for (let i = 0; i < 60; i++) {
+    const key = `atomic-kill:v${i}`;
+    await clients[0]!.set(key, `value-${i}`);
+    versioned.set(key, (await clients[0]!.getWithVersion(key))!.version);
+  }
+  const onVictim = [...versioned.keys()].filter((k) => table.primaries[fnv1aUtf8(k) & table.mask] === primary).length;
+  assert.ok(onVictim > 0, 'some versioned keys live on the node to be killed');
   const tally: Tally = { acked: 0, unsure: 0, refused: new Map(), returned: [] };
   let stop = false;
   let killed = false;
@@ -74,6 +83,13 @@ test('8 clients incrementing one counter while its primary is killed -9: acked <
     // survivors settle back into the goal state, the counter still counts
     await waitForGoalState(addrs.filter((a) => a !== primary));
     assert.equal(BigInt((await clients[1]!.incr(KEY)) as number), final + 1n);
+    // the promoted backups computed the same versions as the dead primary
+    for (const [key, version] of versioned) {
+      const got = (await clients[1]!.getWithVersion(key))!;
+      assert.equal(got.version, version, `${key} kept its version across the failover (${onVictim} of them were on the killed node)`);
+      await clients[1]!.set(key, 'after');
+      assert.ok((await clients[1]!.getWithVersion(key))!.version > version, `${key}: a write after the failover takes a higher version`);
+    }
   } finally {
     stop = true;
     await Promise.all(runs);
