@@ -11,7 +11,8 @@ import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import type { Connection } from '../net/connection.js';
 import type { ClientSession } from './client-session.js';
 import type { StoredItem } from './store.js';
-import { boolReply, expiresAt, finishWrite, nextVersion, readLocal, served, writeOp, type DataHost } from './data-handlers.js';
+import { boolReply, expiresAt, finishWrite, newItem, readLocal, served, writeOp, type DataHost } from './data-handlers.js';
+import { versionOf } from './versions.js';
 
 const INT32_MIN = -(2n ** 31n);
 const INT32_MAX = 2n ** 31n - 1n;
@@ -82,10 +83,10 @@ function longReply(frame: Frame, v: bigint): (c: Connection) => void {
 
 /** Stores the new value as the next version and publishes it as a set; the reply follows the write. */
 function writeItem(node: DataHost, s: ClientSession, frame: Frame, b: number, ref: { map: string; key: string; flags: number }, value: Value, atMs: number, reply: (v: bigint) => (c: Connection) => void): void {
-  const version = nextVersion(node, b);
-  node.store.put(b, ref.map, ref.key, { value, expiresAtMs: atMs, version });
+  const it = newItem(node, b, value, atMs);
+  node.store.put(b, ref.map, ref.key, it);
   const u: Update = { op: UpdateOp.set, map: ref.map, key: ref.key, expiresAtMs: atMs, value };
-  finishWrite(node, s, frame, b, u, fullWait(ref.flags), reply(version), false);
+  finishWrite(node, s, frame, b, u, fullWait(ref.flags), reply(versionOf(it)), false);
 }
 
 /**
@@ -130,8 +131,8 @@ function onSetIf(node: DataHost, s: ClientSession, frame: Frame, m: atomic.SetIf
 }
 
 function versionMatches(s: ClientSession, frame: Frame, it: StoredItem | undefined, version: bigint): boolean {
-  if (it !== undefined && it.version === version) return true;
-  const why = it === undefined ? `no such item (expected version ${version})` : `item is at version ${it.version}, not ${version}`;
+  if (it !== undefined && versionOf(it) === version) return true;
+  const why = it === undefined ? `no such item (expected version ${version})` : `item is at version ${versionOf(it)}, not ${version}`;
   s.failinfo(frame, ErrorCode.versionMismatch, why);
   return false;
 }
@@ -163,6 +164,6 @@ function onDeleteIf(node: DataHost, s: ClientSession, frame: Frame, m: atomic.De
 function onGetWithVersion(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): void {
   const it = readLocal(node, s, frame, m.map, m.key);
   if (it === undefined) return;
-  const msg = it === null ? { value: null, version: 0n } : { value: it.value, version: it.version };
+  const msg = it === null ? { value: null, version: 0n } : { value: it.value, version: versionOf(it) };
   s.send(frame, Reply.versioned, (w) => atomic.versionedReply.encode(w, msg));
 }

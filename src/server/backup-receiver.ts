@@ -3,7 +3,6 @@
 // BEHAVIOR: a push is taken only from the primary of the current entry (epoch not older) or on the
 // link of the copy in progress; a backup that missed a push (seq gap) refuses it with seqGap, and
 // the primary then rebuilds it. A copy's pushes are applied as they come (the copy sets its seq).
-import { itemVersion } from './versions.js';
 import { ErrorCode } from '../protocol/commands.js';
 import type { Frame } from '../protocol/header.js';
 import type { SyncUpdateMsg } from '../protocol/messages/node.js';
@@ -42,7 +41,7 @@ export function onSyncUpdate(node: BackupReceiverHost, copies: CopiesArriving, l
   if (!copying && data.seq !== 0 && m.seq !== data.seq + 1) {
     return link.fail(frame, ErrorCode.seqGap, `bucket ${m.hash}: expected seq ${data.seq + 1}, got ${m.seq}`);
   }
-  node.store.apply(m.hash, m.update, itemVersion(m.epoch, m.seq));
+  node.store.apply(m.hash, m.update, m.epoch, m.seq);
   data.seq = m.seq;
   link.ack(frame);
 }

@@ -18,7 +18,6 @@ import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
 import type { Store, StoredItem } from './store.js';
 import { outcomeOfError } from './request-meter.js';
-import { itemVersion } from './versions.js';
 
 /** What the data handlers need of the node. */
 export interface DataHost {
@@ -108,11 +107,12 @@ export function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expire
 }
 
 /**
- * The version the next write to bucket b gets (versions.ts): the bucket's epoch and the seq that
- * publish() gives the write. Call it after every read that may expire an item (that publishes too).
+ * The item a write to bucket b stores, with the version it gets (versions.ts): the bucket's epoch
+ * and the seq publish() gives the write. Make it after every read that may expire an item (that
+ * publishes too), right before the write is published.
  */
-export function nextVersion(node: DataHost, b: number): bigint {
-  return itemVersion(node.routeView.owners(b).epoch, (node.store.bucket(b)?.seq ?? 0) + 1);
+export function newItem(node: DataHost, b: number, value: Value, expiresAtMs: number): StoredItem {
+  return { value, expiresAtMs, vEpoch: node.routeView.owners(b).epoch, vSeq: (node.store.bucket(b)?.seq ?? 0) + 1 };
 }
 
 /**
@@ -163,7 +163,7 @@ function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typ
   if (!served(node, s, frame, b, writeOp(m.flags))) return;
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
-  node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at, version: nextVersion(node, b) });
+  node.store.put(b, m.map, m.key, newItem(node, b, m.value, at));
   const u: Update = { op: UpdateOp.set, map: m.map, key: m.key, expiresAtMs: at, value: m.value };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
 }
@@ -226,7 +226,7 @@ function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.Expire
     s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, false));
     return;
   }
-  node.store.put(b, m.map, m.key, { value: it.value, expiresAtMs: at, version: nextVersion(node, b) });
+  node.store.put(b, m.map, m.key, newItem(node, b, it.value, at));
   const u: Update = { op: UpdateOp.expire, map: m.map, key: m.key, expiresAtMs: at, value: null };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, true));
 }
@@ -285,7 +285,7 @@ function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.L
   // A plain key hashed by the original client's signed-char FNV (a name with bytes >= 0x80) stays
   // under the hash it was given: in the map that routes by that hash (see LEGACY_KEY_PREFIX).
   const map = m.mapHash !== 0 ? legacyMap(node, b, m.mapHash) : fnv ? '' : legacyKeyMapName(m.keyHash);
-  node.store.put(b, map, m.name, { value, expiresAtMs: at, version: nextVersion(node, b) });
+  node.store.put(b, map, m.name, newItem(node, b, value, at));
   const u: Update = { op: UpdateOp.set, map, key: m.name, expiresAtMs: at, value };
   finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
 }

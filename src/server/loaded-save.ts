@@ -73,7 +73,7 @@ export async function loadSaveFile(host: LoadHost): Promise<LoadedSave | null> {
       continue;
     }
     const b = host.store.bucketOf(it.map, it.key);
-    host.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs, version: it.version ?? 0n });
+    host.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs, vEpoch: 0, vSeq: 0 });
     loaded++;
   }
   const mark: InUseMark = { incarnation: String(host.incarnation), pid: process.pid, loadedAtMs: now, savedAtMs: content.createdAtMs, items: loaded };
