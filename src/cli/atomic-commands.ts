@@ -51,7 +51,8 @@ function parseIncr(opts: IncrCliOptions, sign: bigint): IncrArgs {
 
 function registerIncr(program: Command, name: string, sign: bigint): void {
   const verb = sign > 0n ? 'add' : 'subtract';
-  dataCommand(program, name, `${verb} --by (default 1) to the int or long at KEY atomically, print the new value`)
+  const what = sign > 0n ? 'add --by (default 1) to the int or long at KEY' : 'subtract --by (default 1) from the int or long at KEY';
+  dataCommand(program, name, `${what} atomically, print the new value`)
     .argument('<key>')
     .option('--by <n>', `the amount to ${verb}`, '1')
     .option('--initial <n>', 'the value a missing KEY starts from', '0')
