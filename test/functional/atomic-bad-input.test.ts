@@ -1,8 +1,11 @@
 // Malformed atomic commands, sent by hand: each is answered failinfo badRequest (or overflow /
-// versionMismatch where the frame is well formed), the connection stays usable, and nothing is stored.
+// versionMismatch where the frame is well formed), the connection stays usable, and nothing is stored;
+// with --users-file, the atomic writes need role write.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanup, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { Cluster, ClusterError } from '../../src/index.js';
+import { cleanup, makeTempDir, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { makeUsersFile } from '../helpers/users.js';
 import { checkHealthy, failCode, int, long, R, RawClient, str } from '../helpers/raw.js';
 
 const INCR = 2220;
@@ -68,4 +71,27 @@ test('malformed atomic frames: badRequest each, the connection and the node keep
   }
   assert.equal(node.proc.exitCode, null);
   assert.equal(await checkHealthy(node.addr, 'atomic-bad-input'), undefined);
+});
+
+test('roles: a read user may getWithVersion, not incr or set ifAbsent; a write user may', async () => {
+  const dir = makeTempDir('oc-atomic-users-');
+  const users = [{ name: 'reader', role: 'read' as const, password: 'read-pw-123456' }, { name: 'writer', role: 'write' as const, password: 'write-pw-123456' }];
+  const secured = await startNode({ args: ['--users-file', await makeUsersFile(dir, users)] });
+  const writer = new Cluster({ seeds: [secured.addr], user: 'writer', password: 'write-pw-123456' });
+  const reader = new Cluster({ seeds: [secured.addr], user: 'reader', password: 'read-pw-123456' });
+  await writer.connect();
+  await reader.connect();
+  try {
+    assert.equal(await writer.incr('n'), 1);
+    assert.equal(await writer.set('once', 'x', { ifAbsent: true }), true);
+    assert.equal((await reader.getWithVersion('n'))!.value, 1);
+    for (const call of [() => reader.incr('n'), () => reader.set('once', 'y', { ifAbsent: true }), () => reader.getAndDelete('once'), () => reader.getAndSet('once', 'z')]) {
+      await assert.rejects(call(), (e: unknown) => e instanceof ClusterError && e.code === 'NOT_ALLOWED');
+    }
+    assert.equal(await writer.get('n'), 1);
+    assert.equal(await writer.get('once'), 'x');
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
 });
