@@ -22,7 +22,7 @@ const TRANSFER_TIMEOUT_MS = 600_000;
 const POLL_MS = 100;
 
 interface Case {
-  op: 'set' | 'get';
+  op: 'set' | 'get' | 'incr';
   inflight: number;
 }
 
@@ -31,6 +31,8 @@ const CASES: Case[] = [
   { op: 'get', inflight: 1 },
   { op: 'set', inflight: 50 },
   { op: 'get', inflight: 50 },
+  { op: 'incr', inflight: 1 },
+  { op: 'incr', inflight: 50 },
 ];
 
 interface Args {
@@ -109,6 +111,7 @@ async function runCase(nodes: BenchNode[], c: Case, durationSec: number, tls?: C
     connections: 1,
     getWeight: c.op === 'get' ? 1 : 0,
     setWeight: c.op === 'set' ? 1 : 0,
+    incrWeight: c.op === 'incr' ? 1 : 0,
     durationSec,
     requestsMax: REQUESTS_MAX,
     prefix: 'bench:',

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run bench:compare`: OpenCluster beside Redis on this machine. Installs Debian's redis-server if
-# missing, starts it and one OpenCluster node on loopback, runs gamut's side-by-side load (set and get,
+# missing, starts it and one OpenCluster node on loopback, runs gamut's side-by-side load (set, get and incr,
 # 100-byte values, 1 and 50 in flight), prints one table, and stops both (by PID) whatever happens.
 # Settings by environment: DURATION (s per round, 5), ROUNDS (3), REDIS_PORT (16379), CONNECTIONS (1),
 # KEEP_JSON (a directory to keep gamut's JSON outputs in).
@@ -70,8 +70,8 @@ echo "load:    100-byte string values, 10000 keys, $CONNECTIONS connection(s), $
 echo
 
 for INFLIGHT in 1 50; do
-  for OP in set get; do
-    if [ "$OP" = set ]; then MIX=0:1; else MIX=1:0; fi
+  for OP in set get incr; do
+    case "$OP" in set) MIX=0:1 ;; get) MIX=1:0 ;; incr) MIX=0:0:1 ;; esac
     echo "running $OP at $INFLIGHT in flight ..." >&2
     node "$CLI" gamut --cluster "$ADDR" --skip-check --compare-redis "127.0.0.1:$REDIS_PORT" \
       --inflight "$INFLIGHT" --connections "$CONNECTIONS" --value-bytes 100 --keys 10000 --mix "$MIX" \
@@ -87,7 +87,7 @@ node -e '
   const ops = (n) => Math.round(n).toLocaleString("en-US");
   const range = (a, k, f) => `${f(a[k])} (${f(a.min[k])}-${f(a.max[k])})`;
   const rows = [["case", "ours ops/s", "redis ops/s", "ratio", "ours p50 ms", "redis p50 ms", "ratio", "ours p99 ms", "redis p99 ms", "ratio", "errors"]];
-  for (const inflight of [1, 50]) for (const op of ["set", "get"]) {
+  for (const inflight of [1, 50]) for (const op of ["set", "get", "incr"]) {
     const { load } = JSON.parse(fs.readFileSync(`${dir}/${op}-${inflight}.json`, "utf8"));
     const o = load.ours, r = load.redis, q = load.ratio;
     rows.push([`${op} x${inflight}`, range(o, "opsPerSec", ops), range(r, "opsPerSec", ops), f2(q.opsPerSec),

@@ -10,6 +10,8 @@ import { statsInfoLines } from './stats-text.js';
 interface SetOptions extends CommonOptions {
   type?: string;
   expires?: string;
+  ifAbsent?: boolean;
+  ifExists?: boolean;
 }
 
 /** A command with the options every data command takes. */
@@ -49,9 +51,16 @@ function registerSet(program: Command): void {
   withWriteOptions(dataCommand(program, 'set', 'store VALUE under KEY'))
     .argument('<key>')
     .argument('<value>')
+    .option('--if-absent', 'store only if KEY does not exist (exit 1 when it does)')
+    .option('--if-exists', 'store only if KEY exists (exit 1 when it does not)')
     .action((key: string, text: string, opts: SetOptions) =>
       runCommand(opts, () => parseWrite(text, opts), async (cluster, w) => {
-        await cluster.set(key, w.value, w.setOpts);
+        if (opts.ifAbsent === true || opts.ifExists === true) {
+          const wrote = await cluster.set(key, w.value, { ...w.setOpts, ...(opts.ifAbsent === true ? { ifAbsent: true } : { ifExists: true }) });
+          if (!wrote) return printNotWritten({ key }, opts);
+        } else {
+          await cluster.set(key, w.value, w.setOpts);
+        }
         return printWritten({ key }, w.value, opts);
       }),
     );
@@ -155,6 +164,7 @@ interface WriteArgs {
 }
 
 function parseWrite(text: string, opts: SetOptions): WriteArgs {
+  if (opts.ifAbsent === true && opts.ifExists === true) throw new UsageError('give --if-absent or --if-exists, not both');
   const value = parseTypedValue(parseValueType(opts.type), text);
   const expiresSec = parseExpires(opts.expires);
   return { value, setOpts: expiresSec === undefined ? {} : { expiresSec } };
@@ -184,6 +194,14 @@ function printWritten(target: Target, value: CliValue, opts: CommonOptions): num
   if (opts.json) printJson({ ok: true, ...target, ...typedJson(value) });
   else printLine('OK');
   return EXIT_OK;
+}
+
+/** A conditional set that did not write: exit 1. */
+function printNotWritten(target: Target, opts: SetOptions): number {
+  const why = opts.ifAbsent === true ? 'exists' : 'does not exist';
+  if (opts.json) printJson({ ok: false, ...target, written: false });
+  else printError(`not stored: ${describeTarget(target)} ${why}`);
+  return EXIT_NOT_FOUND;
 }
 
 function printDeleted(target: Target, existed: boolean, opts: CommonOptions): number {

@@ -52,14 +52,15 @@ function secondsOption(name: string, text: string): number {
   return n;
 }
 
-/** "get:set" weights, e.g. 1:1, 90:10, 0:1 (sets only). */
-export function parseMix(text: string): { getWeight: number; setWeight: number } {
-  const m = /^(\d+):(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--mix must be GET:SET weights such as 1:1 or 90:10, not "${text}"`);
+/** "get:set[:incr]" weights, e.g. 1:1, 90:10, 0:1 (sets only), 0:0:1 (increments only). */
+export function parseMix(text: string): { getWeight: number; setWeight: number; incrWeight: number } {
+  const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new UsageError(`--mix must be GET:SET or GET:SET:INCR weights such as 1:1, 90:10 or 1:1:2, not "${text}"`);
   const getWeight = Number(m[1]);
   const setWeight = Number(m[2]);
-  if (getWeight + setWeight === 0) throw new UsageError('--mix needs a weight above 0');
-  return { getWeight, setWeight };
+  const incrWeight = Number(m[3] ?? 0);
+  if (getWeight + setWeight + incrWeight === 0) throw new UsageError('--mix needs a weight above 0');
+  return { getWeight, setWeight, incrWeight };
 }
 
 function redisAddress(text: string | undefined): string | null {
@@ -99,6 +100,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
   };
   if (o.skipCheck && o.skipLoad) throw new UsageError('--skip-check and --skip-load leave nothing to do');
   if (o.verify && o.skipLoad) throw new UsageError('--verify needs the load phase');
+  if (o.verify && o.incrWeight > 0) throw new UsageError('--verify checks gets and sets only: give --mix without an INCR weight');
   if (o.verify && o.keys < o.inflight * o.connections) throw new UsageError('--verify needs --keys of at least --inflight times --connections');
   return o;
 }
@@ -118,7 +120,7 @@ export function registerGamut(program: Command): void {
     .option('--value-bytes <n>', 'value size in bytes', '100')
     .option('--inflight <n>', 'requests in flight per connection', '50')
     .option('--connections <n>', 'client connections (one client each)', '1')
-    .option('--mix <get:set>', 'relative weights of get and set', '1:1')
+    .option('--mix <get:set>', 'relative weights of get and set, and of incr (a third weight: INCR against Redis)', '1:1')
     .option('--duration <s>', `seconds per load round (default ${DEFAULT_DURATION_SEC}; with --requests, until they are done)`)
     .option('--requests <n>', 'requests per load round at most')
     .option('--compare-redis <host:port>', 'run the identical load through ioredis against this Redis server')

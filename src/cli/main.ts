@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerServe } from './serve.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerAtomicCommands } from './atomic-commands.js';
 import { registerStatus } from './status.js';
 import { registerLoggerCommands } from './logger-commands.js';
 import { registerGamut } from './gamut.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`${oneLine(text)}\n`) });
   registerServe(program);
   registerDataCommands(program);
+  registerAtomicCommands(program);
   registerStatus(program);
   registerLoggerCommands(program);
   registerGamut(program);

@@ -7,10 +7,13 @@ import { DEFAULT_PORT } from '../shared/limits.js';
 import type { BucketTableSnapshot } from './bucket-table.js';
 import { ClusterError } from './errors.js';
 import { DataOps, Expect, type SetOptions } from './ops.js';
+import { AtomicOps, isConditional, type ConditionalSetOptions, type DeleteOptions, type IncrOptions, type Versioned } from './atomic-ops.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
 import type { ClusterEvents } from './topology.js';
 import type { ClusterValue, ClusterValueInput } from './values.js';
+
+export type { ConditionalSetOptions, DeleteOptions, IncrOptions, Versioned } from './atomic-ops.js';
 
 /** The stats document of one node, with its address. */
 export interface NodeStats {
@@ -22,6 +25,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly opts: ResolvedOptions;
   private readonly router: Router;
   private readonly ops: DataOps;
+  private readonly atomic: AtomicOps;
   private connecting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -30,6 +34,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.opts = resolveOptions(options);
     this.router = new Router(this.opts, this);
     this.ops = new DataOps(this.router, this.opts);
+    this.atomic = new AtomicOps(this.router, this.opts);
   }
 
   /** Connects to the first seed that answers and loads its bucket table; NOT_CONNECTED if none does. */
@@ -50,8 +55,41 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.closing;
   }
 
-  set(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<void> {
+  /** With ifAbsent / ifExists: whether it wrote; with ifVersion: true, or VERSION_MISMATCH. */
+  set(key: string, value: ClusterValueInput, opts: ConditionalSetOptions & ({ ifAbsent: true } | { ifExists: true } | { ifVersion: bigint })): Promise<boolean>;
+  set(key: string, value: ClusterValueInput, opts?: ConditionalSetOptions): Promise<void>;
+  set(key: string, value: ClusterValueInput, opts?: ConditionalSetOptions): Promise<void | boolean> {
+    if (isConditional(opts)) return this.atomic.setIf('', key, value, opts!).then((v) => v !== null);
     return this.ops.set('', key, value, opts);
+  }
+
+  /** A conditional set (exactly one of ifAbsent, ifExists, ifVersion): the new version, or null when it did not write. */
+  setIf(key: string, value: ClusterValueInput, opts: ConditionalSetOptions): Promise<bigint | null> {
+    return this.atomic.setIf('', key, value, opts);
+  }
+
+  /** Adds `by` (default 1) to an int (number) or long (bigint) item; the new value. OVERFLOW past the type's range. */
+  incr(key: string, by: number | bigint = 1, opts?: IncrOptions): Promise<number | bigint> {
+    return this.atomic.incr('', key, by, opts);
+  }
+
+  decr(key: string, by: number | bigint = 1, opts?: IncrOptions): Promise<number | bigint> {
+    return this.atomic.decr('', key, by, opts);
+  }
+
+  /** Sets the value; the one it replaced (null: none). */
+  getAndSet(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<ClusterValue | null> {
+    return this.atomic.getAndSet('', key, value, opts);
+  }
+
+  /** Deletes the item; the value it held (null: none). */
+  getAndDelete(key: string, opts?: { fullWait?: boolean }): Promise<ClusterValue | null> {
+    return this.atomic.getAndDelete('', key, opts?.fullWait);
+  }
+
+  /** The value and its version; null when the item does not exist. */
+  getWithVersion(key: string): Promise<Versioned | null> {
+    return this.atomic.getWithVersion('', key);
   }
 
   /** The item's value, whatever its type; null when it does not exist. */
@@ -75,8 +113,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.ops.get<Buffer>('', key, Expect.binary);
   }
 
-  /** Whether the key existed. */
-  delete(key: string): Promise<boolean> {
+  /** Whether the key existed. With ifVersion: true, or VERSION_MISMATCH when it changed or is gone. */
+  delete(key: string, opts?: DeleteOptions): Promise<boolean> {
+    if (opts?.ifVersion !== undefined) return this.atomic.deleteIf('', key, opts.ifVersion, opts.fullWait);
     return this.ops.keyOnly<boolean>(Cmd.del, '', key);
   }
 
@@ -96,7 +135,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   map(name: string): ClusterMap {
     if (typeof name !== 'string' || name === '') throw new ClusterError('BAD_REQUEST', 'a map name must be a non-empty string');
-    return new ClusterMap(name, this.ops);
+    return new ClusterMap(name, this.ops, this.atomic);
   }
 
   /** Round trip in ms to one node (by address) or to any node. */
@@ -146,10 +185,39 @@ export class ClusterMap {
   constructor(
     readonly name: string,
     private readonly ops: DataOps,
+    private readonly atomic: AtomicOps,
   ) {}
 
-  set(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<void> {
+  /** With ifAbsent / ifExists: whether it wrote; with ifVersion: true, or VERSION_MISMATCH. */
+  set(key: string, value: ClusterValueInput, opts: ConditionalSetOptions & ({ ifAbsent: true } | { ifExists: true } | { ifVersion: bigint })): Promise<boolean>;
+  set(key: string, value: ClusterValueInput, opts?: ConditionalSetOptions): Promise<void>;
+  set(key: string, value: ClusterValueInput, opts?: ConditionalSetOptions): Promise<void | boolean> {
+    if (isConditional(opts)) return this.atomic.setIf(this.name, key, value, opts!).then((v) => v !== null);
     return this.ops.set(this.name, key, value, opts);
+  }
+
+  setIf(key: string, value: ClusterValueInput, opts: ConditionalSetOptions): Promise<bigint | null> {
+    return this.atomic.setIf(this.name, key, value, opts);
+  }
+
+  incr(key: string, by: number | bigint = 1, opts?: IncrOptions): Promise<number | bigint> {
+    return this.atomic.incr(this.name, key, by, opts);
+  }
+
+  decr(key: string, by: number | bigint = 1, opts?: IncrOptions): Promise<number | bigint> {
+    return this.atomic.decr(this.name, key, by, opts);
+  }
+
+  getAndSet(key: string, value: ClusterValueInput, opts?: SetOptions): Promise<ClusterValue | null> {
+    return this.atomic.getAndSet(this.name, key, value, opts);
+  }
+
+  getAndDelete(key: string, opts?: { fullWait?: boolean }): Promise<ClusterValue | null> {
+    return this.atomic.getAndDelete(this.name, key, opts?.fullWait);
+  }
+
+  getWithVersion(key: string): Promise<Versioned | null> {
+    return this.atomic.getWithVersion(this.name, key);
   }
 
   get(key: string): Promise<ClusterValue | null> {
@@ -172,7 +240,8 @@ export class ClusterMap {
     return this.ops.get<Buffer>(this.name, key, Expect.binary);
   }
 
-  delete(key: string): Promise<boolean> {
+  delete(key: string, opts?: DeleteOptions): Promise<boolean> {
+    if (opts?.ifVersion !== undefined) return this.atomic.deleteIf(this.name, key, opts.ifVersion, opts.fullWait);
     return this.ops.keyOnly<boolean>(Cmd.del, this.name, key);
   }
 

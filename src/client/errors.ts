@@ -25,6 +25,10 @@ export type ClusterErrorCode =
   | 'NOT_ALLOWED'
   /** The node is at its --max-memory limit and its eviction policy frees nothing: the write was not applied. */
   | 'OUT_OF_MEMORY'
+  /** A conditional write (ifVersion) found the item changed or gone: nothing was written. */
+  | 'VERSION_MISMATCH'
+  /** incr/decr would leave the item's int or long range: nothing was written (never a wrap). */
+  | 'OVERFLOW'
   /** Any other error the node reported (its failinfo code is in serverCode). */
   | 'SERVER_ERROR';
 

@@ -30,6 +30,10 @@ export class Request {
   flags = 0;
   valueType = 0;
   value: ClusterValueInput | undefined = undefined;
+  /** incr: the amount; set_if, delete_if: the expected version. */
+  big = 0n;
+  /** set_if: the condition (SetCondition). */
+  cond = 0;
   route: number = Route.bucket;
   /** Routing hash (fnv1a of the key, or of the map name for map entries). */
   hash = 0;
@@ -66,7 +70,16 @@ function timerDelay(atMs: number, nowMs: number): number {
 
 /** Commands that change data: their outcome is unknown once sent and not answered. */
 export function isWrite(cmd: number): boolean {
-  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete;
+  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete || (cmd >= Cmd.incr && cmd <= Cmd.deleteIf && cmd !== Cmd.getWithVersion);
+}
+
+/**
+ * Whether a write may be sent again after its link dropped with it unanswered: the plain writes
+ * land in the same state twice. The atomic ones do not (a second incr adds twice, a second
+ * ifAbsent answers false): they fail INDETERMINATE instead.
+ */
+export function isRetrySafe(cmd: number): boolean {
+  return !isWrite(cmd) || cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete;
 }
 
 /**

@@ -11,7 +11,7 @@ import { ClusterError, IndeterminateError, TimeoutError } from './errors.js';
 import { NodeLink, type LinkOwner, type Push } from './node-link.js';
 import { setPayloadFits } from './wire.js';
 import type { ResolvedOptions } from './options.js';
-import { isWrite, ParkQueue, Request, RequestTracker, Route } from './request.js';
+import { isRetrySafe, isWrite, ParkQueue, Request, RequestTracker, Route } from './request.js';
 import { Topology, type ClusterEvents, type TopologyHost } from './topology.js';
 import { decodeResult, failInfoError } from './wire.js';
 
@@ -55,7 +55,7 @@ export class Router implements LinkOwner, TopologyHost {
     if (this.tracker.count >= this.opts.maxQueuedRequests) {
       return Promise.reject(new ClusterError('QUEUE_FULL', `${this.tracker.count} requests already waiting or in flight`));
     }
-    if (req.cmd === Cmd.set && !setPayloadFits(req, this.opts.maxFrameBytes)) {
+    if ((req.cmd === Cmd.set || req.cmd === Cmd.setIf || req.cmd === Cmd.getAndSet) && !setPayloadFits(req, this.opts.maxFrameBytes)) {
       // A node closes a connection that sends a frame over its limit: never send one.
       return Promise.reject(new ClusterError('BAD_REQUEST', `the item is larger than the frame limit of ${this.opts.maxFrameBytes} bytes`));
     }
@@ -229,10 +229,12 @@ export class Router implements LinkOwner, TopologyHost {
       for (const r of orphans) this.fail(r, link.loginError);
       return;
     }
-    // All our commands are idempotent: resend to the current owner, until the deadline; a request
-    // that keeps losing its link is the likely cause (a node that refuses it) and fails.
+    // The plain commands are idempotent: resend to the current owner, until the deadline; a request
+    // that keeps losing its link is the likely cause (a node that refuses it) and fails. An atomic
+    // write that may have landed is not sent again (isRetrySafe).
     for (const r of orphans) {
-      if (r.unsureSends > 0 && ++r.linkLosses > MAX_LINK_LOSSES) {
+      const lost = r.unsureSends > 0 ? ++r.linkLosses : 0;
+      if (r.unsureSends > 0 && (!isRetrySafe(r.cmd) || lost > MAX_LINK_LOSSES)) {
         this.fail(r, isWrite(r.cmd)
           ? new IndeterminateError('INDETERMINATE', `the connection dropped ${r.linkLosses} times with this write in flight: it may or may not be applied`, undefined, link.addr)
           : new ClusterError('NOT_CONNECTED', `the connection dropped ${r.linkLosses} times with this request in flight`, undefined, link.addr));

@@ -5,10 +5,12 @@ import { Cmd, ErrorCode, Reply } from '../protocol/commands.js';
 import { table as tableCodec } from '../protocol/messages/node.js';
 import { ClusterError, WrongTypeError } from './errors.js';
 import type { Request } from './request.js';
+import { atomicExpectedReply, decodeAtomic, encodeAtomic, isAtomicCommand } from './atomic-wire.js';
 import { readClusterValue, writeClusterValue, type ClusterValue } from './values.js';
 
 /** Writes the payload of a request (the frame is already open). */
 export function encodeRequest(w: Writer, req: Request): void {
+  if (isAtomicCommand(req.cmd)) return encodeAtomic(w, req);
   switch (req.cmd) {
     case Cmd.set:
       w.strUtf8(req.map);
@@ -56,14 +58,16 @@ export function encodeRequest(w: Writer, req: Request): void {
 export function setPayloadFits(req: Request, maxFrameBytes: number): boolean {
   const v = req.value;
   // A UTF-8 string takes at most 3 bytes per UTF-16 unit: most items pass on that bound alone.
-  const bound = 24 + 3 * (req.map.length + req.key.length) + (typeof v === 'string' ? 3 * v.length : v instanceof Uint8Array ? v.length : 8);
+  const extra = req.cmd === Cmd.setIf ? 12 : 0; // its condition and version
+  const bound = extra + 24 + 3 * (req.map.length + req.key.length) + (typeof v === 'string' ? 3 * v.length : v instanceof Uint8Array ? v.length : 8);
   if (bound <= maxFrameBytes) return true;
   const valueBytes = typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v instanceof Uint8Array ? v.length : 8;
-  return 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes <= maxFrameBytes;
+  return extra + 24 + Buffer.byteLength(req.map, 'utf8') + Buffer.byteLength(req.key, 'utf8') + valueBytes <= maxFrameBytes;
 }
 
 /** The reply number each command expects on success. */
 function expectedReply(cmd: number): number {
+  if (isAtomicCommand(cmd)) return atomicExpectedReply(cmd);
   switch (cmd) {
     case Cmd.set:
     case Cmd.ping:
@@ -115,6 +119,7 @@ function readEntries(r: Reader, maxCount: number): Map<string, ClusterValue> {
 function decodeBody(cmd: number, r: Reader, req: Request, nowMs: number): unknown {
   // Every count is bounded by the payload: each element takes at least 4 bytes.
   const maxCount = r.remaining >>> 2;
+  if (isAtomicCommand(cmd)) return decodeAtomic(cmd, r);
   switch (cmd) {
     case Cmd.set:
       return undefined;
@@ -182,6 +187,10 @@ export function failInfoError(code: number, message: string, node: string): Clus
       return new ClusterError('BAD_REQUEST', message, code, node);
     case ErrorCode.backupFailed:
       return new ClusterError('BACKUP_FAILED', message, code, node);
+    case ErrorCode.versionMismatch:
+      return new ClusterError('VERSION_MISMATCH', message, code, node);
+    case ErrorCode.overflow:
+      return new ClusterError('OVERFLOW', message, code, node);
     case ErrorCode.authFailed:
       return new ClusterError('AUTH_FAILED', message, code, node);
     case ErrorCode.notAllowed:

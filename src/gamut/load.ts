@@ -1,4 +1,4 @@
-// gamut's load phase: K connections with C requests in flight on each (a fixed window), a get:set mix
+// gamut's load phase: K connections with C requests in flight on each (a fixed window), a get:set:incr mix
 // over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram.
 import { performance } from 'node:perf_hooks';
 import { assert } from '../shared/assert.js';
@@ -21,9 +21,10 @@ export interface LoadOptions {
   valueBytes: number;
   inflight: number;
   connections: number;
-  /** Relative weights of get and set in the mix. */
+  /** Relative weights of get, set and incr in the mix (incr: counters of their own, `counterNames`). */
   getWeight: number;
   setWeight: number;
+  incrWeight: number;
   durationSec: number;
   requestsMax: number;
   /** Prefix of every key (the run's own namespace). */
@@ -72,7 +73,8 @@ export function validateLoadOptions(o: LoadOptions): void {
   assert(Number.isInteger(o.valueBytes) && o.valueBytes >= 1 && o.valueBytes <= VALUE_BYTES_MAX, 'value bytes out of range');
   assert(Number.isInteger(o.inflight) && o.inflight >= 1 && o.inflight <= INFLIGHT_MAX, 'inflight out of range');
   assert(Number.isInteger(o.connections) && o.connections >= 1 && o.connections <= CONNECTIONS_MAX, 'connections out of range');
-  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.getWeight + o.setWeight > 0, 'mix needs a positive weight');
+  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.incrWeight >= 0 && o.getWeight + o.setWeight + o.incrWeight > 0, 'mix needs a positive weight');
+  assert(o.ledger === null || o.incrWeight === 0, 'verify checks gets and sets only');
   assert(o.durationSec > 0 && o.durationSec <= DURATION_SEC_MAX, 'duration out of range');
   assert(Number.isInteger(o.requestsMax) && o.requestsMax >= 1 && o.requestsMax <= REQUESTS_MAX, 'requests out of range');
   assert(o.ledger === null || o.keys >= o.inflight * o.connections, 'verify needs at least one key per request slot');
@@ -82,6 +84,15 @@ export function validateLoadOptions(o: LoadOptions): void {
 export function keyNames(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_v, i) => `${prefix}${i}`);
 }
+
+/** The counters incr works on, index i -> prefix + 'n' + i (apart from the string keys: no WRONG_TYPE). */
+export function counterNames(prefix: string, count: number): string[] {
+  return keyNames(`${prefix}n`, count);
+}
+
+/** What one load request does. */
+const Op = { get: 0, set: 1, incr: 2 } as const;
+type OpCode = (typeof Op)[keyof typeof Op];
 
 /** A value of exactly `bytes` ASCII bytes, the same for every run of the same size. */
 export function makeValue(bytes: number): string {
@@ -120,6 +131,7 @@ class Phase {
     readonly store: KvStore,
     readonly opts: LoadOptions,
     readonly keys: readonly string[],
+    readonly counters: readonly string[],
     readonly value: string,
     readonly recorder: LatencyRecorder | null,
     readonly stopAtMs: number,
@@ -148,19 +160,36 @@ class Phase {
   }
 
   /** After a failed attempt: back off, then re-issue up to `retries` times while the phase lasts. */
-  async retry(conn: KvConnection, isGet: boolean, key: string): Promise<void> {
+  async retry(conn: KvConnection, op: OpCode, key: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       await sleep(ERROR_BACKOFF_MS);
       if (attempt > this.opts.retries || performance.now() >= this.stopAtMs) return;
       this.retries++;
-      if (isGet ? await this.getOnce(conn, key) : await this.setOnce(conn, key)) return;
+      if (await this.once(conn, op, key)) return;
     }
   }
 
+  once(conn: KvConnection, op: OpCode, key: string): Promise<boolean> {
+    return op === Op.get ? this.getOnce(conn, key) : op === Op.set ? this.setOnce(conn, key) : this.incrOnce(conn, key);
+  }
+
   /** One request, with its re-issues; latency is recorded for each attempt that succeeds. */
-  async execute(conn: KvConnection, isGet: boolean, key: string): Promise<void> {
-    const ok = isGet ? await this.getOnce(conn, key) : await this.setOnce(conn, key);
-    if (!ok) await this.retry(conn, isGet, key);
+  async execute(conn: KvConnection, op: OpCode, key: string): Promise<void> {
+    const ok = await this.once(conn, op, key);
+    if (!ok) await this.retry(conn, op, key);
+  }
+
+  async incrOnce(conn: KvConnection, key: string): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      await conn.incr(key);
+      this.recorder?.record(performance.now() - t0);
+      this.completed++;
+      return true;
+    } catch (e) {
+      this.countError(this.store.errorCode(e));
+      return false;
+    }
   }
 
   async getOnce(conn: KvConnection, key: string): Promise<boolean> {
@@ -210,21 +239,25 @@ function pickKey(rng: Rng, w: number, workers: number, keyCount: number, partiti
 async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   const o = phase.opts;
   const rng = new Rng(o.seed + Math.imul(w + 1, 0x9e3779b1));
-  const getFraction = o.getWeight / (o.getWeight + o.setWeight);
+  const total = o.getWeight + o.setWeight + o.incrWeight;
+  const getBelow = o.getWeight / total;
+  const setBelow = (o.getWeight + o.setWeight) / total;
   const partitioned = o.ledger !== null;
   while (phase.take()) {
-    const isGet = rng.next() < getFraction;
-    const key = phase.keys[pickKey(rng, w, workers, phase.keys.length, partitioned)]!;
+    const r = rng.next();
+    const op = r < getBelow ? Op.get : r < setBelow ? Op.set : Op.incr;
+    const i = pickKey(rng, w, workers, phase.keys.length, partitioned);
+    const key = op === Op.incr ? phase.counters[i]! : phase.keys[i]!;
     // The hot path: one attempt inline; only a failure goes through the retry path.
-    const ok = isGet ? await phase.getOnce(conn, key) : await phase.setOnce(conn, key);
-    if (!ok) await phase.retry(conn, isGet, key);
+    const ok = await phase.once(conn, op, key);
+    if (!ok) await phase.retry(conn, op, key);
   }
 }
 
 async function preloadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   for (let i = w; i < phase.keys.length && performance.now() < phase.stopAtMs; i += workers) {
     phase.issued++;
-    await phase.execute(conn, false, phase.keys[i]!);
+    await phase.execute(conn, Op.set, phase.keys[i]!);
   }
 }
 
@@ -285,12 +318,13 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
   const conns = await openAll(store, opts.connections);
   try {
     const preloadOpts = { ...opts, retries: Math.max(opts.retries, 2) };
-    const preload = new Phase(store, preloadOpts, keys, value, null, performance.now() + PRELOAD_SEC_MAX * 1000, keys.length);
+    const counters = opts.incrWeight > 0 ? counterNames(opts.prefix, opts.keys) : [];
+    const preload = new Phase(store, preloadOpts, keys, counters, value, null, performance.now() + PRELOAD_SEC_MAX * 1000, keys.length);
     await runWorkers(preload, conns, preloadWorker, 'preload', Math.max(opts.inflight, PRELOAD_INFLIGHT));
     if (preload.completed === 0) throw new Error(`preload of ${keys.length} keys failed: ${JSON.stringify(preload.errorsByCode)}`);
     const recorder = new LatencyRecorder();
     opts.onPhaseChange?.('load');
-    const phase = new Phase(store, opts, keys, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
+    const phase = new Phase(store, opts, keys, counters, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
     await runWorkers(phase, conns, loadWorker, 'load', opts.inflight);
     const elapsedSec = phase.elapsedSec();
     opts.onPhaseChange?.('done');

@@ -7,6 +7,7 @@ import { forEachWindowed, type KvConnection, type KvStore } from './target.js';
 interface RedisClient {
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  incr(key: string): Promise<number>;
   del(...keys: string[]): Promise<number>;
   connect(): Promise<void>;
   quit(): Promise<unknown>;
@@ -58,6 +59,9 @@ class RedisConnection implements KvConnection {
   }
   get(key: string): Promise<unknown> {
     return this.client.get(key);
+  }
+  incr(key: string): Promise<unknown> {
+    return this.client.incr(key);
   }
   async close(): Promise<void> {
     try {

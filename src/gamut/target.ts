@@ -10,6 +10,8 @@ export type ClusterAccessOptions = Pick<ClusterOptions, 'user' | 'password' | 't
 export interface KvConnection {
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<unknown>;
+  /** Adds 1 to the counter at key (INCR). */
+  incr(key: string): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ class OursConnection implements KvConnection {
   }
   get(key: string): Promise<unknown> {
     return this.cluster.get(key);
+  }
+  incr(key: string): Promise<unknown> {
+    return this.cluster.incr(key);
   }
   close(): Promise<void> {
     return this.cluster.close();

@@ -17,6 +17,8 @@ export const Reply = {
   table: 13,
   heartbeat: 14,
   nodeChallenge: 15,
+  // issue 11 part A: an item's value with its version
+  versioned: 20,
   dataInt: 2105,
   dataString: 2125,
 } as const;
@@ -55,6 +57,13 @@ export const Cmd = {
   mapKeys: 2211,
   mapCount: 2212,
   mapDelete: 2213,
+  // atomic single-key commands, conditional writes and versions (issue 11 part A: 2220-2239)
+  incr: 2220,
+  setIf: 2221,
+  getAndSet: 2222,
+  getAndDelete: 2223,
+  getWithVersion: 2224,
+  deleteIf: 2225,
   // node to node
   shuttingDown: 15,
   serverHello: 50,
@@ -100,6 +109,9 @@ export const ErrorCode = {
   seqGap: 15,
   authFailed: 16,
   notAllowed: 17,
+  // issue 11 part A (20-23)
+  versionMismatch: 20,
+  overflow: 21,
   // issue 11, part C (memory limit): 26-27
   /** A write past the node's --max-memory with --eviction noeviction (or nothing left to evict). */
   outOfMemory: 26,

@@ -104,7 +104,7 @@ export interface AtomicWriteResult {
  * written last, the file is fsynced and renamed over `path`, and the directory is fsynced.
  * A crash at any point leaves the previous `path` untouched (and at worst a stale temp file).
  */
-export async function writeFileAtomic(path: string, kind: FileKindNumber, records: Iterable<FileRecord>, createdAtMs = Date.now()): Promise<AtomicWriteResult> {
+export async function writeFileAtomic(path: string, kind: FileKindNumber, records: Iterable<FileRecord>, createdAtMs = Date.now(), version = 1): Promise<AtomicWriteResult> {
   const tmp = `${path}.tmp-${process.pid}`;
   // Data files hold every value: readable by their owner only.
   const fh = await open(tmp, 'w', 0o600);
@@ -119,7 +119,7 @@ export async function writeFileAtomic(path: string, kind: FileKindNumber, record
       if (w.length >= FILE_CHUNK_BYTES) position = await flushWriter(fh, w, position);
     }
     position = await flushWriter(fh, w, position);
-    await writeAll(fh, encodeHeader({ version: 1, kind, flags: 0, createdAtMs, fileSeq: 0, recordCount: count }), 0);
+    await writeAll(fh, encodeHeader({ version, kind, flags: 0, createdAtMs, fileSeq: 0, recordCount: count }), 0);
     await fh.sync();
     await fh.close();
     await rename(tmp, path);

@@ -11,8 +11,15 @@ export const FILE_MAGIC = Buffer.from([0x89, 0x4f, 0x43, 0x46, 0x0d, 0x0a, 0x1a,
 export const FILE_FORMAT_VERSION = 1;
 /** Log files are written as version 2: they may hold snapshot records (ops 6-8), which version 1 has not. */
 export const LOG_FORMAT_VERSION = 2;
+/**
+ * Save files are written as version 3: each record may end in the item's version and the highest
+ * bucket epoch when the file was written (`SavedVersion`), which versions 1 and 2 have not.
+ */
+export const SAVE_FORMAT_VERSION = 3;
 /** The versions this build reads. */
-const VERSIONS_READ: readonly number[] = [1, 2];
+const VERSIONS_READ: readonly number[] = [1, 2, 3];
+/** The bytes a SavedVersion adds to a set record: int epoch, long seq, int epoch floor. */
+const SAVED_VERSION_BYTES = 16;
 export const FILE_HEADER_BYTES = 44;
 export const RECORD_FRAME_BYTES = 8;
 /** A record payload longer than this is treated as a damaged length field. */
@@ -76,10 +83,23 @@ export interface RecordStamp {
   seq: number;
 }
 
+/**
+ * What a save file (format 3) keeps beside a set: the item's version as the (epoch, seq) of the
+ * write that made it (server/versions.ts), and the highest bucket epoch of the cluster when the file
+ * was written (a node that loads the file starts its epochs above it, so no version repeats).
+ */
+export interface SavedVersion {
+  vEpoch: number;
+  vSeq: number;
+  epochFloor: number;
+}
+
 /** One update record: the bucket it came from, its place in the bucket's history, and the change. */
 export interface UpdateRecord extends RecordStamp {
   update: Update;
   snapshot?: undefined;
+  /** Save files (format 3), on set records: the item's version. */
+  saved?: SavedVersion;
 }
 
 /** Record ops of a snapshot (log files, format version 2); updates use ops 1-5. */
@@ -124,8 +144,8 @@ export function decodeHeader(buf: Buffer): FileHeader {
   }
   const version = buf.readUInt16BE(8);
   if (!VERSIONS_READ.includes(version)) {
-    const why = version > LOG_FORMAT_VERSION ? 'written by a newer OpenCluster' : 'unknown';
-    throw new FileFormatError('badVersion', `format version ${version} (${why}); this build reads versions ${VERSIONS_READ.join(' and ')}`, 8);
+    const why = version > SAVE_FORMAT_VERSION ? 'written by a newer OpenCluster' : 'unknown';
+    throw new FileFormatError('badVersion', `format version ${version} (${why}); this build reads versions ${VERSIONS_READ.join(', ')}`, 8);
   }
   if (buf.readUInt32BE(40) !== crc32(buf.subarray(0, 40))) {
     throw new FileFormatError('badHeader', 'header checksum mismatch', 0);
@@ -160,8 +180,16 @@ export function encodeRecord(w: Writer, rec: FileRecord): number {
   w.u32AsInt(rec.hash);
   w.i32(rec.epoch);
   w.i64n(rec.seq);
-  if (rec.snapshot === undefined) writeUpdate(w, rec.update);
-  else writeSnapshotPart(w, rec.snapshot);
+  if (rec.snapshot === undefined) {
+    writeUpdate(w, rec.update);
+    if (rec.saved !== undefined) {
+      w.i32(rec.saved.vEpoch);
+      w.i64n(rec.saved.vSeq);
+      w.i32(rec.saved.epochFloor);
+    }
+  } else {
+    writeSnapshotPart(w, rec.snapshot);
+  }
   const payloadBytes = w.pos - start - RECORD_FRAME_BYTES;
   assert(payloadBytes <= RECORD_PAYLOAD_BYTES_MAX, `record payload of ${payloadBytes} bytes exceeds the limit`);
   w.buf.writeUInt32BE(payloadBytes, start);
@@ -220,7 +248,9 @@ export function decodeRecordPayload(payload: Buffer, offset: number): FileRecord
       r.i32();
       rec = { ...stamp, snapshot: readSnapshotPart(r, op) };
     } else {
-      rec = { ...stamp, update: readUpdate(r) };
+      const update = readUpdate(r);
+      rec = { ...stamp, update };
+      if (update.op === UpdateOp.set && r.remaining === SAVED_VERSION_BYTES) rec.saved = { vEpoch: r.i32(), vSeq: r.i64n(), epochFloor: r.i32() };
     }
     r.done('record');
     return rec;

@@ -41,7 +41,7 @@ export function onSyncUpdate(node: BackupReceiverHost, copies: CopiesArriving, l
   if (!copying && data.seq !== 0 && m.seq !== data.seq + 1) {
     return link.fail(frame, ErrorCode.seqGap, `bucket ${m.hash}: expected seq ${data.seq + 1}, got ${m.seq}`);
   }
-  node.store.apply(m.hash, m.update);
+  node.store.apply(m.hash, m.update, m.epoch, m.seq);
   data.seq = m.seq;
   link.ack(frame);
 }

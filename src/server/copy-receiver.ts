@@ -76,7 +76,7 @@ export class CopyReceiver {
     const now = this.node.clock.wallMs();
     for (const it of m.items) {
       if (it.expiresAtMs !== 0 && it.expiresAtMs <= now) continue;
-      this.node.store.put(m.hash, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
+      this.node.store.put(m.hash, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs, vEpoch: it.vEpoch ?? 0, vSeq: it.vSeq ?? 0 });
     }
     inc.items += m.items.length;
     inc.lastMs = this.node.clock.nowMs();

@@ -16,7 +16,7 @@ import type { Clock } from '../shared/clock.js';
 import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
-import { itemCostBytes, type Store, type StoredItem } from './store.js';
+import { itemCostBytes, type ItemInput, type Store, type StoredItem } from './store.js';
 import type { MemoryLimit } from './memory-limit.js';
 import { outcomeOfError } from './request-meter.js';
 
@@ -88,19 +88,19 @@ function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
   }
 }
 
-function writeOp(flags: number): RouteOp {
+export function writeOp(flags: number): RouteOp {
   return (flags & WriteFlag.fullWait) !== 0 ? 'durableWrite' : 'write';
 }
 
 /** Whether this node serves bucket b for the request now; if not, the request is answered here. */
-function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
+export function served(node: DataHost, s: ClientSession, frame: Frame, b: number, op: RouteOp): boolean {
   const d = decideRoute(node.routeView, b, op);
   if (d.kind === 'serve') return true;
   replyNotServed(node.stats, s, frame, b, d);
   return false;
 }
 
-function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
+export function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: number): number | undefined {
   if (expiresSec < 0 || expiresSec > MAX_EXPIRES_SEC) {
     s.failinfo(frame, ErrorCode.badRequest, `expires must be 0..${MAX_EXPIRES_SEC} seconds, got ${expiresSec}`);
     node.stats.badRequests++;
@@ -110,14 +110,27 @@ function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expiresSec: n
 }
 
 /** A write that adds this item past --max-memory is answered outOfMemory here (nothing is applied). */
-function refusedForMemory(node: DataHost, s: ClientSession, frame: Frame, key: string, value: Value): boolean {
+export function refusedForMemory(node: DataHost, s: ClientSession, frame: Frame, key: string, value: Value): boolean {
   if (node.memory.admit(itemCostBytes(key, value), node.clock.wallMs())) return false;
   s.failinfo(frame, ErrorCode.outOfMemory, 'out of memory: the node is at its --max-memory limit and its eviction policy frees nothing for this write');
   return true;
 }
 
-/** Publishes a change to backup and loggers, then replies: at once, or after the backup's ack. */
-function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null): void {
+/**
+ * The item a write to bucket b stores, with the version it gets (versions.ts): the bucket's epoch
+ * and the seq publish() gives the write. Make it after every read that may expire an item (that
+ * publishes too), right before the write is published.
+ */
+export function newItem(node: DataHost, b: number, value: Value, expiresAtMs: number): ItemInput {
+  return { value, expiresAtMs, vEpoch: node.routeView.owners(b).epoch, vSeq: (node.store.bucket(b)?.seq ?? 0) + 1 };
+}
+
+/**
+ * Publishes a change to backup and loggers, then replies: at once, or after the backup's ack.
+ * A write that is not safe to send again (the atomic commands: `retrySafe` false) is answered
+ * backupFailed (indeterminate) where a full wait ends in retryLater after it was applied here.
+ */
+export function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, u: Update, fullWait: boolean, reply: ((c: Connection) => void) | null, retrySafe = true): void {
   node.stats.writes++;
   if (!fullWait || !node.repl.hasBackup(b)) {
     node.repl.publish(b, u, null);
@@ -134,6 +147,10 @@ function finishWrite(node: DataHost, s: ClientSession, frame: Frame, b: number, 
       return;
     }
     node.stats.backupFailures++;
+    if (!retrySafe && code === ErrorCode.retryLater) {
+      code = ErrorCode.backupFailed;
+      why = `applied on the old primary, not confirmed on a backup (${why}): it may or may not stay applied`;
+    }
     s.complete(
       slot,
       (c) => {
@@ -157,12 +174,12 @@ function onSet(node: DataHost, s: ClientSession, frame: Frame, m: ReturnType<typ
   const at = expiresAt(node, s, frame, m.expiresSec);
   if (at === undefined) return;
   if (refusedForMemory(node, s, frame, m.key, m.value)) return;
-  node.store.put(b, m.map, m.key, { value: m.value, expiresAtMs: at });
+  node.store.put(b, m.map, m.key, newItem(node, b, m.value, at));
   const u: Update = { op: UpdateOp.set, map: m.map, key: m.key, expiresAtMs: at, value: m.value };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, null);
 }
 
-function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
+export function readLocal(node: DataHost, s: ClientSession, frame: Frame, map: string, key: string): StoredItem | null | undefined {
   const b = node.store.bucketOf(map, key);
   if (!served(node, s, frame, b, 'read')) return undefined;
   node.stats.reads++;
@@ -193,7 +210,7 @@ function onTtl(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): 
   s.send(frame, Reply.long, (w) => data.longReply.encode(w, ms));
 }
 
-function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
+export function boolReply(frame: Frame, v: boolean): (c: Connection) => void {
   return (c) => {
     const w = c.begin(Reply.bool, frame.command, frame.requestId);
     data.boolReply.encode(w, v);
@@ -220,7 +237,7 @@ function onExpire(node: DataHost, s: ClientSession, frame: Frame, m: data.Expire
     s.send(frame, Reply.bool, (w) => data.boolReply.encode(w, false));
     return;
   }
-  node.store.put(b, m.map, m.key, { value: it.value, expiresAtMs: at });
+  node.store.put(b, m.map, m.key, newItem(node, b, it.value, at));
   const u: Update = { op: UpdateOp.expire, map: m.map, key: m.key, expiresAtMs: at, value: null };
   finishWrite(node, s, frame, b, u, (m.flags & WriteFlag.fullWait) !== 0, boolReply(frame, true));
 }
@@ -280,7 +297,7 @@ function onLegacySet(node: DataHost, s: ClientSession, frame: Frame, m: legacy.L
   // A plain key hashed by the original client's signed-char FNV (a name with bytes >= 0x80) stays
   // under the hash it was given: in the map that routes by that hash (see LEGACY_KEY_PREFIX).
   const map = m.mapHash !== 0 ? legacyMap(node, b, m.mapHash) : fnv ? '' : legacyKeyMapName(m.keyHash);
-  node.store.put(b, map, m.name, { value, expiresAtMs: at });
+  node.store.put(b, map, m.name, newItem(node, b, value, at));
   const u: Update = { op: UpdateOp.set, map, key: m.name, expiresAtMs: at, value };
   finishWrite(node, s, frame, b, u, m.fullWait !== 0, null);
 }

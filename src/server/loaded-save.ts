@@ -73,7 +73,7 @@ export async function loadSaveFile(host: LoadHost): Promise<LoadedSave | null> {
       continue;
     }
     const b = host.store.bucketOf(it.map, it.key);
-    host.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs });
+    host.store.put(b, it.map, it.key, { value: it.value, expiresAtMs: it.expiresAtMs, vEpoch: it.vEpoch ?? 0, vSeq: it.vSeq ?? 0 });
     loaded++;
   }
   const mark: InUseMark = { incarnation: String(host.incarnation), pid: process.pid, loadedAtMs: now, savedAtMs: content.createdAtMs, items: loaded };
@@ -83,8 +83,8 @@ export async function loadSaveFile(host: LoadHost): Promise<LoadedSave | null> {
     // The file stays in place either way: a missing mark only loses the warning above.
     host.log.error({ file: markPath, err: String(error) }, 'could not write the save file\'s in-use mark');
   }
-  host.log.info({ file: path, loaded, expired, savedAt: new Date(content.createdAtMs).toISOString(), inUse: markPath }, 'save file loaded');
-  return new LoadedSave(host.log, path);
+  host.log.info({ file: path, loaded, expired, epochFloor: content.epochFloor, savedAt: new Date(content.createdAtMs).toISOString(), inUse: markPath }, 'save file loaded');
+  return new LoadedSave(host.log, path, content.epochFloor);
 }
 
 /** The loaded save file, in place until retire() or superseded(). */
@@ -95,6 +95,8 @@ export class LoadedSave {
   constructor(
     private readonly log: Logger,
     readonly path: string,
+    /** The highest bucket epoch when the file was written: this node starts its epochs above it (versions.ts). */
+    readonly epochFloor = 0,
   ) {}
 
   /** Still in place as the node's recoverable data. */

@@ -185,7 +185,8 @@ export class ClusterNode {
   startAlone(): void {
     this.everServed = true;
     for (let b = 0; b < this.table.size; b++) {
-      this.table.set(b, { epoch: 1, primary: this.me, backup: '' });
+      // Above every epoch of the run that wrote the loaded save file: no item version repeats (versions.ts).
+      this.table.set(b, { epoch: (this.loadedSave?.epochFloor ?? 0) + 1, primary: this.me, backup: '' });
       this.store.hold(b);
     }
   }

@@ -1,6 +1,6 @@
 // The save file: what the last node of a cluster holds when it stops, written atomically in the
 // shared data-file format (docs/file-format.md) and read back, checked, by `serve` at start.
-import { FileKind, fileKindName, FileFormatError, itemRecord, type FileErrorCode } from '../protocol/filefmt.js';
+import { FileKind, fileKindName, FileFormatError, itemRecord, SAVE_FORMAT_VERSION, type FileErrorCode } from '../protocol/filefmt.js';
 import { scanFile, writeFileAtomic } from '../protocol/filefmt-io.js';
 import { UpdateOp, type Item } from '../protocol/messages/node.js';
 
@@ -28,10 +28,12 @@ export interface SaveFileWriteResult {
 /**
  * Writes every item to `path` atomically (temp file `path.tmp-<pid>`, fsync, rename, fsync of
  * the directory), in chunks of about 1 MiB: a crash at any point leaves the previous file whole.
- * Items keep their absolute expiry and their map.
+ * Items keep their absolute expiry, their map and their version; `epochFloor` is the highest
+ * bucket epoch of the cluster now (format 3, see SavedVersion).
  */
-export async function writeSaveFile(path: string, items: Iterable<Item>, createdAtMs = Date.now()): Promise<SaveFileWriteResult> {
-  const r = await writeFileAtomic(path, FileKind.save, mapIterable(items, (it) => itemRecord(it)), createdAtMs);
+export async function writeSaveFile(path: string, items: Iterable<Item>, createdAtMs = Date.now(), epochFloor = 0): Promise<SaveFileWriteResult> {
+  const records = mapIterable(items, (it) => ({ ...itemRecord(it), saved: { vEpoch: it.vEpoch ?? 0, vSeq: it.vSeq ?? 0, epochFloor } }));
+  const r = await writeFileAtomic(path, FileKind.save, records, createdAtMs, SAVE_FORMAT_VERSION);
   return { items: r.records, bytes: r.bytes };
 }
 
@@ -42,6 +44,8 @@ function* mapIterable<A, B>(src: Iterable<A>, f: (a: A) => B): Iterable<B> {
 export interface SaveFileContent {
   items: Item[];
   createdAtMs: number;
+  /** The highest bucket epoch when the file was written (0: a file before versions, or no items). */
+  epochFloor: number;
 }
 
 /**
@@ -52,6 +56,7 @@ export interface SaveFileContent {
  */
 export async function readSaveFile(path: string): Promise<SaveFileContent> {
   const items: Item[] = [];
+  let epochFloor = 0;
   try {
     const scan = await scanFile(
       path,
@@ -60,7 +65,9 @@ export async function readSaveFile(path: string): Promise<SaveFileContent> {
         if (u === undefined || u.op !== UpdateOp.set || u.value === null) {
           throw new SaveFileError(path, 'notSet', `record at offset ${offset} is not a set (${u === undefined ? `snapshot ${rec.snapshot!.part}` : `op ${u.op}`})`, offset);
         }
-        items.push({ map: u.map, key: u.key, expiresAtMs: u.expiresAtMs, value: u.value });
+        const v = rec.saved;
+        items.push({ map: u.map, key: u.key, expiresAtMs: u.expiresAtMs, value: u.value, vEpoch: v?.vEpoch ?? 0, vSeq: v?.vSeq ?? 0 });
+        if (v !== undefined) epochFloor = Math.max(epochFloor, v.epochFloor, v.vEpoch);
       },
       (h) => {
         if (h.kind !== FileKind.save) throw new SaveFileError(path, 'wrongKind', `is a ${fileKindName(h.kind)} file, not a save file`);
@@ -73,7 +80,7 @@ export async function readSaveFile(path: string): Promise<SaveFileContent> {
     if (scan.records !== scan.header.recordCount) {
       throw new SaveFileError(path, 'countMismatch', `holds ${scan.records} records but its header says ${scan.header.recordCount} (truncated?)`);
     }
-    return { items, createdAtMs: scan.header.createdAtMs };
+    return { items, createdAtMs: scan.header.createdAtMs, epochFloor };
   } catch (e) {
     throw asSaveFileError(path, e);
   }

@@ -180,7 +180,9 @@ export class Shutdown {
             : node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept'))
           .catch((error: unknown) => node.log.error({ file: node.opts.savefile, err: String(error) }, 'could not keep the earlier save file; it is replaced'));
       }
-      const r = await writeSaveFile(node.opts.savefile, items);
+      let epochFloor = 0;
+      for (let b = 0; b < node.table.size; b++) epochFloor = Math.max(epochFloor, node.table.get(b).epoch);
+      const r = await writeSaveFile(node.opts.savefile, items, Date.now(), epochFloor);
       await node.loadedSave?.superseded();
       node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');
     } catch (error) {

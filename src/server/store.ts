@@ -5,8 +5,10 @@ import { itemRouteHashLatin1 } from '../shared/fnv.js';
 import { isValidMask } from '../shared/buckets.js';
 import type { Value } from '../protocol/values.js';
 import { UpdateOp, type Item, type Update } from '../protocol/messages/node.js';
+import type { VersionStamp } from './versions.js';
 
-export interface StoredItem {
+/** An item; vEpoch and vSeq are its version (versions.ts), both 0 when unknown (a save file's items). */
+export interface StoredItem extends VersionStamp {
   value: Value;
   /** Absolute expiry in ms since 1970; 0 = never. */
   expiresAtMs: number;
@@ -67,9 +69,9 @@ export class BucketData {
 
   /** Every item of the bucket, maps included, visited live (items added meanwhile are visited too). */
   *entries(): Generator<Item> {
-    for (const [key, it] of this.items) yield { map: '', key, expiresAtMs: it.expiresAtMs, value: it.value };
+    for (const [key, it] of this.items) yield { map: '', key, expiresAtMs: it.expiresAtMs, value: it.value, vEpoch: it.vEpoch, vSeq: it.vSeq };
     for (const [map, entries] of this.maps) {
-      for (const [key, it] of entries) yield { map, key, expiresAtMs: it.expiresAtMs, value: it.value };
+      for (const [key, it] of entries) yield { map, key, expiresAtMs: it.expiresAtMs, value: it.value, vEpoch: it.vEpoch, vSeq: it.vSeq };
     }
   }
 }
@@ -274,12 +276,12 @@ export class Store {
     return true;
   }
 
-  /** Applies a replicated or logged update (backups, copies, save files). */
-  apply(b: number, u: Update): void {
+  /** Applies a replicated or logged update (backups, copies, save files), made by the write (vEpoch, vSeq) (versions.ts; 0 unknown). */
+  apply(b: number, u: Update, vEpoch = 0, vSeq = 0): void {
     switch (u.op) {
       case UpdateOp.set:
         assert(u.value !== null, 'set update carries a value');
-        this.put(b, u.map, u.key, { value: u.value, expiresAtMs: u.expiresAtMs });
+        this.put(b, u.map, u.key, { value: u.value, expiresAtMs: u.expiresAtMs, vEpoch, vSeq });
         return;
       case UpdateOp.delete:
       case UpdateOp.expired:
@@ -288,7 +290,7 @@ export class Store {
         return;
       case UpdateOp.expire: {
         const it = this.read(b, u.map, u.key, 0, null);
-        if (it !== undefined) this.put(b, u.map, u.key, { value: it.value, expiresAtMs: u.expiresAtMs });
+        if (it !== undefined) this.put(b, u.map, u.key, { value: it.value, expiresAtMs: u.expiresAtMs, vEpoch, vSeq });
         return;
       }
       case UpdateOp.mapDelete:

@@ -146,8 +146,10 @@ export const ALWAYS_ALLOWED: ReadonlySet<number> = new Set([Cmd.hello, Cmd.clien
 
 const READ_COMMANDS: readonly number[] = [
   Cmd.get, Cmd.exists, Cmd.ttl, Cmd.mapGetAll, Cmd.mapKeys, Cmd.mapCount, Cmd.getInt, Cmd.getString, Cmd.getTable, Cmd.capabilities,
+  Cmd.getWithVersion,
 ];
-const WRITE_COMMANDS: readonly number[] = [...READ_COMMANDS, Cmd.set, Cmd.del, Cmd.expire, Cmd.mapDelete, Cmd.setInt, Cmd.setString];
+const WRITE_COMMANDS: readonly number[] = [...READ_COMMANDS, Cmd.set, Cmd.del, Cmd.expire, Cmd.mapDelete, Cmd.setInt, Cmd.setString,
+  Cmd.incr, Cmd.setIf, Cmd.getAndSet, Cmd.getAndDelete, Cmd.deleteIf];
 
 /** The legacy data commands: all a hello-only client may use (with --legacy-clients allow). */
 export const LEGACY_DATA_COMMANDS: ReadonlySet<number> = new Set([Cmd.setInt, Cmd.setString, Cmd.getInt, Cmd.getString]);

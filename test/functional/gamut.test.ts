@@ -38,7 +38,8 @@ function rowStatus(stdout: string, name: string): string | undefined {
   return line?.slice(name.length).trim().split(/\s+/)[0];
 }
 
-const CHECK_NAMES = ['ping', 'string values', 'int32 values', 'int64 values', 'binary values', 'wrong-type errors', 'delete and exists', 'expiry on set', 'expire and ttl', 'maps', 'large value', 'many in flight', 'cleanup'];
+const CHECK_NAMES = ['ping', 'string values', 'int32 values', 'int64 values', 'binary values', 'wrong-type errors', 'delete and exists', 'expiry on set', 'expire and ttl', 'maps', 'large value', 'many in flight', 'cleanup',
+  'incr and decr', 'conditional sets', 'versions', 'concurrent incr across nodes'];
 
 test('the feature check passes against one node and leaves no keys behind', { timeout: 120_000 }, async () => {
   const node = await startNode();
@@ -69,6 +70,20 @@ test('the load phase prints the documented JSON and writes an HTML report', { ti
   assert.equal(await totalItems(node.addr), 0);
 });
 
+test('--mix GET:SET:INCR adds increments of counters of their own, cleaned up after', { timeout: 60_000 }, async () => {
+  const node = await startNode();
+  const r = await runCli(['gamut', '--cluster', node.addr, '--skip-check', '--requests', '3000', '--json', '--keys', '200', '--inflight', '8', '--mix', '1:1:2'], 45_000);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; load: { ours: Record<string, number> } };
+  assert.equal(out.settings['mix'], '1:1:2');
+  assert.equal(out.load.ours['errors'], 0, JSON.stringify(out.load.ours['errorsByCode']));
+  assert.ok(out.load.ours['opsPerSec']! > 0);
+  assert.equal(await totalItems(node.addr), 0, 'the counters are deleted with the keys');
+  const bad = await runCli(['gamut', '--cluster', node.addr, '--mix', '1:1:x'], 10_000);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /GET:SET:INCR/);
+});
+
 test('usage and connection errors exit 2 with one line on stderr', { timeout: 30_000 }, async () => {
   const bad = await runCli(['gamut', '--mix', 'lots', '--cluster', '127.0.0.1:1']);
   assert.equal(bad.code, 2);
@@ -85,6 +100,8 @@ test('the feature check passes against three nodes, routing keys to every one', 
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   assert.equal(rowStatus(r.stdout, 'routing'), 'PASS', r.stdout);
   assert.match(r.stdout, /3 primaries/);
+  assert.equal(rowStatus(r.stdout, 'concurrent incr across nodes'), 'PASS', r.stdout);
+  assert.match(r.stdout, /each of 3 counter\(s\), one per node/);
 });
 
 test('--verify reports zero lost writes after a graceful shutdown of one of three nodes', { timeout: 180_000 }, async () => {

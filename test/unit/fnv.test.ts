@@ -92,7 +92,7 @@ test('the maps of legacy keys and legacy maps route by the hash in their name; a
   assert.equal(h & 0xff, fnv1aLatin1(name) & 0xff, 'the low 8 bits always agree');
   const store = new Store(0xf);
   const map = legacyKeyMapName(h);
-  store.put(store.bucketOf(map, name), map, name, { value: { t: 1, v: 7 }, expiresAtMs: 0 });
+  store.put(store.bucketOf(map, name), map, name, { value: { t: 1, v: 7 }, expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
   store.widen(0xfff);
   assert.equal(store.bucket(h & 0xfff)?.maps.get(map)?.get(name)?.value.v, 7, 'the item sits in the bucket of the hash the client gave');
 });

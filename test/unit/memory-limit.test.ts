@@ -17,22 +17,22 @@ const str = (s: string) => ({ t: 3 as const, v: Buffer.from(s) });
 
 test('the eviction candidate of a bucket is its least recently used item; a read or a rewrite makes an item recent', () => {
   const s = new Store(1);
-  for (const k of ['a', 'b', 'c']) s.put(0, '', k, { value: str(k), expiresAtMs: 0 });
+  for (const k of ['a', 'b', 'c']) s.put(0, '', k, { value: str(k), expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
   assert.equal(s.evictionCandidate(0, 5, false, false)?.key, 'a');
   s.read(0, '', 'a', 0, null);
   assert.equal(s.evictionCandidate(0, 5, false, false)?.key, 'b');
-  s.put(0, '', 'b', { value: str('b2'), expiresAtMs: 0 });
+  s.put(0, '', 'b', { value: str('b2'), expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
   assert.equal(s.evictionCandidate(0, 5, false, false)?.key, 'c');
-  s.put(0, 'm', 'x', { value: str('x'), expiresAtMs: 0 });
+  s.put(0, 'm', 'x', { value: str('x'), expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
   s.read(0, '', 'c', 0, null);
   assert.equal(s.evictionCandidate(0, 5, false, false)?.key, 'a', 'a was read before c, b and x were written');
 });
 
 test('volatile candidates are only items with an expiry; by TTL the one expiring soonest', () => {
   const s = new Store(1);
-  s.put(0, '', 'forever', { value: str('f'), expiresAtMs: 0 });
-  s.put(0, '', 'late', { value: str('l'), expiresAtMs: 9_000_000 });
-  s.put(0, '', 'soon', { value: str('s'), expiresAtMs: 5_000_000 });
+  s.put(0, '', 'forever', { value: str('f'), expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
+  s.put(0, '', 'late', { value: str('l'), expiresAtMs: 9_000_000, vEpoch: 0, vSeq: 0 });
+  s.put(0, '', 'soon', { value: str('s'), expiresAtMs: 5_000_000, vEpoch: 0, vSeq: 0 });
   assert.equal(s.evictionCandidate(0, 5, true, false)?.key, 'late');
   assert.equal(s.evictionCandidate(0, 5, true, true)?.key, 'soon');
   s.remove(0, '', 'late');

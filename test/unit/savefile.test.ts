@@ -25,7 +25,7 @@ function items(n: number, tag = 'v'): Item[] {
     const kind = i % 4;
     const value =
       kind === 0 ? { t: 1 as const, v: i - 500 } : kind === 1 ? { t: 2 as const, v: BigInt(i) * 10_000_000_000n } : kind === 2 ? { t: 3 as const, v: Buffer.from(`${tag}-${i}-é`) } : { t: 4 as const, v: Buffer.from([i & 255, 0, 255]) };
-    out.push({ map, key: `key-${i}\u00ff`, expiresAtMs: i % 5 === 0 ? 1_900_000_000_000 + i : 0, value });
+    out.push({ map, key: `key-${i}\u00ff`, expiresAtMs: i % 5 === 0 ? 1_900_000_000_000 + i : 0, value, vEpoch: i % 9, vSeq: i === 0 ? 0 : i * 1_000_003 });
   }
   return out;
 }
@@ -156,7 +156,9 @@ test('a truncated save file is refused: torn inside a record, or short by whole 
 
   await writeSaveFile(path, items(30));
   // Cut exactly one whole record off the end: only the record count in the header can tell.
-  truncateSync(path, statSync(path).size - encodeRecordBuffer(itemRecord(items(30)[29]!)).length);
+  const last = items(30)[29]!;
+  const lastRecord = { ...itemRecord(last), saved: { vEpoch: last.vEpoch ?? 0, vSeq: last.vSeq ?? 0, epochFloor: 0 } };
+  truncateSync(path, statSync(path).size - encodeRecordBuffer(lastRecord).length);
   const short = await errorOf(() => readSaveFile(path));
   assert.equal(short.code, 'countMismatch');
   assert.match(short.message, /holds 29 records but its header says 30/);
@@ -168,13 +170,13 @@ test('not a save file: bad magic, another version, another kind, missing', async
   writeFileSync(text, 'just some text that is long enough to hold a header, really it is\n');
   assert.equal((await errorOf(() => readSaveFile(text))).code, 'badMagic');
 
-  const v3 = join(dir, 'v3.save');
+  const v4 = join(dir, 'v4.save');
   const h = encodeHeader({ version: 1, kind: FileKind.save, flags: 0, createdAtMs: 1, fileSeq: 0, recordCount: 0 });
-  h.writeUInt16BE(3, 8); // 2 is the log files' version (snapshot records); 3 is newer than this build
-  writeFileSync(v3, h);
-  const ev = await errorOf(() => readSaveFile(v3));
+  h.writeUInt16BE(4, 8); // 2 is the log files' version (snapshot records), 3 the save files' with versions; 4 is newer than this build
+  writeFileSync(v4, h);
+  const ev = await errorOf(() => readSaveFile(v4));
   assert.equal(ev.code, 'badVersion');
-  assert.match(ev.message, /version 3/);
+  assert.match(ev.message, /version 4/);
 
   const log = join(dir, 'oc-000001.log');
   writeFileSync(log, encodeHeader({ version: 1, kind: FileKind.log, flags: 1, createdAtMs: 1, fileSeq: 1, recordCount: -1 }));

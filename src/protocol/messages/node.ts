@@ -106,6 +106,9 @@ export interface Item {
   /** Absolute expiry, ms since the epoch; 0 = never. */
   expiresAtMs: number;
   value: Value;
+  /** The item's version as the write's (epoch, seq) (server/versions.ts), where the frame carries it; 0 or absent: unknown. */
+  vEpoch?: number;
+  vSeq?: number;
 }
 
 export function writeItem(w: Writer, it: Item): void {
@@ -128,13 +131,21 @@ export interface CopyItemsMsg extends BucketRef {
   items: Item[];
 }
 
-/** copy_items (511): int mask, int hash, int count, count items (string map, string key, long expires at ms, value). */
+/**
+ * copy_items (511): int mask, int hash, int count, count items (string map, string key, long
+ * expires at ms, value), then count times (int epoch, long seq): each item's version (absent in
+ * frames of nodes before versions: the items' versions are then unknown, 0).
+ */
 export const copyItems = {
   encode(w: Writer, m: CopyItemsMsg): void {
     w.u32AsInt(m.mask);
     w.u32AsInt(m.hash);
     w.i32(m.items.length);
     for (const it of m.items) writeItem(w, it);
+    for (const it of m.items) {
+      w.i32(it.vEpoch ?? 0);
+      w.i64n(it.vSeq ?? 0);
+    }
   },
   decode(r: Reader): CopyItemsMsg {
     const mask = r.u32();
@@ -143,6 +154,12 @@ export const copyItems = {
     if (n < 0 || n > 1_000_000) throw new DecodeError(`copy_items count ${n} out of range`);
     const items: Item[] = [];
     for (let i = 0; i < n; i++) items.push(readItem(r));
+    if (r.remaining > 0) {
+      for (const it of items) {
+        it.vEpoch = r.i32();
+        it.vSeq = r.i64n();
+      }
+    }
     r.done('copy_items');
     return { mask, hash, items };
   },
