@@ -2,7 +2,18 @@
 // retry counts. One deadline list with one sweep timer, and one parking queue with one retry timer.
 import { Cmd } from '../protocol/commands.js';
 import { assert } from '../shared/assert.js';
+import type { Reader, Writer } from '../protocol/codec.js';
 import type { ClusterValueInput } from './values.js';
+
+/** A command encoded and decoded outside wire.ts (batches, scan: batch-ops.ts, scan.ts). */
+export interface CustomWire {
+  /** The reply number that means success. */
+  readonly reply: number;
+  /** An upper bound of the payload's bytes (checked against the node's frame limit). */
+  readonly bytesBound: number;
+  encode(w: Writer): void;
+  decode(r: Reader): unknown;
+}
 
 /** How a request picks its node. */
 export const Route = {
@@ -34,6 +45,8 @@ export class Request {
   /** Routing hash (fnv1a of the key, or of the map name for map entries). */
   hash = 0;
   target = '';
+  /** Set for the commands wire.ts does not know (batches, scan). */
+  custom: CustomWire | null = null;
   // ---- progress ----
   deadlineMs = 0;
   redirects = 0;
@@ -66,7 +79,7 @@ function timerDelay(atMs: number, nowMs: number): number {
 
 /** Commands that change data: their outcome is unknown once sent and not answered. */
 export function isWrite(cmd: number): boolean {
-  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete;
+  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete || cmd === Cmd.mset || cmd === Cmd.mdelete;
 }
 
 /**

@@ -14,6 +14,9 @@ export const Reply = {
   unknown: 9,
   entries: 11,
   json: 12,
+  // batches and scan (issue 11 B)
+  batch: 25,
+  scanPage: 26,
   table: 13,
   heartbeat: 14,
   nodeChallenge: 15,
@@ -55,6 +58,11 @@ export const Cmd = {
   mapKeys: 2211,
   mapCount: 2212,
   mapDelete: 2213,
+  // batches and scan (issue 11 B): per-key answers in input order
+  mget: 2240,
+  mset: 2241,
+  mdelete: 2242,
+  scan: 2243,
   // node to node
   shuttingDown: 15,
   serverHello: 50,
@@ -100,6 +108,11 @@ export const ErrorCode = {
   seqGap: 15,
   authFailed: 16,
   notAllowed: 17,
+  // batches and scan (issue 11 B)
+  /** Per key of a batch: not done because the reply reached its size bound; send it again. */
+  batchFull: 24,
+  /** scan: the node's bucket mask is wider than the request's; split the bucket and go on. */
+  maskChanged: 25,
 } as const;
 
 export type ErrorCodeNumber = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -18,6 +18,7 @@ import type { Replication } from './replication.js';
 import { decideRoute, replyNotServed, type RouteOp, type RouteView } from './routing.js';
 import type { Store, StoredItem } from './store.js';
 import { outcomeOfError } from './request-meter.js';
+import { handleBatchCommand } from './batch-handlers.js';
 
 /** What the data handlers need of the node. */
 export interface DataHost {
@@ -80,6 +81,7 @@ function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
     case Cmd.getString:
       return onLegacyGet(node, s, frame, legacy.legacyGet.decode(r));
     default:
+      if (handleBatchCommand(node, s, frame, r)) return;
       node.stats.unknownCommands++;
       s.send(frame, Reply.unknown, (w) => legacy.unknown.encode(w, frame.command));
   }
