@@ -52,8 +52,11 @@ function checkOptions(o: ScanOptions): { prefix: string; map: string; count: num
 
 /**
  * The keys, bucket by bucket. BEHAVIOR: each page goes to the bucket's primary (redirects and
- * retryLater as for any request); a node with a wider mask answers maskChanged, and the bucket is
- * replaced by its parts under the new mask, each going on after the same key.
+ * retryLater as for any request). The client's table is never coarser than a node's (it holds 256
+ * buckets at least), and a node with coarser buckets answers for the part of its bucket that is
+ * ours. A node with finer buckets than the scan (the mask widened past the table's since the scan
+ * began) answers maskChanged: the bucket is replaced by its parts under the new mask, each going
+ * on after the same key.
  */
 export async function* scanKeys(router: Router, options: ScanOptions = {}): AsyncGenerator<string, void, undefined> {
   const o = checkOptions(options);

@@ -14,7 +14,8 @@ import type { Clock } from '../shared/clock.js';
 import type { NodeStats } from './node-stats.js';
 import type { Replication } from './replication.js';
 import { decideRoute, type RouteOp, type RouteView } from './routing.js';
-import { isExpired, type Store } from './store.js';
+import { isExpired, routeHash, type Store } from './store.js';
+import { isValidMask } from '../shared/buckets.js';
 import { outcomeOfError } from './request-meter.js';
 
 /** What the batch handlers need of the node (data-handlers.ts's DataHost gives it). */
@@ -209,31 +210,36 @@ function onMdelete(node: BatchHost, s: ClientSession, frame: Frame, m: batch.Mde
  */
 function onScan(node: BatchHost, s: ClientSession, frame: Frame, m: batch.ScanMsg): void {
   const mask = node.store.mask;
-  if (m.mask !== mask) {
-    // A wider node mask: the client splits the bucket; a narrower one: this node has not widened yet.
-    const code = m.mask < mask ? ErrorCode.maskChanged : ErrorCode.retryLater;
-    s.failinfo(frame, code, `scan counts buckets with mask 0x${m.mask.toString(16)}, this node with 0x${mask.toString(16)}`);
-    return;
-  }
-  if (m.bucket < 0 || m.bucket > mask) {
+  if (!isValidMask(m.mask) || m.bucket < 0 || m.bucket > m.mask) {
     node.stats.badRequests++;
-    s.failinfo(frame, ErrorCode.badRequest, `bucket ${m.bucket} is not within 0..${mask}`);
+    s.failinfo(frame, ErrorCode.badRequest, `bucket ${m.bucket} under mask 0x${(m.mask >>> 0).toString(16)} is not a bucket`);
     return;
   }
-  const d = notServed(node, m.bucket, 'read');
+  if (m.mask < mask) {
+    // This node's buckets are finer: the client splits the bucket into its parts and goes on.
+    s.failinfo(frame, ErrorCode.maskChanged, `scan counts buckets with mask 0x${m.mask.toString(16)}, this node with 0x${mask.toString(16)}`);
+    return;
+  }
+  // The client's mask may be wider than this node's (a client table is never narrower than 256
+  // buckets): its bucket is then the part of this node's bucket whose keys hash to it.
+  const b = m.bucket & mask;
+  const d = notServed(node, b, 'read');
   if (d !== null) {
     if (d.s === KeyStatus.elsewhere) s.tryElsewhere(frame, d.addr);
     else if (d.s === KeyStatus.error) s.failinfo(frame, d.code, d.message);
     return;
   }
+  const part = m.mask === mask ? null : m.mask;
   node.stats.reads++;
-  const data = node.store.bucket(m.bucket);
+  const data = node.store.bucket(b);
   const table = data === undefined ? undefined : m.map === '' ? data.items : data.maps.get(m.map);
   const now = node.clock.wallMs();
   const after: string[] = [];
   if (table !== undefined) {
     for (const [key, it] of table) {
-      if ((m.after === null || key > m.after) && key.startsWith(m.prefix) && !isExpired(it, now)) after.push(key);
+      if ((m.after === null || key > m.after) && key.startsWith(m.prefix) && !isExpired(it, now)) {
+        if (part === null || ((routeHash(m.map, key) & part) >>> 0) === m.bucket) after.push(key);
+      }
     }
   }
   after.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
