@@ -109,6 +109,8 @@ async function runCase(nodes: BenchNode[], c: Case, durationSec: number, tls?: C
     connections: 1,
     getWeight: c.op === 'get' ? 1 : 0,
     setWeight: c.op === 'set' ? 1 : 0,
+    mgetWeight: 0,
+    mgetKeys: 1,
     durationSec,
     requestsMax: REQUESTS_MAX,
     prefix: 'bench:',

@@ -2,7 +2,7 @@
 // itself lives in src/gamut/. Exit codes: 0 ok, 1 a check failed or writes were lost, 2 usage/connection.
 import { addClusterAccessOptions, clusterAccess, type CommonOptions } from './session.js';
 import type { Command } from 'commander';
-import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
+import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, MGET_KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
 import { runGamut, type GamutOptions } from '../gamut/run.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
 import { AddressError, normalizeAddress } from '../shared/address.js';
@@ -18,6 +18,7 @@ interface RawOptions extends CommonOptions {
   inflight: string;
   connections: string;
   mix: string;
+  batchKeys: string;
   duration?: string;
   requests?: string;
   compareRedis?: string;
@@ -52,14 +53,29 @@ function secondsOption(name: string, text: string): number {
   return n;
 }
 
-/** "get:set" weights, e.g. 1:1, 90:10, 0:1 (sets only). */
-export function parseMix(text: string): { getWeight: number; setWeight: number } {
+/** Operations --mix can weigh, by name. */
+const MIX_OPS = ['get', 'set', 'mget'] as const;
+
+/**
+ * "get:set" weights, e.g. 1:1, 90:10, 0:1 (sets only); or named weights, e.g. get=1,set=1,mget=1
+ * (an operation not named weighs 0; mget reads --batch-keys keys in one request).
+ */
+export function parseMix(text: string): { getWeight: number; setWeight: number; mgetWeight: number } {
   const m = /^(\d+):(\d+)$/.exec(text);
-  if (!m) throw new UsageError(`--mix must be GET:SET weights such as 1:1 or 90:10, not "${text}"`);
-  const getWeight = Number(m[1]);
-  const setWeight = Number(m[2]);
-  if (getWeight + setWeight === 0) throw new UsageError('--mix needs a weight above 0');
-  return { getWeight, setWeight };
+  const w: Record<(typeof MIX_OPS)[number], number> = { get: 0, set: 0, mget: 0 };
+  if (m) {
+    w.get = Number(m[1]);
+    w.set = Number(m[2]);
+  } else {
+    for (const part of text.split(',')) {
+      const named = /^([a-z]+)=(\d+)$/.exec(part.trim());
+      const op = MIX_OPS.find((o) => o === named?.[1]);
+      if (!named || op === undefined) throw new UsageError(`--mix must be GET:SET weights such as 1:1, or named weights such as get=1,set=1,mget=1 (${MIX_OPS.join(', ')}), not "${text}"`);
+      w[op] = Number(named[2]);
+    }
+  }
+  if (w.get + w.set + w.mget === 0) throw new UsageError('--mix needs a weight above 0');
+  return { getWeight: w.get, setWeight: w.set, mgetWeight: w.mget };
 }
 
 function redisAddress(text: string | undefined): string | null {
@@ -82,6 +98,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     inflight: intOption('inflight', raw.inflight, 1, INFLIGHT_MAX),
     connections: intOption('connections', raw.connections, 1, CONNECTIONS_MAX),
     ...parseMix(raw.mix),
+    mgetKeys: intOption('batch-keys', raw.batchKeys, 1, MGET_KEYS_MAX),
     durationSec,
     requestsMax: raw.requests !== undefined ? intOption('requests', raw.requests, 1, REQUESTS_MAX) : DEFAULT_REQUESTS_MAX,
     compareRedis,
@@ -118,7 +135,8 @@ export function registerGamut(program: Command): void {
     .option('--value-bytes <n>', 'value size in bytes', '100')
     .option('--inflight <n>', 'requests in flight per connection', '50')
     .option('--connections <n>', 'client connections (one client each)', '1')
-    .option('--mix <get:set>', 'relative weights of get and set', '1:1')
+    .option('--mix <weights>', 'relative weights of get and set (1:1), or named: get=1,set=1,mget=1', '1:1')
+    .option('--batch-keys <n>', 'keys per mget in the mix', '100')
     .option('--duration <s>', `seconds per load round (default ${DEFAULT_DURATION_SEC}; with --requests, until they are done)`)
     .option('--requests <n>', 'requests per load round at most')
     .option('--compare-redis <host:port>', 'run the identical load through ioredis against this Redis server')

@@ -3,6 +3,7 @@
 import { fnv1aUtf8 } from '../shared/fnv.js';
 import { type CheckContext, CheckFailed, expectEqual, expectRejects, expectTrue, pollUntil, show } from './check-context.js';
 import { routingCase } from './check-routing.js';
+import { BATCH_CASES } from './check-batch.js';
 
 export interface CheckCase {
   name: string;
@@ -252,4 +253,5 @@ export const CASES: readonly CheckCase[] = [
   { name: 'large value', timeoutMs: 60_000, run: largeValueCase },
   { name: 'many in flight', timeoutMs: 30_000, run: manyInFlightCase },
   { name: 'routing', timeoutMs: 30_000, run: routingCase },
+  ...BATCH_CASES,
 ];

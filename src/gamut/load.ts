@@ -12,6 +12,13 @@ export const KEYS_MAX = 10_000_000;
 export const VALUE_BYTES_MAX = 8 * 1024 * 1024;
 export const DURATION_SEC_MAX = 24 * 3600;
 export const REQUESTS_MAX = 1_000_000_000;
+export const MGET_KEYS_MAX = 1000;
+
+/** The mix as text: "get:set 1:1", or with mget "get:set:mget 1:1:1 (mget of 100 keys)". */
+export function mixText(o: Pick<LoadOptions, 'getWeight' | 'setWeight' | 'mgetWeight' | 'mgetKeys'>): string {
+  if (o.mgetWeight === 0) return `get:set ${o.getWeight}:${o.setWeight}`;
+  return `get:set:mget ${o.getWeight}:${o.setWeight}:${o.mgetWeight} (mget of ${o.mgetKeys} keys)`;
+}
 /** A failed request waits this long before its worker issues the next (no hot loop on a dead node). */
 const ERROR_BACKOFF_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -24,6 +31,9 @@ export interface LoadOptions {
   /** Relative weights of get and set in the mix. */
   getWeight: number;
   setWeight: number;
+  /** Weight of mget (one batch read of mgetKeys random keys; one request in the counts). */
+  mgetWeight: number;
+  mgetKeys: number;
   durationSec: number;
   requestsMax: number;
   /** Prefix of every key (the run's own namespace). */
@@ -72,7 +82,8 @@ export function validateLoadOptions(o: LoadOptions): void {
   assert(Number.isInteger(o.valueBytes) && o.valueBytes >= 1 && o.valueBytes <= VALUE_BYTES_MAX, 'value bytes out of range');
   assert(Number.isInteger(o.inflight) && o.inflight >= 1 && o.inflight <= INFLIGHT_MAX, 'inflight out of range');
   assert(Number.isInteger(o.connections) && o.connections >= 1 && o.connections <= CONNECTIONS_MAX, 'connections out of range');
-  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.getWeight + o.setWeight > 0, 'mix needs a positive weight');
+  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.mgetWeight >= 0 && o.getWeight + o.setWeight + o.mgetWeight > 0, 'mix needs a positive weight');
+  assert(Number.isInteger(o.mgetKeys) && o.mgetKeys >= 1 && o.mgetKeys <= MGET_KEYS_MAX, 'mget keys out of range');
   assert(o.durationSec > 0 && o.durationSec <= DURATION_SEC_MAX, 'duration out of range');
   assert(Number.isInteger(o.requestsMax) && o.requestsMax >= 1 && o.requestsMax <= REQUESTS_MAX, 'requests out of range');
   assert(o.ledger === null || o.keys >= o.inflight * o.connections, 'verify needs at least one key per request slot');
@@ -177,6 +188,22 @@ class Phase {
     }
   }
 
+  /** One mget of `keys` (a read: in chaos mode each value is checked like a get's). */
+  async mgetOnce(conn: KvConnection, keys: string[]): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      const values = await conn.mget(keys);
+      this.recorder?.record(performance.now() - t0);
+      this.completed++;
+      const ledger = this.opts.ledger;
+      if (ledger) keys.forEach((k, i) => ledger.onRead(k, values[i]));
+      return true;
+    } catch (e) {
+      this.countError(this.store.errorCode(e));
+      return false;
+    }
+  }
+
   async setOnce(conn: KvConnection, key: string): Promise<boolean> {
     const ledger = this.opts.ledger;
     const next = ledger ? ledger.nextValue() : null;
@@ -210,10 +237,19 @@ function pickKey(rng: Rng, w: number, workers: number, keyCount: number, partiti
 async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   const o = phase.opts;
   const rng = new Rng(o.seed + Math.imul(w + 1, 0x9e3779b1));
-  const getFraction = o.getWeight / (o.getWeight + o.setWeight);
+  const total = o.getWeight + o.setWeight + o.mgetWeight;
+  const getFraction = o.getWeight / total;
+  const mgetFraction = o.mgetWeight / total;
   const partitioned = o.ledger !== null;
   while (phase.take()) {
-    const isGet = rng.next() < getFraction;
+    const roll = rng.next();
+    if (roll >= 1 - mgetFraction) {
+      // A batch read of random keys (in chaos mode of this worker's own keys, as for a get).
+      const keys = Array.from({ length: o.mgetKeys }, () => phase.keys[pickKey(rng, w, workers, phase.keys.length, partitioned)]!);
+      if (!(await phase.mgetOnce(conn, keys))) await sleep(ERROR_BACKOFF_MS);
+      continue;
+    }
+    const isGet = roll < getFraction;
     const key = phase.keys[pickKey(rng, w, workers, phase.keys.length, partitioned)]!;
     // The hot path: one attempt inline; only a failure goes through the retry path.
     const ok = isGet ? await phase.getOnce(conn, key) : await phase.setOnce(conn, key);

@@ -7,6 +7,7 @@ import { forEachWindowed, type KvConnection, type KvStore } from './target.js';
 interface RedisClient {
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
   del(...keys: string[]): Promise<number>;
   connect(): Promise<void>;
   quit(): Promise<unknown>;
@@ -58,6 +59,9 @@ class RedisConnection implements KvConnection {
   }
   get(key: string): Promise<unknown> {
     return this.client.get(key);
+  }
+  mget(keys: string[]): Promise<unknown[]> {
+    return this.client.mget(...keys);
   }
   async close(): Promise<void> {
     try {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Cluster } from '../index.js';
 import { checkFailed, checkTable, runCheck, type CheckResult } from './check.js';
-import { keyNames, runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { keyNames, mixText, runLoad, type LoadOptions, type LoadResult } from './load.js';
 import { progressBar } from './progress.js';
 import { redisStore } from './redis.js';
 import { renderReport, type ReportTarget } from './report.js';
@@ -13,7 +13,7 @@ import { aggregate, loadTable, medianRound, ratioOf, type Aggregate, type Ratio 
 import { connectCluster, oursStore, type ClusterAccessOptions, type KvStore, type OursOptions } from './target.js';
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
 
-export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'durationSec' | 'requestsMax'> {
+export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'mgetWeight' | 'mgetKeys' | 'durationSec' | 'requestsMax'> {
   /** Seed node, canonical "host:port". */
   cluster: string;
   compareRedis: string | null;
@@ -58,7 +58,7 @@ function settingsOf(o: GamutOptions, prefix: string): GamutOutput['settings'] {
     valueBytes: o.valueBytes,
     inflight: o.inflight,
     connections: o.connections,
-    mix: `${o.getWeight}:${o.setWeight}`,
+    mix: o.mgetWeight === 0 ? `${o.getWeight}:${o.setWeight}` : `${o.getWeight}:${o.setWeight}:${o.mgetWeight}`,
     durationSec: o.durationSec,
     requestsMax: o.requestsMax,
     rounds: o.rounds,
@@ -112,6 +112,8 @@ function loadOptions(o: GamutOptions, prefix: string, round: number, ledger: Led
     connections: o.connections,
     getWeight: o.getWeight,
     setWeight: o.setWeight,
+    mgetWeight: o.mgetWeight,
+    mgetKeys: o.mgetKeys,
     durationSec: o.durationSec,
     requestsMax: o.requestsMax,
     prefix,
@@ -133,7 +135,7 @@ async function runOne(o: GamutOptions, store: KvStore, prefix: string, round: nu
 }
 
 async function loadPhase(o: GamutOptions, oursOpts: OursOptions, redis: KvStore | null, prefix: string, ledger: Ledger | null): Promise<Map<string, LoadResult[]>> {
-  const mix = `get:set ${o.getWeight}:${o.setWeight}`;
+  const mix = mixText(o);
   say(o, `\n== load: ${o.keys} keys, ${o.valueBytes} B values, ${o.connections} connection(s) x ${o.inflight} in flight, ${mix}, ${o.durationSec} s or ${o.requestsMax} requests ==`);
   const stores: KvStore[] = [oursStore(oursOpts)];
   if (redis) stores.push(redis);
@@ -204,7 +206,7 @@ export function reportSettings(o: GamutOptions): [string, string][] {
   const rows: [string, string][] = [['cluster', o.cluster]];
   if (o.compareRedis) rows.push(['compared with Redis at', o.compareRedis]);
   if (o.skipLoad) return rows;
-  rows.push(['keys', o.keys.toLocaleString('en-US')], ['value size', `${o.valueBytes} B`], ['connections', String(o.connections)], ['requests in flight per connection', String(o.inflight)], ['get:set mix', `${o.getWeight}:${o.setWeight}`]);
+  rows.push(['keys', o.keys.toLocaleString('en-US')], ['value size', `${o.valueBytes} B`], ['connections', String(o.connections)], ['requests in flight per connection', String(o.inflight)], ['mix', mixText(o)]);
   const limits: string[] = [];
   if (o.limitsGiven.duration || !o.limitsGiven.requests) limits.push(`${o.durationSec} s`);
   if (o.limitsGiven.requests) limits.push(`${o.requestsMax.toLocaleString('en-US')} requests`);

@@ -10,6 +10,8 @@ export type ClusterAccessOptions = Pick<ClusterOptions, 'user' | 'password' | 't
 export interface KvConnection {
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<unknown>;
+  /** One batch read of many keys (our mget; Redis MGET). */
+  mget(keys: string[]): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ class OursConnection implements KvConnection {
   }
   get(key: string): Promise<unknown> {
     return this.cluster.get(key);
+  }
+  mget(keys: string[]): Promise<unknown[]> {
+    return this.cluster.mget(keys);
   }
   close(): Promise<void> {
     return this.cluster.close();
