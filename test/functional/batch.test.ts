@@ -165,6 +165,25 @@ test('batches during a rebalance: every key answered, every value right', async 
   }
 });
 
+test('a full-wait mset survives kill -9 of a node: every key reads back from the promoted backups', async () => {
+  const { nodes, c } = await cluster3();
+  try {
+    const keys = Array.from({ length: 300 }, (_, i) => `fw${i}`);
+    await c.mset(keys.map((k, i) => [k, `v${i}`] as const), { fullWait: true });
+    const victim = nodes[1]!;
+    const t = c.bucketTable();
+    const onVictim = keys.filter((k) => t.primaries[fnvBucket(k, t.mask)] === victim.addr);
+    assert.ok(onVictim.length > 0, 'some keys were on the killed node');
+    await killNode(victim, 'SIGKILL');
+    await waitFor('the dead node to leave the table', () => (primaries(c).has(victim.addr) ? undefined : true), 30_000, 100);
+    assert.deepEqual(await c.mget(keys), keys.map((_, i) => `v${i}`));
+    assert.deepEqual(await c.mdelete(onVictim), onVictim.map(() => true));
+  } finally {
+    await c.close();
+    for (const n of nodes) await killNode(n);
+  }
+});
+
 /** The bucket of a plain key under `mask` (FNV-1a of its UTF-8 bytes). */
 function fnvBucket(key: string, mask: number): number {
   let h = 2166136261;
