@@ -85,7 +85,6 @@ test('a node answers per key: its own keys, and elsewhere for the others (raw fr
   try {
     const keys = Array.from({ length: 40 }, (_, i) => `rk${i}`);
     await c.mset(keys.map((k) => [k, k] as const));
-    const t = c.bucketTable();
     const payload = Buffer.concat([str(''), int(keys.length), ...keys.map((k) => str(k))]);
     const f = await raw.request(2240, payload);
     assert.equal(f.command, 25, 'batch reply');
@@ -104,17 +103,19 @@ test('a node answers per key: its own keys, and elsewhere for the others (raw fr
     assert.equal(i32(), keys.length);
     let mine = 0;
     let elsewhere = 0;
+    // Buckets may still be moving (the balancer goes on): each key is either served here with its
+    // value, or answered elsewhere naming another node, never both, never neither.
+    const others = new Set(nodes.slice(1).map((n) => n.addr));
     for (const k of keys) {
-      const owner = t.primaries[fnvBucket(k, t.mask)];
       const status = i32();
-      if (owner === nodes[0]!.addr) {
-        assert.equal(status, 0, `${k} is served here`);
+      if (status === 0) {
         assert.equal(i32(), 3, 'a string value');
         assert.equal(s(), k);
         mine++;
       } else {
         assert.equal(status, 1, `${k} is answered elsewhere`);
-        assert.equal(s(), owner);
+        const to = s();
+        assert.ok(others.has(to), `${k}: elsewhere names ${to}`);
         elsewhere++;
       }
     }
@@ -141,21 +142,21 @@ test('batches during a rebalance: every key answered, every value right', async 
     const joiner = startNode({ nodes: [a.addr] }).then((n) => nodes.push(n));
     let rounds = 0;
     let sawThree = false;
-    // Until the third node holds buckets (and a few rounds beyond), bounded.
-    for (; rounds < 400; rounds++) {
+    let after3 = 0;
+    // Until the third node holds buckets (and 20 rounds beyond), bounded by time and by rounds.
+    const untilMs = Date.now() + 60_000;
+    for (; rounds < 20_000 && Date.now() < untilMs; rounds++) {
       const keys = Array.from({ length: 100 }, (_, i) => `rb${rounds}-${i}`);
       await c.mset(keys.map((k, i) => [k, i + rounds] as const));
       const got = await c.mget(keys);
       assert.deepEqual(got, keys.map((_, i) => i + rounds), `round ${rounds}`);
-      if (primaries(c).size === 3) {
-        if (!sawThree) sawThree = true;
-        else if (rounds > 20) break;
-      }
+      if (primaries(c).size === 3 && !sawThree) sawThree = true;
+      else if (sawThree && ++after3 >= 20) break;
     }
     await joiner;
     assert.ok(sawThree, 'the joiner took buckets during the batches');
     await waitFor('the table to settle on 3 nodes', () => (primaries(c).size === 3 ? true : undefined), 30_000, 100);
-    for (let r = 0; r < rounds; r += 7) {
+    for (let r = 0; r < rounds; r += Math.max(1, Math.floor(rounds / 50))) {
       const keys = Array.from({ length: 100 }, (_, i) => `rb${r}-${i}`);
       assert.deepEqual(await c.mget(keys), keys.map((_, i) => i + r), `round ${r} read back`);
     }
