@@ -185,6 +185,29 @@ test('a full-wait mset survives kill -9 of a node: every key reads back from the
   }
 });
 
+test('big batches: thousands of keys in chunks, and an mget past the reply bound comes back whole', async () => {
+  const a = await startNode();
+  const c = new Cluster({ seeds: [a.addr], requestTimeoutMs: 30_000 });
+  try {
+    await c.connect();
+    const keys = Array.from({ length: 5000 }, (_, i) => `big${i}`);
+    await c.mset(keys.map((k, i) => [k, i] as const));
+    assert.deepEqual(await c.mget(keys), keys.map((_, i) => i));
+    // 10 values of 1 MiB: more than one frame of mset (about 1 MiB a frame), and a reply the node
+    // cuts at about 4 MiB (the rest answered batchFull and sent again by the client).
+    const mb = Array.from({ length: 10 }, (_, i) => Buffer.alloc(1024 * 1024, i));
+    const bigKeys = mb.map((_, i) => `mb${i}`);
+    await c.mset(bigKeys.map((k, i) => [k, mb[i]!] as const));
+    const back = await c.mget(bigKeys);
+    assert.equal(back.length, 10);
+    back.forEach((v, i) => assert.ok(Buffer.isBuffer(v) && v.equals(mb[i]!), `value ${i}`));
+    assert.deepEqual(await c.mdelete(bigKeys), bigKeys.map(() => true));
+  } finally {
+    await c.close();
+    await killNode(a);
+  }
+});
+
 /** The bucket of a plain key under `mask` (FNV-1a of its UTF-8 bytes). */
 function fnvBucket(key: string, mask: number): number {
   let h = 2166136261;
