@@ -112,6 +112,8 @@ async function runCase(nodes: BenchNode[], c: Case, durationSec: number, tls?: C
     getWeight: c.op === 'get' ? 1 : 0,
     setWeight: c.op === 'set' ? 1 : 0,
     incrWeight: c.op === 'incr' ? 1 : 0,
+    mgetWeight: 0,
+    mgetKeys: 1,
     durationSec,
     requestsMax: REQUESTS_MAX,
     prefix: 'bench:',

@@ -1,6 +1,7 @@
 // CLI argument validation: pure functions that turn option and argument text into typed values
 // (or a UsageError), checked before any connection is made.
 import { AddressError, formatAddress, parseAddress, type Address } from '../shared/address.js';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_PORT } from '../shared/limits.js';
 
 /** A bad command line: exit 2 with the message on one line. */
@@ -70,8 +71,9 @@ export function parseExpires(text: string | undefined): number | undefined {
   return n;
 }
 
-/** --cluster HOST:PORT in canonical form (the port defaults to 13600; 0 names no node). */
+/** --cluster HOST:PORT in canonical form (the port defaults to 13600; 0 names no node; a bare PORT is 127.0.0.1:PORT). */
 export function parseClusterAddress(text: string): string {
+  if (/^\s*\d+\s*$/.test(text)) text = `127.0.0.1:${text.trim()}`;
   let addr: Address;
   try {
     addr = parseAddress(text, DEFAULT_PORT);
@@ -81,5 +83,29 @@ export function parseClusterAddress(text: string): string {
   }
   if (addr.port === 0) throw new UsageError(`--cluster: address "${text}": port must be 1-65535`);
   return formatAddress(addr);
+}
+
+/** --cluster A,B,C: one or more seeds, each as parseClusterAddress takes it. */
+export function parseClusterSeeds(text: string): string[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new UsageError(`--cluster: "${text}" has an empty address in its list`);
+  return [...new Set(parts.map(parseClusterAddress))];
+}
+
+/** Where a written value comes from: the VALUE argument, stdin ("-") or --file PATH, typed as --type says. */
+export function readValueSource(type: ValueTypeName, text: string | undefined, file: string | undefined, readStdin: () => Buffer = () => readFileSync(0)): CliValue {
+  if (file !== undefined && text !== undefined) throw new UsageError('give the value as VALUE, - (stdin) or --file PATH, not two of them');
+  if (file === undefined && text === undefined) throw new UsageError('missing VALUE (or - to read it from stdin, or --file PATH)');
+  if (text !== undefined && text !== '-') return parseTypedValue(type, text);
+  let bytes: Buffer;
+  try {
+    bytes = file !== undefined ? readFileSync(file) : readStdin();
+  } catch (e) {
+    throw new UsageError(`cannot read the value from ${file !== undefined ? `--file ${file}` : 'stdin'}: ${(e as Error).message}`);
+  }
+  // Bytes stay as they are (a trailing newline included) for string and binary; numbers are trimmed.
+  if (type === 'binary') return bytes;
+  if (type === 'string') return bytes.toString('utf8');
+  return parseTypedValue(type, bytes.toString('utf8').trim());
 }
 

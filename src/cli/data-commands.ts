@@ -1,7 +1,7 @@
 // The CLI's data commands: get, set, del, map get|set|del|keys|all, ping and stats, each with
 // --cluster HOST:PORT and --json. Exit 0 ok, 1 not found, 2 usage or connection error.
 import { Command } from 'commander';
-import { parseExpires, parseTypedValue, parseValueType, UsageError, type CliValue } from './args.js';
+import { parseExpires, parseValueType, readValueSource, UsageError, type CliValue } from './args.js';
 import { EXIT_NOT_FOUND, EXIT_OK, printError, printJson, printLine, valueToJson, valueToText, valueTypeOf } from './output.js';
 import { addClusterAccessOptions, asAdmin, runCommand, type CommonOptions } from './session.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
@@ -12,6 +12,8 @@ interface SetOptions extends CommonOptions {
   expires?: string;
   ifAbsent?: boolean;
   ifExists?: boolean;
+  /** Read the value from this file (set, map set). */
+  file?: string;
 }
 
 /** A command with the options every data command takes. */
@@ -27,7 +29,8 @@ export function dataCommand(parent: Command, name: string, description: string):
 function withWriteOptions(cmd: Command): Command {
   return cmd
     .option('--type <type>', 'value type: int (32-bit), long (64-bit), string, binary (base64)', 'string')
-    .option('--expires <seconds>', 'expire after this many seconds (0 = never)');
+    .option('--expires <seconds>', 'expire after this many seconds (0 = never)')
+    .option('--file <path>', 'read the value from this file (VALUE "-" reads it from stdin)');
 }
 
 export function registerDataCommands(program: Command): void {
@@ -48,12 +51,12 @@ function registerGet(program: Command): void {
 }
 
 function registerSet(program: Command): void {
-  withWriteOptions(dataCommand(program, 'set', 'store VALUE under KEY'))
+  withWriteOptions(dataCommand(program, 'set', 'store VALUE under KEY (VALUE "-": from stdin; or --file PATH)'))
     .argument('<key>')
-    .argument('<value>')
+    .argument('[value]')
     .option('--if-absent', 'store only if KEY does not exist (exit 1 when it does)')
     .option('--if-exists', 'store only if KEY exists (exit 1 when it does not)')
-    .action((key: string, text: string, opts: SetOptions) =>
+    .action((key: string, text: string | undefined, opts: SetOptions) =>
       runCommand(opts, () => parseWrite(text, opts), async (cluster, w) => {
         if (opts.ifAbsent === true || opts.ifExists === true) {
           const wrote = await cluster.set(key, w.value, { ...w.setOpts, ...(opts.ifAbsent === true ? { ifAbsent: true } : { ifExists: true }) });
@@ -82,11 +85,11 @@ function registerMap(program: Command): void {
     .action((name: string, key: string, opts: CommonOptions) =>
       runCommand(opts, () => undefined, async (cluster) => printFound({ map: name, key }, await cluster.map(name).get(key), opts)),
     );
-  withWriteOptions(dataCommand(map, 'set', 'store VALUE under KEY in MAP'))
+  withWriteOptions(dataCommand(map, 'set', 'store VALUE under KEY in MAP (VALUE "-": from stdin; or --file PATH)'))
     .argument('<map>')
     .argument('<key>')
-    .argument('<value>')
-    .action((name: string, key: string, text: string, opts: SetOptions) =>
+    .argument('[value]')
+    .action((name: string, key: string, text: string | undefined, opts: SetOptions) =>
       runCommand(opts, () => parseWrite(text, opts), async (cluster, w) => {
         await cluster.map(name).set(key, w.value, w.setOpts);
         return printWritten({ map: name, key }, w.value, opts);
@@ -150,9 +153,10 @@ function registerStats(program: Command): void {
 
 /** A map command given no subcommand, or an unknown one: a one-line usage error. */
 export function rejectMissingSubcommand(cmd: Command, name: string): void {
-  const choices = cmd.commands.map((c) => c.name()).join('|');
   cmd.helpCommand(true);
   cmd.allowExcessArguments(true).action((_opts: unknown, self: Command) => {
+    // Listed when used: commands registered later (batch-commands.ts) are among them.
+    const choices = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help').join('|');
     const given = self.args[0];
     throw new UsageError(given === undefined ? `${name} needs a subcommand: ${choices}` : `unknown ${name} subcommand "${given}" (expected ${choices})`);
   });
@@ -163,26 +167,27 @@ interface WriteArgs {
   setOpts: { expiresSec?: number };
 }
 
-function parseWrite(text: string, opts: SetOptions): WriteArgs {
+function parseWrite(text: string | undefined, opts: SetOptions): WriteArgs {
   if (opts.ifAbsent === true && opts.ifExists === true) throw new UsageError('give --if-absent or --if-exists, not both');
-  const value = parseTypedValue(parseValueType(opts.type), text);
+  const value = readValueSource(parseValueType(opts.type), text, opts.file);
   const expiresSec = parseExpires(opts.expires);
   return { value, setOpts: expiresSec === undefined ? {} : { expiresSec } };
 }
 
-type Target = { key: string; map?: string };
+export type Target = { key: string; map?: string };
 
 function describeTarget(t: Target): string {
   return t.map === undefined ? `key "${t.key}"` : `key "${t.key}" in map "${t.map}"`;
 }
 
-function typedJson(value: CliValue): { type: string; value: string | number } {
+export function typedJson(value: CliValue): { type: string; value: string | number } {
   return { type: valueTypeOf(value), value: valueToJson(value) };
 }
 
-function printFound(target: Target, value: CliValue | null, opts: CommonOptions): number {
+export function printFound(target: Target, value: CliValue | null, opts: CommonOptions): number {
   if (value === null) {
     printError(`not found: ${describeTarget(target)}`);
+    if (opts.json) printJson({ ...target, found: false });
     return EXIT_NOT_FOUND;
   }
   if (opts.json) printJson({ ...target, ...typedJson(value) });
@@ -207,6 +212,7 @@ function printNotWritten(target: Target, opts: SetOptions): number {
 function printDeleted(target: Target, existed: boolean, opts: CommonOptions): number {
   if (!existed) {
     printError(`not found: ${describeTarget(target)}`);
+    if (opts.json) printJson({ ...target, deleted: false });
     return EXIT_NOT_FOUND;
   }
   if (opts.json) printJson({ ...target, deleted: true });

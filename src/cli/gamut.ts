@@ -2,7 +2,7 @@
 // itself lives in src/gamut/. Exit codes: 0 ok, 1 a check failed or writes were lost, 2 usage/connection.
 import { addClusterAccessOptions, clusterAccess, type CommonOptions } from './session.js';
 import type { Command } from 'commander';
-import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
+import { CONNECTIONS_MAX, DURATION_SEC_MAX, INFLIGHT_MAX, KEYS_MAX, MGET_KEYS_MAX, REQUESTS_MAX, VALUE_BYTES_MAX } from '../gamut/load.js';
 import { runGamut, type GamutOptions } from '../gamut/run.js';
 import { DEFAULT_LISTEN } from '../shared/limits.js';
 import { AddressError, normalizeAddress } from '../shared/address.js';
@@ -18,6 +18,7 @@ interface RawOptions extends CommonOptions {
   inflight: string;
   connections: string;
   mix: string;
+  batchKeys: string;
   duration?: string;
   requests?: string;
   compareRedis?: string;
@@ -52,15 +53,43 @@ function secondsOption(name: string, text: string): number {
   return n;
 }
 
-/** "get:set[:incr]" weights, e.g. 1:1, 90:10, 0:1 (sets only), 0:0:1 (increments only). */
-export function parseMix(text: string): { getWeight: number; setWeight: number; incrWeight: number } {
+/** Operations --mix can weigh, by name. */
+const MIX_OPS = ['get', 'set', 'incr', 'mget'] as const;
+
+export interface MixWeights {
+  getWeight: number;
+  setWeight: number;
+  incrWeight: number;
+  mgetWeight: number;
+}
+
+/**
+ * Positional "get:set[:incr]" weights, e.g. 1:1, 90:10, 0:1 (sets only), 0:0:1 (increments only);
+ * or named weights, e.g. get=1,set=1,mget=1 (an operation not named weighs 0; incr works on counters
+ * of its own; mget reads --batch-keys keys in one request).
+ */
+export function parseMix(text: string): MixWeights {
+  const bad = (): UsageError =>
+    new UsageError(`--mix must be GET:SET or GET:SET:INCR weights such as 1:1, 90:10 or 1:1:2, or named weights such as get=1,set=1,mget=1 (${MIX_OPS.join(', ')}), not "${text}"`);
+  const w: Record<(typeof MIX_OPS)[number], number> = { get: 0, set: 0, incr: 0, mget: 0 };
   const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(text);
-  if (!m) throw new UsageError(`--mix must be GET:SET or GET:SET:INCR weights such as 1:1, 90:10 or 1:1:2, not "${text}"`);
-  const getWeight = Number(m[1]);
-  const setWeight = Number(m[2]);
-  const incrWeight = Number(m[3] ?? 0);
-  if (getWeight + setWeight + incrWeight === 0) throw new UsageError('--mix needs a weight above 0');
-  return { getWeight, setWeight, incrWeight };
+  if (m) {
+    w.get = Number(m[1]);
+    w.set = Number(m[2]);
+    w.incr = Number(m[3] ?? 0);
+  } else {
+    const seen = new Set<string>();
+    for (const part of text.split(',')) {
+      const named = /^([a-z]+)=(\d+)$/.exec(part.trim());
+      const op = MIX_OPS.find((o) => o === named?.[1]);
+      if (!named || op === undefined) throw bad();
+      if (seen.has(op)) throw new UsageError(`--mix names ${op} twice: "${text}"`);
+      seen.add(op);
+      w[op] = Number(named[2]);
+    }
+  }
+  if (w.get + w.set + w.incr + w.mget === 0) throw new UsageError('--mix needs a weight above 0');
+  return { getWeight: w.get, setWeight: w.set, incrWeight: w.incr, mgetWeight: w.mget };
 }
 
 function redisAddress(text: string | undefined): string | null {
@@ -83,6 +112,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     inflight: intOption('inflight', raw.inflight, 1, INFLIGHT_MAX),
     connections: intOption('connections', raw.connections, 1, CONNECTIONS_MAX),
     ...parseMix(raw.mix),
+    mgetKeys: intOption('batch-keys', raw.batchKeys, 1, MGET_KEYS_MAX),
     durationSec,
     requestsMax: raw.requests !== undefined ? intOption('requests', raw.requests, 1, REQUESTS_MAX) : DEFAULT_REQUESTS_MAX,
     compareRedis,
@@ -100,7 +130,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
   };
   if (o.skipCheck && o.skipLoad) throw new UsageError('--skip-check and --skip-load leave nothing to do');
   if (o.verify && o.skipLoad) throw new UsageError('--verify needs the load phase');
-  if (o.verify && o.incrWeight > 0) throw new UsageError('--verify checks gets and sets only: give --mix without an INCR weight');
+  if (o.verify && o.incrWeight > 0) throw new UsageError('--verify checks gets, sets and mgets: give --mix without an INCR weight');
   if (o.verify && o.keys < o.inflight * o.connections) throw new UsageError('--verify needs --keys of at least --inflight times --connections');
   return o;
 }
@@ -120,7 +150,8 @@ export function registerGamut(program: Command): void {
     .option('--value-bytes <n>', 'value size in bytes', '100')
     .option('--inflight <n>', 'requests in flight per connection', '50')
     .option('--connections <n>', 'client connections (one client each)', '1')
-    .option('--mix <get:set>', 'relative weights of get and set, and of incr (a third weight: INCR against Redis)', '1:1')
+    .option('--mix <weights>', 'relative weights: GET:SET or GET:SET:INCR (1:1, 1:1:2), or named: get=1,set=1,incr=1,mget=1 (INCR and MGET against Redis)', '1:1')
+    .option('--batch-keys <n>', 'keys per mget in the mix', '100')
     .option('--duration <s>', `seconds per load round (default ${DEFAULT_DURATION_SEC}; with --requests, until they are done)`)
     .option('--requests <n>', 'requests per load round at most')
     .option('--compare-redis <host:port>', 'run the identical load through ioredis against this Redis server')

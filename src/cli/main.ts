@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { registerServe } from './serve.js';
 import { registerDataCommands } from './data-commands.js';
 import { registerAtomicCommands } from './atomic-commands.js';
+import { registerBatchCommands } from './batch-commands.js';
 import { registerStatus } from './status.js';
 import { registerLoggerCommands } from './logger-commands.js';
 import { registerGamut } from './gamut.js';
@@ -22,14 +23,18 @@ export function buildProgram(): Command {
   registerServe(program);
   registerDataCommands(program);
   registerAtomicCommands(program);
+  registerBatchCommands(program);
   registerStatus(program);
   registerLoggerCommands(program);
   registerGamut(program);
   registerPasswd(program);
   program.helpCommand(true);
+  // An unknown command is "unknown command" whatever options follow it (not "unknown option").
+  program.allowUnknownOption(true);
   program.allowExcessArguments(true).action((_opts: unknown, self: Command) => {
     const given = self.args[0];
-    throw new UsageError(given === undefined ? 'missing command (see opencluster --help)' : `unknown command "${given}" (see opencluster --help)`);
+    if (given === undefined) throw new UsageError('missing command (see opencluster --help)');
+    throw new UsageError(given.startsWith('-') ? `unknown option "${given}" (see opencluster --help)` : `unknown command "${given}" (see opencluster --help)`);
   });
   return program;
 }

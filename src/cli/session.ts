@@ -3,8 +3,8 @@
 // failure into an exit code with a one-line message.
 import { Cluster, ClusterError } from '../index.js';
 import { PrivateFileError, readPrivateFile } from '../shared/private-file.js';
-import { parseClusterAddress, UsageError } from './args.js';
-import { EXIT_USAGE, errorMessage, printError } from './output.js';
+import { parseClusterSeeds, UsageError } from './args.js';
+import { EXIT_USAGE, errorMessage, printError, printJson } from './output.js';
 import { stripOneNewline } from './passwd.js';
 import type { Command } from 'commander';
 import { addClientTlsOptions, parseClientTls, type TlsFlags } from './tls-flags.js';
@@ -96,19 +96,21 @@ export type SessionBody = (cluster: Cluster) => Promise<number>;
  */
 export async function runCommand<T>(opts: CommonOptions, validate: () => T, body: (cluster: Cluster, args: T) => Promise<number>): Promise<void> {
   const code = await runGuarded(async () => {
-    const seed = parseClusterAddress(opts.cluster);
+    const seeds = parseClusterSeeds(opts.cluster);
     const access = clusterAccess(opts);
     const args = validate();
-    return withCluster(seed, access, (cluster) => body(cluster, args));
-  });
+    return withCluster(seeds, access, (cluster) => body(cluster, args));
+  }, opts.json === true);
   finish(code);
 }
 
-async function runGuarded(fn: () => Promise<number>): Promise<number> {
+async function runGuarded(fn: () => Promise<number>, json: boolean): Promise<number> {
   try {
     return await fn();
   } catch (e) {
     printError(describeError(e));
+    // --json: the error as JSON on stdout too, for scripts that read only stdout.
+    if (json) printJson({ ok: false, error: e instanceof ClusterError ? e.code : e instanceof UsageError ? 'USAGE' : e instanceof ConnectError ? 'NOT_CONNECTED' : 'ERROR', message: errorMessage(e) });
     return EXIT_USAGE;
   }
 }
@@ -119,8 +121,9 @@ function describeError(e: unknown): string {
   return errorMessage(e);
 }
 
-async function withCluster(seed: string, access: ClusterAccess, body: SessionBody): Promise<number> {
-  const cluster = new Cluster({ seeds: [seed], requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...access });
+async function withCluster(seeds: string[], access: ClusterAccess, body: SessionBody): Promise<number> {
+  const seed = seeds.join(',');
+  const cluster = new Cluster({ seeds, requestTimeoutMs: REQUEST_TIMEOUT_MS, closeTimeoutMs: CLOSE_TIMEOUT_MS, ...access });
   try {
     await connectBounded(cluster, seed);
     return await body(cluster);
@@ -129,15 +132,20 @@ async function withCluster(seed: string, access: ClusterAccess, body: SessionBod
   }
 }
 
+/** No seed could be reached within the bound. */
+class ConnectError extends Error {
+  override name = 'ConnectError';
+}
+
 async function connectBounded(cluster: Cluster, seed: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`cannot connect to ${seed}: no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new ConnectError(`cannot connect to ${seed}: no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
   });
   try {
     await Promise.race([cluster.connect(), timeout]);
   } catch (e) {
-    if (e instanceof ClusterError) throw new Error(`cannot connect to ${seed}: ${e.code}: ${e.message}`);
+    if (e instanceof ClusterError) throw new ConnectError(`cannot connect to ${seed}: ${e.code}: ${e.message}`);
     throw e;
   } finally {
     clearTimeout(timer);

@@ -8,6 +8,8 @@ import type { BucketTableSnapshot } from './bucket-table.js';
 import { ClusterError } from './errors.js';
 import { DataOps, Expect, type SetOptions } from './ops.js';
 import { AtomicOps, isConditional, type ConditionalSetOptions, type DeleteOptions, type IncrOptions, type Versioned } from './atomic-ops.js';
+import { BatchOps, type MsetEntries, type MsetOptions } from './batch-ops.js';
+import { scanKeys, type ScanOptions } from './scan.js';
 import { resolveOptions, type ClusterOptions, type ResolvedOptions } from './options.js';
 import { Router } from './router.js';
 import type { ClusterEvents } from './topology.js';
@@ -26,6 +28,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   private readonly router: Router;
   private readonly ops: DataOps;
   private readonly atomic: AtomicOps;
+  private readonly batches: BatchOps;
   private connecting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -35,6 +38,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.router = new Router(this.opts, this);
     this.ops = new DataOps(this.router, this.opts);
     this.atomic = new AtomicOps(this.router, this.opts);
+    this.batches = new BatchOps(this.router, this.opts);
   }
 
   /** Connects to the first seed that answers and loads its bucket table; NOT_CONNECTED if none does. */
@@ -135,7 +139,29 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   map(name: string): ClusterMap {
     if (typeof name !== 'string' || name === '') throw new ClusterError('BAD_REQUEST', 'a map name must be a non-empty string');
-    return new ClusterMap(name, this.ops, this.atomic);
+    return new ClusterMap(name, this.ops, this.atomic, this.batches, this.router);
+  }
+
+  // ---- batches and scan (batch-ops.ts, scan.ts) ----
+
+  /** Values in input order (null: no such key); rejects BatchError (each key's outcome) if any key failed. */
+  mget(keys: readonly string[]): Promise<(ClusterValue | null)[]> {
+    return this.batches.mget('', keys);
+  }
+
+  /** Sets every entry; rejects BatchError (each key's outcome) if any key failed. */
+  mset(entries: MsetEntries, opts?: MsetOptions): Promise<void> {
+    return this.batches.mset('', entries, opts);
+  }
+
+  /** Whether each key existed, in input order; rejects BatchError if any key failed. */
+  mdelete(keys: readonly string[]): Promise<boolean[]> {
+    return this.batches.mdelete('', keys);
+  }
+
+  /** Every plain key of the cluster (or of `map`), bucket by bucket; see README "Scan" for the guarantee. */
+  scan(opts: ScanOptions = {}): AsyncGenerator<string, void, undefined> {
+    return scanKeys(this.router, opts);
   }
 
   /** Round trip in ms to one node (by address) or to any node. */
@@ -186,7 +212,29 @@ export class ClusterMap {
     readonly name: string,
     private readonly ops: DataOps,
     private readonly atomic: AtomicOps,
+    private readonly batches: BatchOps,
+    private readonly router: Router,
   ) {}
+
+  /** Values in input order (null: no such entry); rejects BatchError if any key failed. */
+  getMany(keys: readonly string[]): Promise<(ClusterValue | null)[]> {
+    return this.batches.mget(this.name, keys);
+  }
+
+  /** Sets every entry in one frame; rejects BatchError if any key failed. */
+  setMany(entries: MsetEntries, opts?: MsetOptions): Promise<void> {
+    return this.batches.mset(this.name, entries, opts);
+  }
+
+  /** Whether each entry existed; rejects BatchError if any key failed. */
+  deleteMany(keys: readonly string[]): Promise<boolean[]> {
+    return this.batches.mdelete(this.name, keys);
+  }
+
+  /** The map's keys, a page at a time. */
+  scan(opts: Omit<ScanOptions, 'map'> = {}): AsyncGenerator<string, void, undefined> {
+    return scanKeys(this.router, { ...opts, map: this.name });
+  }
 
   /** With ifAbsent / ifExists: whether it wrote; with ifVersion: true, or VERSION_MISMATCH. */
   set(key: string, value: ClusterValueInput, opts: ConditionalSetOptions & ({ ifAbsent: true } | { ifExists: true } | { ifVersion: bigint })): Promise<boolean>;

@@ -11,6 +11,8 @@ export type ClusterErrorCode =
   | 'TOO_MANY_REDIRECTS'
   /** The client's bounded request queue is full. */
   | 'QUEUE_FULL'
+  /** Some keys of a batch (mget, mset, mdelete) failed: BatchError.results tells each key's outcome. */
+  | 'BATCH_FAILED'
   /** No node could be reached (connect(), or every node is down). */
   | 'NOT_CONNECTED'
   /** close() was called. */
@@ -52,6 +54,20 @@ export class TimeoutError extends ClusterError {
 
 export class WrongTypeError extends ClusterError {
   override name = 'WrongTypeError';
+}
+
+/** One key's outcome in a batch, in input order. */
+export type BatchResult<T> = { ok: true; value: T } | { ok: false; error: ClusterError };
+
+/** A batch where at least one key failed; the others' results are in `results` too (nothing is dropped silently). */
+export class BatchError extends ClusterError {
+  override name = 'BatchError';
+  constructor(
+    message: string,
+    readonly results: BatchResult<unknown>[],
+  ) {
+    super('BATCH_FAILED', message);
+  }
 }
 
 /** A write whose outcome is unknown: it may or may not have been applied. */

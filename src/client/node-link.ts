@@ -120,7 +120,7 @@ export class NodeLink implements RequestHolder {
       this.waiting.push(req); // the node's frame limit is not known yet: a moment
       return;
     }
-    if (req.cmd === Cmd.set && !setPayloadFits(req, this.nodeMaxFrameBytes)) {
+    if ((req.cmd === Cmd.set && !setPayloadFits(req, this.nodeMaxFrameBytes)) || (req.custom !== null && req.custom.bytesBound > this.nodeMaxFrameBytes)) {
       this.owner.onRefused(req, new ClusterError('BAD_REQUEST', `the item is larger than ${this.addr}'s frame limit of ${this.nodeMaxFrameBytes} bytes`, undefined, this.addr));
       return;
     }

@@ -2,7 +2,18 @@
 // retry counts. One deadline list with one sweep timer, and one parking queue with one retry timer.
 import { Cmd } from '../protocol/commands.js';
 import { assert } from '../shared/assert.js';
+import type { Reader, Writer } from '../protocol/codec.js';
 import type { ClusterValueInput } from './values.js';
+
+/** A command encoded and decoded outside wire.ts (batches, scan: batch-ops.ts, scan.ts). */
+export interface CustomWire {
+  /** The reply number that means success. */
+  readonly reply: number;
+  /** An upper bound of the payload's bytes (checked against the node's frame limit). */
+  readonly bytesBound: number;
+  encode(w: Writer): void;
+  decode(r: Reader): unknown;
+}
 
 /** How a request picks its node. */
 export const Route = {
@@ -38,6 +49,8 @@ export class Request {
   /** Routing hash (fnv1a of the key, or of the map name for map entries). */
   hash = 0;
   target = '';
+  /** Set for the commands wire.ts does not know (batches, scan). */
+  custom: CustomWire | null = null;
   // ---- progress ----
   deadlineMs = 0;
   redirects = 0;
@@ -70,16 +83,17 @@ function timerDelay(atMs: number, nowMs: number): number {
 
 /** Commands that change data: their outcome is unknown once sent and not answered. */
 export function isWrite(cmd: number): boolean {
-  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete || (cmd >= Cmd.incr && cmd <= Cmd.deleteIf && cmd !== Cmd.getWithVersion);
+  return cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete || cmd === Cmd.mset || cmd === Cmd.mdelete ||
+    (cmd >= Cmd.incr && cmd <= Cmd.deleteIf && cmd !== Cmd.getWithVersion);
 }
 
 /**
  * Whether a write may be sent again after its link dropped with it unanswered: the plain writes
- * land in the same state twice. The atomic ones do not (a second incr adds twice, a second
- * ifAbsent answers false): they fail INDETERMINATE instead.
+ * (batches of them included) land in the same state twice. The atomic ones do not (a second incr
+ * adds twice, a second ifAbsent answers false): they fail INDETERMINATE instead.
  */
 export function isRetrySafe(cmd: number): boolean {
-  return !isWrite(cmd) || cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete;
+  return !isWrite(cmd) || cmd === Cmd.set || cmd === Cmd.del || cmd === Cmd.expire || cmd === Cmd.mapDelete || cmd === Cmd.mset || cmd === Cmd.mdelete;
 }
 
 /**

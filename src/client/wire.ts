@@ -10,6 +10,7 @@ import { readClusterValue, writeClusterValue, type ClusterValue } from './values
 
 /** Writes the payload of a request (the frame is already open). */
 export function encodeRequest(w: Writer, req: Request): void {
+  if (req.custom !== null) return req.custom.encode(w);
   if (isAtomicCommand(req.cmd)) return encodeAtomic(w, req);
   switch (req.cmd) {
     case Cmd.set:
@@ -154,13 +155,13 @@ function decodeBody(cmd: number, r: Reader, req: Request, nowMs: number): unknow
  * one the command expects or its payload is malformed. The payload is read in place, not copied.
  */
 export function decodeResult(req: Request, replyNumber: number, payload: Buffer, nowMs: number, node: string): unknown {
-  const expected = expectedReply(req.cmd);
+  const expected = req.custom !== null ? req.custom.reply : expectedReply(req.cmd);
   if (replyNumber !== expected) {
     throw new ClusterError('SERVER_ERROR', `command ${req.cmd} got reply ${replyNumber}, expected ${expected}`, undefined, node);
   }
   const r = new Reader(payload);
   try {
-    const result = decodeBody(req.cmd, r, req, nowMs);
+    const result = req.custom !== null ? req.custom.decode(r) : decodeBody(req.cmd, r, req, nowMs);
     if (req.cmd !== Cmd.getTable) r.done(`reply ${replyNumber}`);
     return result;
   } catch (e) {

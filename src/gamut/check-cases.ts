@@ -4,6 +4,7 @@ import { fnv1aUtf8 } from '../shared/fnv.js';
 import { type CheckContext, CheckFailed, expectEqual, expectRejects, expectTrue, pollUntil, show } from './check-context.js';
 import { routingCase } from './check-routing.js';
 import { ATOMIC_CASES } from './check-atomic.js';
+import { BATCH_CASES } from './check-batch.js';
 
 export interface CheckCase {
   name: string;
@@ -254,4 +255,5 @@ export const CASES: readonly CheckCase[] = [
   { name: 'many in flight', timeoutMs: 30_000, run: manyInFlightCase },
   { name: 'routing', timeoutMs: 30_000, run: routingCase },
   ...ATOMIC_CASES,
+  ...BATCH_CASES,
 ];

@@ -1,4 +1,4 @@
-// gamut's load phase: K connections with C requests in flight on each (a fixed window), a get:set:incr mix
+// gamut's load phase: K connections with C requests in flight on each (a fixed window), a get/set/incr/mget mix
 // over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram.
 import { performance } from 'node:perf_hooks';
 import { assert } from '../shared/assert.js';
@@ -12,6 +12,8 @@ export const KEYS_MAX = 10_000_000;
 export const VALUE_BYTES_MAX = 8 * 1024 * 1024;
 export const DURATION_SEC_MAX = 24 * 3600;
 export const REQUESTS_MAX = 1_000_000_000;
+export const MGET_KEYS_MAX = 1000;
+
 /** A failed request waits this long before its worker issues the next (no hot loop on a dead node). */
 const ERROR_BACKOFF_MS = 10;
 const PROGRESS_INTERVAL_MS = 250;
@@ -21,10 +23,13 @@ export interface LoadOptions {
   valueBytes: number;
   inflight: number;
   connections: number;
-  /** Relative weights of get, set and incr in the mix (incr: counters of their own, `counterNames`). */
+  /** Relative weights of get, set, incr and mget in the mix (incr: counters of their own, `counterNames`). */
   getWeight: number;
   setWeight: number;
   incrWeight: number;
+  /** Weight of mget (one batch read of mgetKeys random keys; one request in the counts). */
+  mgetWeight: number;
+  mgetKeys: number;
   durationSec: number;
   requestsMax: number;
   /** Prefix of every key (the run's own namespace). */
@@ -73,8 +78,10 @@ export function validateLoadOptions(o: LoadOptions): void {
   assert(Number.isInteger(o.valueBytes) && o.valueBytes >= 1 && o.valueBytes <= VALUE_BYTES_MAX, 'value bytes out of range');
   assert(Number.isInteger(o.inflight) && o.inflight >= 1 && o.inflight <= INFLIGHT_MAX, 'inflight out of range');
   assert(Number.isInteger(o.connections) && o.connections >= 1 && o.connections <= CONNECTIONS_MAX, 'connections out of range');
-  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.incrWeight >= 0 && o.getWeight + o.setWeight + o.incrWeight > 0, 'mix needs a positive weight');
-  assert(o.ledger === null || o.incrWeight === 0, 'verify checks gets and sets only');
+  assert(o.getWeight >= 0 && o.setWeight >= 0 && o.incrWeight >= 0 && o.mgetWeight >= 0, 'mix weights are never negative');
+  assert(o.getWeight + o.setWeight + o.incrWeight + o.mgetWeight > 0, 'mix needs a positive weight');
+  assert(o.ledger === null || o.incrWeight === 0, 'verify checks gets, sets and mgets only');
+  assert(Number.isInteger(o.mgetKeys) && o.mgetKeys >= 1 && o.mgetKeys <= MGET_KEYS_MAX, 'mget keys out of range');
   assert(o.durationSec > 0 && o.durationSec <= DURATION_SEC_MAX, 'duration out of range');
   assert(Number.isInteger(o.requestsMax) && o.requestsMax >= 1 && o.requestsMax <= REQUESTS_MAX, 'requests out of range');
   assert(o.ledger === null || o.keys >= o.inflight * o.connections, 'verify needs at least one key per request slot');
@@ -206,6 +213,22 @@ class Phase {
     }
   }
 
+  /** One mget of `keys` (a read: in chaos mode each value is checked like a get's). */
+  async mgetOnce(conn: KvConnection, keys: string[]): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      const values = await conn.mget(keys);
+      this.recorder?.record(performance.now() - t0);
+      this.completed++;
+      const ledger = this.opts.ledger;
+      if (ledger) keys.forEach((k, i) => ledger.onRead(k, values[i]));
+      return true;
+    } catch (e) {
+      this.countError(this.store.errorCode(e));
+      return false;
+    }
+  }
+
   async setOnce(conn: KvConnection, key: string): Promise<boolean> {
     const ledger = this.opts.ledger;
     const next = ledger ? ledger.nextValue() : null;
@@ -239,12 +262,19 @@ function pickKey(rng: Rng, w: number, workers: number, keyCount: number, partiti
 async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   const o = phase.opts;
   const rng = new Rng(o.seed + Math.imul(w + 1, 0x9e3779b1));
-  const total = o.getWeight + o.setWeight + o.incrWeight;
+  const total = o.getWeight + o.setWeight + o.incrWeight + o.mgetWeight;
   const getBelow = o.getWeight / total;
   const setBelow = (o.getWeight + o.setWeight) / total;
+  const incrBelow = (o.getWeight + o.setWeight + o.incrWeight) / total;
   const partitioned = o.ledger !== null;
   while (phase.take()) {
     const r = rng.next();
+    if (r >= incrBelow && o.mgetWeight > 0) {
+      // A batch read of random keys (in chaos mode of this worker's own keys, as for a get).
+      const keys = Array.from({ length: o.mgetKeys }, () => phase.keys[pickKey(rng, w, workers, phase.keys.length, partitioned)]!);
+      if (!(await phase.mgetOnce(conn, keys))) await sleep(ERROR_BACKOFF_MS);
+      continue;
+    }
     const op = r < getBelow ? Op.get : r < setBelow ? Op.set : Op.incr;
     const i = pickKey(rng, w, workers, phase.keys.length, partitioned);
     const key = op === Op.incr ? phase.counters[i]! : phase.keys[i]!;

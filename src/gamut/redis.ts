@@ -8,6 +8,7 @@ interface RedisClient {
   set(key: string, value: string): Promise<unknown>;
   get(key: string): Promise<string | null>;
   incr(key: string): Promise<number>;
+  mget(...keys: string[]): Promise<(string | null)[]>;
   del(...keys: string[]): Promise<number>;
   connect(): Promise<void>;
   quit(): Promise<unknown>;
@@ -62,6 +63,9 @@ class RedisConnection implements KvConnection {
   }
   incr(key: string): Promise<unknown> {
     return this.client.incr(key);
+  }
+  mget(keys: string[]): Promise<unknown[]> {
+    return this.client.mget(...keys);
   }
   async close(): Promise<void> {
     try {

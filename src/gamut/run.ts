@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import type { Cluster } from '../index.js';
 import { checkFailed, checkTable, runCheck, type CheckResult } from './check.js';
 import { counterNames, keyNames, runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { mixDescription, mixText } from './mix.js';
 import { progressBar } from './progress.js';
 import { redisStore } from './redis.js';
 import { renderReport, type ReportTarget } from './report.js';
@@ -13,7 +14,7 @@ import { aggregate, loadTable, medianRound, ratioOf, type Aggregate, type Ratio 
 import { connectCluster, oursStore, type ClusterAccessOptions, type KvStore, type OursOptions } from './target.js';
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
 
-export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'incrWeight' | 'durationSec' | 'requestsMax'> {
+export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'incrWeight' | 'mgetWeight' | 'mgetKeys' | 'durationSec' | 'requestsMax'> {
   /** Seed node, canonical "host:port". */
   cluster: string;
   compareRedis: string | null;
@@ -113,6 +114,8 @@ function loadOptions(o: GamutOptions, prefix: string, round: number, ledger: Led
     getWeight: o.getWeight,
     setWeight: o.setWeight,
     incrWeight: o.incrWeight,
+    mgetWeight: o.mgetWeight,
+    mgetKeys: o.mgetKeys,
     durationSec: o.durationSec,
     requestsMax: o.requestsMax,
     prefix,
@@ -134,7 +137,7 @@ async function runOne(o: GamutOptions, store: KvStore, prefix: string, round: nu
 }
 
 async function loadPhase(o: GamutOptions, oursOpts: OursOptions, redis: KvStore | null, prefix: string, ledger: Ledger | null): Promise<Map<string, LoadResult[]>> {
-  const mix = `${o.incrWeight > 0 ? 'get:set:incr' : 'get:set'} ${mixText(o)}`;
+  const mix = mixDescription(o);
   say(o, `\n== load: ${o.keys} keys, ${o.valueBytes} B values, ${o.connections} connection(s) x ${o.inflight} in flight, ${mix}, ${o.durationSec} s or ${o.requestsMax} requests ==`);
   const stores: KvStore[] = [oursStore(oursOpts)];
   if (redis) stores.push(redis);
@@ -200,17 +203,12 @@ async function verifyPhase(o: GamutOptions, cluster: Cluster, ledger: Ledger, pr
   return report;
 }
 
-/** The mix as given: GET:SET, or GET:SET:INCR when incr takes part. */
-function mixText(o: GamutOptions): string {
-  return o.incrWeight > 0 ? `${o.getWeight}:${o.setWeight}:${o.incrWeight}` : `${o.getWeight}:${o.setWeight}`;
-}
-
 /** The settings as the report shows them: readable names, only those given or that shape the figures. */
 export function reportSettings(o: GamutOptions): [string, string][] {
   const rows: [string, string][] = [['cluster', o.cluster]];
   if (o.compareRedis) rows.push(['compared with Redis at', o.compareRedis]);
   if (o.skipLoad) return rows;
-  rows.push(['keys', o.keys.toLocaleString('en-US')], ['value size', `${o.valueBytes} B`], ['connections', String(o.connections)], ['requests in flight per connection', String(o.inflight)], [o.incrWeight > 0 ? 'get:set:incr mix' : 'get:set mix', mixText(o)]);
+  rows.push(['keys', o.keys.toLocaleString('en-US')], ['value size', `${o.valueBytes} B`], ['connections', String(o.connections)], ['requests in flight per connection', String(o.inflight)], ['mix', mixDescription(o)]);
   const limits: string[] = [];
   if (o.limitsGiven.duration || !o.limitsGiven.requests) limits.push(`${o.durationSec} s`);
   if (o.limitsGiven.requests) limits.push(`${o.requestsMax.toLocaleString('en-US')} requests`);

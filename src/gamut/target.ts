@@ -12,6 +12,8 @@ export interface KvConnection {
   get(key: string): Promise<unknown>;
   /** Adds 1 to the counter at key (INCR). */
   incr(key: string): Promise<unknown>;
+  /** One batch read of many keys (our mget; Redis MGET). */
+  mget(keys: string[]): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,9 @@ class OursConnection implements KvConnection {
   }
   incr(key: string): Promise<unknown> {
     return this.cluster.incr(key);
+  }
+  mget(keys: string[]): Promise<unknown[]> {
+    return this.cluster.mget(keys);
   }
   close(): Promise<void> {
     return this.cluster.close();

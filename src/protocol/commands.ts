@@ -14,6 +14,9 @@ export const Reply = {
   unknown: 9,
   entries: 11,
   json: 12,
+  // batches and scan (issue 11 B)
+  batch: 25,
+  scanPage: 26,
   table: 13,
   heartbeat: 14,
   nodeChallenge: 15,
@@ -64,6 +67,11 @@ export const Cmd = {
   getAndDelete: 2223,
   getWithVersion: 2224,
   deleteIf: 2225,
+  // batches and scan (issue 11 B): per-key answers in input order
+  mget: 2240,
+  mset: 2241,
+  mdelete: 2242,
+  scan: 2243,
   // node to node
   shuttingDown: 15,
   serverHello: 50,
@@ -112,6 +120,11 @@ export const ErrorCode = {
   // issue 11 part A (20-23)
   versionMismatch: 20,
   overflow: 21,
+  // batches and scan (issue 11 B)
+  /** Per key of a batch: not done because the reply reached its size bound; send it again. */
+  batchFull: 24,
+  /** scan: the node's bucket mask is wider than the request's; split the bucket and go on. */
+  maskChanged: 25,
   // issue 11, part C (memory limit): 26-27
   /** A write past the node's --max-memory with --eviction noeviction (or nothing left to evict). */
   outOfMemory: 26,

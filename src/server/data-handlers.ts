@@ -111,9 +111,16 @@ export function expiresAt(node: DataHost, s: ClientSession, frame: Frame, expire
 
 /** A write that adds this item past --max-memory is answered outOfMemory here (nothing is applied). */
 export function refusedForMemory(node: DataHost, s: ClientSession, frame: Frame, key: string, value: Value): boolean {
-  if (node.memory.admit(itemCostBytes(key, value), node.clock.wallMs())) return false;
-  s.failinfo(frame, ErrorCode.outOfMemory, 'out of memory: the node is at its --max-memory limit and its eviction policy frees nothing for this write');
+  if (admitsItem(node, key, value)) return false;
+  s.failinfo(frame, ErrorCode.outOfMemory, OUT_OF_MEMORY_WHY);
   return true;
+}
+
+export const OUT_OF_MEMORY_WHY = 'out of memory: the node is at its --max-memory limit and its eviction policy frees nothing for this write';
+
+/** Whether an item of `key` and `value` fits under --max-memory (evicting first, as the policy says). */
+export function admitsItem(node: DataHost, key: string, value: Value): boolean {
+  return node.memory.admit(itemCostBytes(key, value), node.clock.wallMs());
 }
 
 /**

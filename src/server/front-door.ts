@@ -20,6 +20,7 @@ import { newNonce, nodeProofMac, proofMatches } from '../protocol/node-auth.js';
 import { ClientSession, type PacingPolicy } from './client-session.js';
 import { handleClientCommand, type DataHost } from './data-handlers.js';
 import { handleAtomicCommand, isAtomicCommand } from './atomic-handlers.js';
+import { handleBatchCommand, isBatchCommand } from './batch-handlers.js';
 import { PeerLink } from './peer-link.js';
 import type { Membership } from './members.js';
 import type { ServerOptions } from './options.js';
@@ -246,6 +247,7 @@ export class FrontDoor {
       default:
         if (NODE_COMMANDS.has(frame.command)) return this.refuse(s, frame, 'node command on a client connection');
         if (isAtomicCommand(frame.command)) return handleAtomicCommand(node, s, frame);
+        if (isBatchCommand(frame.command)) return handleBatchCommand(node, s, frame);
         return handleClientCommand(node, s, frame);
     }
   }

@@ -147,8 +147,11 @@ export const ALWAYS_ALLOWED: ReadonlySet<number> = new Set([Cmd.hello, Cmd.clien
 const READ_COMMANDS: readonly number[] = [
   Cmd.get, Cmd.exists, Cmd.ttl, Cmd.mapGetAll, Cmd.mapKeys, Cmd.mapCount, Cmd.getInt, Cmd.getString, Cmd.getTable, Cmd.capabilities,
   Cmd.getWithVersion,
+  Cmd.mget, Cmd.scan, // batches and scan (issue 11 B)
 ];
-const WRITE_COMMANDS: readonly number[] = [...READ_COMMANDS, Cmd.set, Cmd.del, Cmd.expire, Cmd.mapDelete, Cmd.setInt, Cmd.setString,
+/** Batch writes (issue 11 B). */
+const BATCH_WRITE_COMMANDS: readonly number[] = [Cmd.mset, Cmd.mdelete];
+const WRITE_COMMANDS: readonly number[] = [...READ_COMMANDS, ...BATCH_WRITE_COMMANDS, Cmd.set, Cmd.del, Cmd.expire, Cmd.mapDelete, Cmd.setInt, Cmd.setString,
   Cmd.incr, Cmd.setIf, Cmd.getAndSet, Cmd.getAndDelete, Cmd.deleteIf];
 
 /** The legacy data commands: all a hello-only client may use (with --legacy-clients allow). */

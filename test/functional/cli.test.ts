@@ -247,7 +247,9 @@ describe('usage and connection errors exit 2 with one line', () => {
     for (const args of [['get', 'k'], ['ping'], ['status', '--json']]) {
       const r = await runCli([...args, '--cluster', addr], 15000);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stdout, '');
+      // --json: the error as JSON on stdout too (issue 11); else nothing on stdout.
+      if (args.includes('--json')) assert.equal((JSON.parse(r.stdout) as { error: string }).error, 'NOT_CONNECTED');
+      else assert.equal(r.stdout, '');
       assertOneLine(r.stderr, new RegExp(addr.replace(/\./g, '\\.')));
     }
   });
