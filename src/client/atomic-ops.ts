@@ -4,14 +4,13 @@
 import { Cmd, WriteFlag } from '../protocol/commands.js';
 import { ValueType } from '../protocol/values.js';
 import { SetCondition } from '../protocol/messages/atomic.js';
-import { keyHash } from './bucket-table.js';
 import { ClusterError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import { Request } from './request.js';
 import type { Router } from './router.js';
-import type { SetOptions } from './ops.js';
+import { keyRequest, type SetOptions } from './ops.js';
 import type { Versioned } from './atomic-wire.js';
-import { checkExpiresSec, checkKey, valueTypeOf, type ClusterValue, type ClusterValueInput } from './values.js';
+import { checkExpiresSec, valueTypeOf, type ClusterValue, type ClusterValueInput } from './values.js';
 
 export type { Versioned } from './atomic-wire.js';
 
@@ -70,12 +69,7 @@ export class AtomicOps {
   ) {}
 
   private req(cmd: number, map: string, key: string, fullWait: boolean | undefined): Request {
-    checkKey('key', key);
-    const req = new Request();
-    req.cmd = cmd;
-    req.map = map;
-    req.key = key;
-    req.hash = keyHash(map === '' ? key : map);
+    const req = keyRequest(cmd, map, key);
     req.flags = (fullWait ?? this.opts.fullWait) ? WriteFlag.fullWait : 0;
     return req;
   }

@@ -31,14 +31,7 @@ export class DataOps {
   ) {}
 
   private keyReq(cmd: number, map: string, key: string): Request {
-    checkKey('key', key);
-    const req = new Request();
-    req.cmd = cmd;
-    req.map = map;
-    req.key = key;
-    // A map's entries all live in the bucket of the map's name; a plain key in its own.
-    req.hash = keyHash(map === '' ? key : map);
-    return req;
+    return keyRequest(cmd, map, key);
   }
 
   private mapReq(cmd: number, map: string): Request {
@@ -116,4 +109,16 @@ export class DataOps {
     }
     return this.router.submit<T>(req);
   }
+}
+
+/** A request for one key (of a map, or plain): its command, names and routing hash. */
+export function keyRequest(cmd: number, map: string, key: string): Request {
+  checkKey('key', key);
+  const req = new Request();
+  req.cmd = cmd;
+  req.map = map;
+  req.key = key;
+  // A map's entries all live in the bucket of the map's name; a plain key in its own.
+  req.hash = keyHash(map === '' ? key : map);
+  return req;
 }

@@ -11,7 +11,7 @@ import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import type { Connection } from '../net/connection.js';
 import type { ClientSession } from './client-session.js';
 import type { StoredItem } from './store.js';
-import { boolReply, expiresAt, finishWrite, newItem, readLocal, refusedForMemory, served, writeOp, type DataHost } from './data-handlers.js';
+import { answerBadInput, boolReply, expiresAt, finishWrite, newItem, readLocal, refusedForMemory, served, writeOp, type DataHost } from './data-handlers.js';
 import { versionOf } from './versions.js';
 import { assert } from '../shared/assert.js';
 
@@ -26,16 +26,7 @@ export function isAtomicCommand(command: number): boolean {
 }
 
 export function handleAtomicCommand(node: DataHost, s: ClientSession, frame: Frame): void {
-  try {
-    dispatch(node, s, frame, new Reader(frame.payload));
-  } catch (error) {
-    if (error instanceof DecodeError || error instanceof RangeError) {
-      node.stats.badRequests++;
-      s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
-      return;
-    }
-    throw error;
-  }
+  answerBadInput(node, s, frame, (r) => dispatch(node, s, frame, r));
 }
 
 function dispatch(node: DataHost, s: ClientSession, frame: Frame, r: Reader): void {

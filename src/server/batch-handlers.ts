@@ -6,7 +6,6 @@ import { Reader, DecodeError } from '../protocol/codec.js';
 import { Cmd, ErrorCode, Reply, WriteFlag } from '../protocol/commands.js';
 import * as batch from '../protocol/messages/batch.js';
 import { KeyStatus, type KeyAnswer } from '../protocol/messages/batch.js';
-import { failinfo } from '../protocol/messages/legacy.js';
 import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import type { Connection } from '../net/connection.js';
 import type { ClientSession } from './client-session.js';
@@ -14,7 +13,7 @@ import { decideRoute, type RouteOp } from './routing.js';
 import { isExpired, routeHash } from './store.js';
 import { isValidMask } from '../shared/buckets.js';
 import { outcomeOfError } from './request-meter.js';
-import { admitsItem, newItem, OUT_OF_MEMORY_WHY, type DataHost } from './data-handlers.js';
+import { admitsItem, answerBadInput, expiresAt, newItem, OUT_OF_MEMORY_WHY, writeOp, type DataHost } from './data-handlers.js';
 
 /** What the batch handlers need of the node: what the single-key handlers need. */
 type BatchHost = DataHost;
@@ -24,7 +23,6 @@ type BatchHost = DataHost;
  * (not done; the client sends them again). The first key is always answered.
  */
 export const BATCH_REPLY_BYTES_MAX = 4 * 1024 * 1024;
-const MAX_EXPIRES_SEC = 0x7fffffff;
 
 /** The commands this file answers (front-door.ts sends them here). */
 export function isBatchCommand(command: number): boolean {
@@ -33,16 +31,7 @@ export function isBatchCommand(command: number): boolean {
 
 /** Handles mget, mset, mdelete and scan; a payload that does not decode is answered badRequest. */
 export function handleBatchCommand(node: BatchHost, s: ClientSession, frame: Frame): void {
-  try {
-    dispatch(node, s, frame, new Reader(frame.payload));
-  } catch (error) {
-    if (error instanceof DecodeError || error instanceof RangeError) {
-      node.stats.badRequests++;
-      s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
-      return;
-    }
-    throw error;
-  }
+  answerBadInput(node, s, frame, (r) => dispatch(node, s, frame, r));
 }
 
 function dispatch(node: BatchHost, s: ClientSession, frame: Frame, r: Reader): void {
@@ -154,20 +143,10 @@ class WriteTally {
   }
 }
 
-function badExpiry(s: ClientSession, frame: Frame, node: BatchHost, expiresSec: number): boolean {
-  if (expiresSec >= 0 && expiresSec <= MAX_EXPIRES_SEC) return false;
-  node.stats.badRequests++;
-  s.send(frame, Reply.failinfo, (w) => failinfo.encode(w, { code: ErrorCode.badRequest, message: `expires must be 0..${MAX_EXPIRES_SEC} seconds, got ${expiresSec}` }));
-  return true;
-}
-
-function writeOp(flags: number): RouteOp {
-  return (flags & WriteFlag.fullWait) !== 0 ? 'durableWrite' : 'write';
-}
 
 function onMset(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MsetMsg): void {
-  if (badExpiry(s, frame, node, m.expiresSec)) return;
-  const at = m.expiresSec === 0 ? 0 : node.clock.wallMs() + m.expiresSec * 1000;
+  const at = expiresAt(node, s, frame, m.expiresSec);
+  if (at === undefined) return;
   const fullWait = (m.flags & WriteFlag.fullWait) !== 0;
   const tally = new WriteTally(node, s, frame, 'mset', fullWait, new Array<KeyAnswer>(m.entries.length));
   m.entries.forEach((e, i) => {

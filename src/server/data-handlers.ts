@@ -37,8 +37,13 @@ export interface DataHost {
 const MAX_EXPIRES_SEC = 0x7fffffff;
 
 export function handleClientCommand(node: DataHost, s: ClientSession, frame: Frame): void {
+  answerBadInput(node, s, frame, (r) => dispatch(node, s, frame, r));
+}
+
+/** Runs a command's handler on its payload; a payload that does not decode is answered badRequest. */
+export function answerBadInput(node: Pick<DataHost, 'stats' | 'log'>, s: ClientSession, frame: Frame, handle: (r: Reader) => void): void {
   try {
-    dispatch(node, s, frame);
+    handle(new Reader(frame.payload));
   } catch (error) {
     if (error instanceof DecodeError || error instanceof RangeError) {
       node.stats.badRequests++;
@@ -50,8 +55,7 @@ export function handleClientCommand(node: DataHost, s: ClientSession, frame: Fra
   }
 }
 
-function dispatch(node: DataHost, s: ClientSession, frame: Frame): void {
-  const r = new Reader(frame.payload);
+function dispatch(node: DataHost, s: ClientSession, frame: Frame, r: Reader): void {
   switch (frame.command) {
     case Cmd.set:
       return onSet(node, s, frame, data.set.decode(r, 'latin1'));

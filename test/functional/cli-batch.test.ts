@@ -5,8 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { cleanup, makeTempDir, runCli, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, deadAddress, makeTempDir, runCli, startNode, type NodeProcess } from '../helpers/nodes.js';
 
 let node: NodeProcess;
 
@@ -14,14 +13,6 @@ function cli(...args: string[]): ReturnType<typeof runCli> {
   return runCli([...args, '--cluster', node.addr]);
 }
 
-async function deadAddress(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `127.0.0.1:${addr.port}`;
-}
 
 before(async () => {
   node = await startNode();

@@ -1,8 +1,7 @@
 // The CLI against a real `opencluster serve` process: every data command, output forms, exit codes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { cleanup, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
+import { cleanup, deadAddress, runCli, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 
 let node: NodeProcess;
 
@@ -17,15 +16,6 @@ function assertOneLine(stderr: string, pattern?: RegExp): void {
   if (pattern) assert.match(lines[0]!, pattern);
 }
 
-/** An address nothing listens on: a port bound, then closed. */
-async function deadAddress(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `127.0.0.1:${addr.port}`;
-}
 
 before(async () => {
   node = await startNode();

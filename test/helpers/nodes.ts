@@ -1,4 +1,5 @@
 // Test helper: real `opencluster serve` processes on loopback, their logs, and their cleanup.
+import { createServer as createNetServer } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -227,4 +228,14 @@ export function backupsOutOfStep(nodes: NodeProcess[]): string[] {
   return nodes.flatMap((n) =>
     n.logs.filter((l) => l['msg'] === 'backup out of step: rebuilding it').map((l) => `${n.addr} bucket ${String(l['bucket'])}: ${String(l['why'])}`),
   );
+}
+
+/** An address nothing listens on: a port bound, then closed. */
+export async function deadAddress(): Promise<string> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  if (addr === null || typeof addr !== 'object') throw new Error('no address');
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `127.0.0.1:${addr.port}`;
 }
