@@ -1,10 +1,12 @@
 // Kill -9 of one of three nodes while a client writes with full wait: no acknowledged write is
-// lost, and the two survivors return to the goal state.
+// lost, and the two survivors return to the goal state. And of the lower address of two nodes: the
+// higher one, which may not declare it dead on silence alone (two nodes cannot tell a cut from a
+// death), does so once a dial to it is refused, and takes every bucket.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
-import { cleanup, killNode } from '../helpers/nodes.js';
-import { startCluster, waitForGoalState } from '../helpers/cluster.js';
+import { cleanup, killNode, logTail } from '../helpers/nodes.js';
+import { startCluster, viewOf, waitForGoalState } from '../helpers/cluster.js';
 
 after(cleanup);
 
@@ -50,6 +52,32 @@ test('kill -9 of one of three nodes loses no acknowledged full-wait write', asyn
   } finally {
     stop = true;
     await Promise.all(writers);
+    await c.close();
+  }
+});
+
+test('two nodes, kill -9 of the lower address: the higher declares it dead on a refused dial and takes every bucket, nothing acknowledged lost', async () => {
+  const nodes = await startCluster(2);
+  const addrs = nodes.map((n) => n.addr);
+  await waitForGoalState(addrs);
+  const [lower, higher] = [...nodes].sort((a, b) => (a.addr < b.addr ? -1 : 1)) as [(typeof nodes)[0], (typeof nodes)[0]];
+  const c = new Cluster({ seeds: [higher.addr], fullWait: true, requestTimeoutMs: 10_000 });
+  await c.connect();
+  try {
+    for (let i = 0; i < 200; i++) await c.set(`two-${i}`, `v${i}`);
+    await killNode(lower, 'SIGKILL');
+    await higher.waitForLog((l) => l['msg'] === 'member declared dead' && l['peer'] === lower.addr, 20_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}; its last logs: ${logTail(higher)}`);
+    });
+    await waitForGoalState([higher.addr]);
+    const [v] = await viewOf([higher.addr]);
+    assert.equal(v!.primaries, 256, 'the higher address holds every bucket');
+    const lost: string[] = [];
+    for (let i = 0; i < 200; i++) if ((await c.getString(`two-${i}`)) !== `v${i}`) lost.push(`two-${i}`);
+    assert.deepEqual(lost, [], 'every acknowledged write reads back');
+    await c.set('two-after', 'writable');
+    assert.equal(await c.getString('two-after'), 'writable');
+  } finally {
     await c.close();
   }
 });
