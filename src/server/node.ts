@@ -216,7 +216,10 @@ export class ClusterNode {
     };
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
-    every(this.opts.heartbeatIntervalMs, () => this.commitMany(this.lost.tick()));
+    every(this.opts.heartbeatIntervalMs, () => {
+      this.takeOverOrphans('');
+      this.commitMany(this.lost.tick());
+    });
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
     if (this.opts.maxMemoryBytes > 0) every(MEMORY_CHECK_INTERVAL_MS, () => this.memory.enforce());
     every(EXPIRY_SWEEP_INTERVAL_MS, () => {
@@ -340,7 +343,15 @@ export class ClusterNode {
   }
 
   /** Takes the buckets that this node must take after a death (ownership.ts). */
+  /**
+   * BACKGROUND: a node cut off from the others (its lease lapsed, its view stale) that learns a
+   * death, say from a new incarnation dialling it, took over that member's buckets at the same
+   * epoch as the side that had already done so (the simulator's seed 5609). BEHAVIOR: buckets are
+   * taken over only while this node holds its lease (every member it keeps answers it); otherwise
+   * the periodic check (startTimers) does it once the lease holds again.
+   */
   private takeOverOrphans(justGone: string): void {
+    if (!this.members.leaseValid()) return;
     const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.stats.failovers += commits.length;
