@@ -22,7 +22,7 @@ export interface BalancerHost {
   readonly members: {
     targets(): Member[];
     dataMembers(): Member[];
-    leaseValid(): boolean;
+    leaseValid(strict?: boolean): boolean;
     broadcast(command: number, encode: (w: Writer) => void): void;
   };
   widen(newMask: number): void;
@@ -42,7 +42,7 @@ export class Balancer {
     if (node.leaving || node.stopped || node.migration.busy) return;
     // A node without its lease (a member does not answer it: it may be the one cut off, its view
     // stale) moves nothing: its hand-overs collided with the live side's decisions (seed 5609).
-    if (!node.members.leaseValid()) return;
+    if (!node.members.leaseValid(true)) return;
     const targets = node.members.targets();
     if (targets.length === 0 || node.table.get(0).epoch === 0) return;
     if (this.maybeWiden(targets.length + 1)) return;

@@ -82,8 +82,8 @@ export class Membership {
   }
 
   /** Whether this node may write now (membership/heartbeats.ts). */
-  leaseValid(): boolean {
-    return leaseValid(this.members.values(), this.node.clock.nowMs(), this.deadAfterMs);
+  leaseValid(strict = false): boolean {
+    return leaseValid(this.members.values(), this.node.clock.nowMs(), this.deadAfterMs, strict);
   }
 
   /** Addresses with an incarnation declared dead and no live member now. */

@@ -218,6 +218,7 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.heartbeatIntervalMs, () => {
       this.takeOverOrphans('');
+      this.repl.rebuildOutOfStep();
       this.commitMany(this.lost.tick());
     });
     every(this.opts.balanceIntervalMs, () => this.balancer.tick());
@@ -351,7 +352,7 @@ export class ClusterNode {
    * the periodic check (startTimers) does it once the lease holds again.
    */
   private takeOverOrphans(justGone: string): void {
-    if (!this.members.leaseValid()) return;
+    if (!this.members.leaseValid(true)) return;
     const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.stats.failovers += commits.length;

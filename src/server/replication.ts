@@ -21,10 +21,10 @@ export interface ReplicationHost {
   readonly incarnation: bigint;
   readonly clock: Clock;
   readonly opts: { readonly deadAfterMs: number };
-  readonly table: Pick<BucketTable, 'get' | 'mask'>;
+  readonly table: Pick<BucketTable, 'get' | 'mask' | 'size'>;
   readonly store: Pick<Store, 'hold' | 'bucket'>;
   readonly log: Logger;
-  readonly members: { linkOf(addr: string): PeerLink | null; readonly members: { has(addr: string): boolean }; dataMembers(): readonly unknown[] };
+  readonly members: { linkOf(addr: string): PeerLink | null; readonly members: { has(addr: string): boolean }; dataMembers(): readonly unknown[]; leaseValid(strict?: boolean): boolean };
   readonly migration: { copyTargetLink(b: number): PeerLink | null; isHandOverSent(b: number): boolean };
   commit(b: number, owners: Owners): void;
   safely(what: string, fn: () => void): void;
@@ -74,9 +74,9 @@ export class Replication {
     return this.loggers.drops;
   }
 
-  /** No backup push unanswered and no full-wait write waiting for a backup (the simulator's settled check). */
+  /** No backup push unanswered, no full-wait write waiting for a backup, no backup known out of step (the simulator's settled check). */
   get quiet(): boolean {
-    return this.pushesInFlight.size === 0 && this.parked.size === 0 && this.rebacking.size === 0;
+    return this.pushesInFlight.size === 0 && this.parked.size === 0 && this.rebacking.size === 0 && this.outOfStep.size === 0;
   }
 
   hasBackup(b: number): boolean {
@@ -265,12 +265,29 @@ export class Replication {
     }
   }
 
+  /** Periodic: backups known to be out of step whose node is linked again are rebuilt now. */
+  rebuildOutOfStep(): void {
+    for (const [addr, set] of this.outOfStep) {
+      if (this.node.members.linkOf(addr) === null) continue;
+      for (const b of [...set]) this.dropBackup(b, addr, 'relinked after missing updates');
+    }
+  }
+
   /**
    * The member is gone for good: writes waiting on it wait for their bucket's new backup instead
    * (acknowledged with one copy only by a node left alone; see expireParked).
    */
   onPeerGone(addr: string): void {
     this.outOfStep.delete(addr);
+    // The copies that incarnation held went with it: a new one on the address, named backup by the
+    // entries, holds none, so each is rebuilt when it links (Membership.attach). BACKGROUND: the
+    // take-over that drops a dead backup waits for the lease; meanwhile a restarted process on the
+    // address counted as that backup, and a bucket with no more writes never found out (seed 5222).
+    const table = this.node.table;
+    for (let b = 0; b < table.size; b++) {
+      const e = table.get(b);
+      if (e.primary === this.node.me && e.backup === addr) this.markOutOfStep(addr, b);
+    }
     const list = this.parked.get(addr);
     if (list === undefined) return;
     this.parked.delete(addr);
@@ -345,6 +362,9 @@ export class Replication {
     // A hand-over of b already sent decides first (two entries at one epoch otherwise); if it
     // fails, the next push finds the gap again. Writes that missed this backup wait meanwhile.
     if (this.node.migration.isHandOverSent(b)) return;
+    // Only a node holding its lease changes the table (node.ts, takeOverOrphans); the mark stays,
+    // and rebuildOutOfStep() tries again.
+    if (!this.node.members.leaseValid(true)) return;
     this.node.log.warn({ bucket: b, backup: addr, why }, 'backup out of step: rebuilding it');
     this.node.commit(b, { epoch: e.epoch + 1, primary: this.node.me, backup: '' });
     this.noteLostBackup(b);
