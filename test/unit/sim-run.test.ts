@@ -41,12 +41,21 @@ const SOAK_REGRESSIONS: [number, string][] = [
   [945, 'a new incarnation named backup by address took over a bucket it held no copy of'],
   [153, 'the final check ran while backup pushes released by the heal were still under way'],
   [283, 'an isolated node\'s first reports, naming everyone, confirmed both ends of a cut link'],
+  [5609, 'a node cut off, learning a death from a new incarnation, took buckets over and balanced at epochs the live side had used'],
+  [5222, 'a restarted process on a backup\'s address passed for that backup, holding none of its copies'],
 ];
+
+// Found with graceful leaves in the schedules: replayed with them.
+const LEAVE_REGRESSIONS: [number, string][] = [[186, 'a new incarnation named primary with no backup took the bucket over empty while the leaving node decided again at that epoch']];
 
 test('regressions the 1,000-seed soak found with --quorum majority, each replayed', async () => {
   for (const [seed, what] of SOAK_REGRESSIONS) {
     const r = await runSeed({ seed, faults: AS_FOUND });
     assert.ok(r.ok, `seed ${seed} (${what}):\n${describeRun(r, 40)}`);
+  }
+  for (const [seed, what] of LEAVE_REGRESSIONS) {
+    const r = await runSeed({ seed });
+    assert.ok(r.ok, `seed ${seed} with leaves (${what}):\n${describeRun(r, 40)}`);
   }
 });
 
