@@ -268,6 +268,15 @@ export class Replication {
   /** Periodic: backups known to be out of step whose node is linked again are rebuilt now. */
   rebuildOutOfStep(): void {
     for (const [addr, set] of this.outOfStep) {
+      // A mark about a bucket this node no longer leads, or whose backup is another node now, is moot.
+      for (const b of [...set]) {
+        const e = this.node.table.get(b);
+        if (e.primary !== this.node.me || e.backup !== addr) set.delete(b);
+      }
+      if (set.size === 0) {
+        this.outOfStep.delete(addr);
+        continue;
+      }
       if (this.node.members.linkOf(addr) === null) continue;
       for (const b of [...set]) this.dropBackup(b, addr, 'relinked after missing updates');
     }
