@@ -55,7 +55,8 @@ export class Replication {
   private readonly parked = new Map<string, Parked[]>();
   /** Full-wait writes whose backup fell out of step, by bucket: they wait for its new backup. */
   private readonly rebacking = new Map<number, Rebacking[]>();
-  private readonly outOfStep = new Map<string, Set<number>>();
+  /** Per address, the buckets whose copy there may lack updates, with the entry's epoch when marked. */
+  private readonly outOfStep = new Map<string, Map<number, number>>();
   /** Backup pushes sent and not answered yet, per bucket (absent: none). */
   private readonly pushesInFlight = new Map<number, number>();
   private readonly pushWaiters = new Map<number, (() => void)[]>();
@@ -181,12 +182,28 @@ export class Replication {
 
   /** An update for bucket b may not have reached `addr`: if it links again, its copy is rebuilt. */
   private markOutOfStep(addr: string, b: number): void {
-    let set = this.outOfStep.get(addr);
-    if (set === undefined) {
-      set = new Set();
-      this.outOfStep.set(addr, set);
+    let marks = this.outOfStep.get(addr);
+    if (marks === undefined) {
+      marks = new Map();
+      this.outOfStep.set(addr, marks);
     }
-    set.add(b);
+    marks.set(b, this.node.table.get(b).epoch);
+  }
+
+  /**
+   * The marks on addr that still stand, the moot ones dropped: a mark is moot once b's entry has
+   * changed since (the backup was dropped or changed, a new copy was made, or b changed hands), or
+   * this node no longer leads b with addr as its backup.
+   */
+  private standingMarks(addr: string): number[] {
+    const marks = this.outOfStep.get(addr);
+    if (marks === undefined) return [];
+    for (const [b, epoch] of marks) {
+      const e = this.node.table.get(b);
+      if (e.epoch !== epoch || e.primary !== this.node.me || e.backup !== addr) marks.delete(b);
+    }
+    if (marks.size === 0) this.outOfStep.delete(addr);
+    return [...marks.keys()];
   }
 
   /**
@@ -235,7 +252,7 @@ export class Replication {
 
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
   bucketsOutOfStep(addr: string): number[] {
-    const out = new Set(this.outOfStep.get(addr) ?? []);
+    const out = new Set(this.standingMarks(addr));
     for (const p of this.parked.get(addr) ?? []) out.add(p.b);
     return [...out];
   }
@@ -251,8 +268,8 @@ export class Replication {
       else this.rebacking.set(b, keep);
       for (const p of waiting) if (!keep.includes(p)) this.complete(b, p.done);
     }
-    for (const [addr, set] of this.outOfStep) {
-      if (addr !== backup && set.delete(b) && set.size === 0) this.outOfStep.delete(addr);
+    for (const [addr, marks] of this.outOfStep) {
+      if (addr !== backup && marks.delete(b) && marks.size === 0) this.outOfStep.delete(addr);
     }
     if (this.parked.size === 0) return;
     for (const [addr, list] of this.parked) {
@@ -267,18 +284,10 @@ export class Replication {
 
   /** Periodic: backups known to be out of step whose node is linked again are rebuilt now. */
   rebuildOutOfStep(): void {
-    for (const [addr, set] of this.outOfStep) {
-      // A mark about a bucket this node no longer leads, or whose backup is another node now, is moot.
-      for (const b of [...set]) {
-        const e = this.node.table.get(b);
-        if (e.primary !== this.node.me || e.backup !== addr) set.delete(b);
-      }
-      if (set.size === 0) {
-        this.outOfStep.delete(addr);
-        continue;
-      }
-      if (this.node.members.linkOf(addr) === null) continue;
-      for (const b of [...set]) this.dropBackup(b, addr, 'relinked after missing updates');
+    for (const addr of [...this.outOfStep.keys()]) {
+      const standing = this.standingMarks(addr);
+      if (standing.length === 0 || this.node.members.linkOf(addr) === null) continue;
+      for (const b of standing) this.dropBackup(b, addr, 'relinked after missing updates');
     }
   }
 
