@@ -20,7 +20,7 @@ export interface CopyReceiverHost {
   readonly table: Pick<BucketTable, 'get' | 'mask' | 'level'>;
   readonly store: Pick<Store, 'hold' | 'drop' | 'put'>;
   readonly log: Logger;
-  readonly members: { linkOf(addr: string): PeerLink | null };
+  readonly members: { linkOf(addr: string): PeerLink | null; leaseValid(strict?: boolean): boolean };
   /** Applies owners for b here and tells every member. */
   commit(b: number, owners: Owners): void;
 }
@@ -98,6 +98,10 @@ export class CopyReceiver {
       return link.fail(frame, ErrorCode.staleEpoch, 'hand-over does not match this node\'s table');
     }
     if (this.node.leaving) return link.fail(frame, ErrorCode.shuttingDown, 'this node is shutting down');
+    // Only a node holding its lease changes the table (node.ts): a finalise that waited out a cut
+    // reached a node declared dead meanwhile, and it took the bucket at an epoch the source had
+    // already used to decide again (the simulator's seed 793).
+    if (!this.node.members.leaseValid(true)) return link.fail(frame, ErrorCode.retryLater, 'this node does not hold its lease now');
     if (owners.primary === this.node.me && owners.backup !== '' && this.node.members.linkOf(owners.backup) === null) {
       return link.fail(frame, ErrorCode.retryLater, `not linked to the backup ${owners.backup} yet`);
     }

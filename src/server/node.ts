@@ -352,7 +352,8 @@ export class ClusterNode {
    * the periodic check (startTimers) does it once the lease holds again.
    */
   private takeOverOrphans(justGone: string): void {
-    if (!this.members.leaseValid(true)) return;
+    // A leaving node takes nothing over: its backups may already be released (seed 793).
+    if (this.leaving || !this.members.leaseValid(true)) return;
     const commits = orphanTakeovers(this.ownershipView);
     if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
     this.stats.failovers += commits.length;

@@ -46,7 +46,10 @@ const SOAK_REGRESSIONS: [number, string][] = [
 ];
 
 // Found with graceful leaves in the schedules: replayed with them.
-const LEAVE_REGRESSIONS: [number, string][] = [[186, 'a new incarnation named primary with no backup took the bucket over empty while the leaving node decided again at that epoch']];
+const LEAVE_REGRESSIONS: [number, string][] = [
+  [186, 'a new incarnation named primary with no backup took the bucket over empty while the leaving node decided again at that epoch'],
+  [793, 'a leaving node took over a bucket whose backup it had already released'],
+];
 
 test('regressions the 1,000-seed soak found with --quorum majority, each replayed', async () => {
   for (const [seed, what] of SOAK_REGRESSIONS) {
