@@ -13,7 +13,7 @@ import { SECRET_BYTES_MIN } from '../shared/private-file.js';
 import { FrontDoor } from './front-door.js';
 import { onPeerCommand } from './peer-commands.js';
 import { statsDoc } from './stats-doc.js';
-import { orphanTakeovers, ownershipViewOf, type OwnershipView } from './ownership.js';
+import { ownershipViewOf, takeOverOrphans, type OwnershipView } from './ownership.js';
 import { LostBuckets } from './lost-buckets.js';
 import type { WriteObserver } from './replication.js';
 import { TableMerge } from './table-merge.js';
@@ -217,7 +217,7 @@ export class ClusterNode {
     every(this.opts.heartbeatIntervalMs, () => this.members.tick());
     every(this.opts.heartbeatIntervalMs, () => this.loadedSave?.check(this.table, this.me));
     every(this.opts.heartbeatIntervalMs, () => {
-      this.takeOverOrphans('');
+      takeOverOrphans(this, '');
       this.repl.rebuildOutOfStep();
       this.commitMany(this.lost.tick());
     });
@@ -340,25 +340,7 @@ export class ClusterNode {
     this.migration.onLinkLost(addr);
     this.migration.onMemberGone(addr);
     for (const s of this.clients) s.pushServerGone(addr);
-    this.takeOverOrphans(addr);
-  }
-
-  /** Takes the buckets that this node must take after a death (ownership.ts). */
-  /**
-   * BACKGROUND: a node cut off from the others (its lease lapsed, its view stale) that learns a
-   * death, say from a new incarnation dialling it, took over that member's buckets at the same
-   * epoch as the side that had already done so (the simulator's seed 5609). BEHAVIOR: buckets are
-   * taken over only while this node holds its lease (every member it keeps answers it); otherwise
-   * the periodic check (startTimers) does it once the lease holds again.
-   */
-  private takeOverOrphans(justGone: string): void {
-    // A leaving node takes nothing over: its backups may already be released (seed 793).
-    if (this.leaving || !this.members.leaseValid(true)) return;
-    const commits = orphanTakeovers(this.ownershipView);
-    if (commits.length > 0) this.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
-    this.stats.failovers += commits.length;
-    this.commitMany(commits);
-    for (const [b, o] of commits) if (o.primary === this.me && o.backup === '') this.repl.noteLostBackup(b);
+    takeOverOrphans(this, addr);
   }
 
   /** After a refused hand-over of b: a backup that died while b was frozen is dropped now. */
@@ -369,7 +351,6 @@ export class ClusterNode {
     this.repl.noteLostBackup(b);
   }
 
-  /** This incarnation was declared dead: drop everything and join again as a new member. */
   /** Drops everything and joins again as a new member, through `via` (the node that said so) first. */
   rejoinAsNew(why: string, via: string): void {
     if (this.stopped || this.leaving) return;

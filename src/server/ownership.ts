@@ -105,3 +105,33 @@ export function disownStale(v: OwnershipView, buckets: readonly number[]): [numb
   }
   return out;
 }
+
+/** What taking over after a death needs of the node. */
+export interface TakeOverHost {
+  readonly me: string;
+  readonly leaving: boolean;
+  readonly log: Logger;
+  readonly ownershipView: OwnershipView;
+  readonly stats: { failovers: number };
+  readonly members: { leaseValid(strict?: boolean): boolean };
+  readonly repl: { noteLostBackup(b: number): void };
+  commitMany(list: [number, Owners][]): void;
+}
+
+/**
+ * Takes the buckets this node must take after a death (orphanTakeovers), and commits them.
+ * BACKGROUND: a node cut off from the others (its lease lapsed, its view stale) that learns a
+ * death, say from a new incarnation dialling it, took over that member's buckets at the same
+ * epoch as the side that had already done so (the simulator's seed 5609). BEHAVIOR: buckets are
+ * taken over only while this node holds its strict lease (every member it keeps answered it);
+ * otherwise the node's periodic check does it once the lease holds again. A leaving node takes
+ * nothing over: its backups may already be released (seed 793).
+ */
+export function takeOverOrphans(node: TakeOverHost, justGone: string): void {
+  if (node.leaving || !node.members.leaseValid(true)) return;
+  const commits = orphanTakeovers(node.ownershipView);
+  if (commits.length > 0) node.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
+  node.stats.failovers += commits.length;
+  node.commitMany(commits);
+  for (const [b, o] of commits) if (o.primary === node.me && o.backup === '') node.repl.noteLostBackup(b);
+}

@@ -14,6 +14,7 @@ import type { Store } from './store.js';
 import type { Logger } from './log.js';
 import type { Clock } from '../shared/clock.js';
 import { LoggerFeed } from './logger-feed.js';
+import { OutOfStep } from './out-of-step.js';
 
 /** What replication needs of the node. */
 export interface ReplicationHost {
@@ -55,8 +56,7 @@ export class Replication {
   private readonly parked = new Map<string, Parked[]>();
   /** Full-wait writes whose backup fell out of step, by bucket: they wait for its new backup. */
   private readonly rebacking = new Map<number, Rebacking[]>();
-  /** Per address, the buckets whose copy there may lack updates, with the entry's epoch when marked. */
-  private readonly outOfStep = new Map<string, Map<number, number>>();
+  private readonly outOfStep: OutOfStep;
   /** Backup pushes sent and not answered yet, per bucket (absent: none). */
   private readonly pushesInFlight = new Map<number, number>();
   private readonly pushWaiters = new Map<number, (() => void)[]>();
@@ -69,6 +69,7 @@ export class Replication {
     private readonly observeWrite: WriteObserver | undefined = undefined,
   ) {
     this.loggers = new LoggerFeed(node);
+    this.outOfStep = new OutOfStep(node);
   }
 
   get loggerDrops(): number {
@@ -138,7 +139,7 @@ export class Replication {
   private pushTo(addr: string, link: PeerLink | null, msg: SyncUpdateMsg, done: BackupDone | null, toBackup: boolean): void {
     if (link === null) {
       this.syncFailures++;
-      this.markOutOfStep(addr, msg.hash);
+      this.outOfStep.mark(addr, msg.hash);
       if (done !== null) this.park(addr, msg.hash, done);
       return;
     }
@@ -178,32 +179,6 @@ export class Replication {
       return;
     }
     appendTo(this.pushWaiters, b, fn);
-  }
-
-  /** An update for bucket b may not have reached `addr`: if it links again, its copy is rebuilt. */
-  private markOutOfStep(addr: string, b: number): void {
-    let marks = this.outOfStep.get(addr);
-    if (marks === undefined) {
-      marks = new Map();
-      this.outOfStep.set(addr, marks);
-    }
-    marks.set(b, this.node.table.get(b).epoch);
-  }
-
-  /**
-   * The marks on addr that still stand, the moot ones dropped: a mark is moot once b's entry has
-   * changed since (the backup was dropped or changed, a new copy was made, or b changed hands), or
-   * this node no longer leads b with addr as its backup.
-   */
-  private standingMarks(addr: string): number[] {
-    const marks = this.outOfStep.get(addr);
-    if (marks === undefined) return [];
-    for (const [b, epoch] of marks) {
-      const e = this.node.table.get(b);
-      if (e.epoch !== epoch || e.primary !== this.node.me || e.backup !== addr) marks.delete(b);
-    }
-    if (marks.size === 0) this.outOfStep.delete(addr);
-    return [...marks.keys()];
   }
 
   /**
@@ -252,7 +227,7 @@ export class Replication {
 
   /** Buckets whose copy on `addr` may lack updates (it missed pushes): rebuilt when it links again. */
   bucketsOutOfStep(addr: string): number[] {
-    const out = new Set(this.standingMarks(addr));
+    const out = new Set(this.outOfStep.standing(addr));
     for (const p of this.parked.get(addr) ?? []) out.add(p.b);
     return [...out];
   }
@@ -268,9 +243,7 @@ export class Replication {
       else this.rebacking.set(b, keep);
       for (const p of waiting) if (!keep.includes(p)) this.complete(b, p.done);
     }
-    for (const [addr, marks] of this.outOfStep) {
-      if (addr !== backup && marks.delete(b) && marks.size === 0) this.outOfStep.delete(addr);
-    }
+    this.outOfStep.backupChanged(b, backup);
     if (this.parked.size === 0) return;
     for (const [addr, list] of this.parked) {
       if (addr === backup) continue;
@@ -284,8 +257,8 @@ export class Replication {
 
   /** Periodic: backups known to be out of step whose node is linked again are rebuilt now. */
   rebuildOutOfStep(): void {
-    for (const addr of [...this.outOfStep.keys()]) {
-      const standing = this.standingMarks(addr);
+    for (const addr of this.outOfStep.addresses()) {
+      const standing = this.outOfStep.standing(addr);
       if (standing.length === 0 || this.node.members.linkOf(addr) === null) continue;
       for (const b of standing) this.dropBackup(b, addr, 'relinked after missing updates');
     }
@@ -296,16 +269,11 @@ export class Replication {
    * (acknowledged with one copy only by a node left alone; see expireParked).
    */
   onPeerGone(addr: string): void {
-    this.outOfStep.delete(addr);
     // The copies that incarnation held went with it: a new one on the address, named backup by the
     // entries, holds none, so each is rebuilt when it links (Membership.attach). BACKGROUND: the
     // take-over that drops a dead backup waits for the lease; meanwhile a restarted process on the
     // address counted as that backup, and a bucket with no more writes never found out (seed 5222).
-    const table = this.node.table;
-    for (let b = 0; b < table.size; b++) {
-      const e = table.get(b);
-      if (e.primary === this.node.me && e.backup === addr) this.markOutOfStep(addr, b);
-    }
+    this.outOfStep.markAllBackedBy(addr);
     const list = this.parked.get(addr);
     if (list === undefined) return;
     this.parked.delete(addr);
@@ -352,7 +320,7 @@ export class Replication {
     }
     this.syncFailures++;
     if (reply === null && link.closedFlag) {
-      this.markOutOfStep(link.addr, msg.hash);
+      this.outOfStep.mark(link.addr, msg.hash);
       if (done !== null) this.park(link.addr, msg.hash, done);
       return;
     }
