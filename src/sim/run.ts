@@ -55,6 +55,8 @@ const CLIENTS_DONE_BOUND_MS = 60_000;
 const THINK_MIN_MS = 5;
 const THINK_MAX_MS = 80;
 const EVENTS_MAX = 20_000_000;
+/** A leave's shutdown is bounded by --shutdown-timeout-ms (30 s); this is the wait for it. */
+const LEAVE_BOUND_MS = 60_000;
 
 export async function runSeed(o: RunOptions): Promise<RunResult> {
   const k = o.nodes ?? 3;
@@ -136,7 +138,11 @@ export async function runSeed(o: RunOptions): Promise<RunResult> {
 
     // Whole again: every link healed, every host running.
     sim.net.healAll();
-    for (const h of hosts) if (!sim.hosts.includes(h) || sim.isLeaving(h)) await rejoinWhenGone(sim, h);
+    // A leave still handing over ends first (on the clock: this code runs outside it), then every
+    // host that does not run starts again.
+    await runUntil(sim, { until: () => !hosts.some((h) => sim.isLeaving(h)), untilMs: sim.clock.nowMs() + LEAVE_BOUND_MS });
+    if (hosts.some((h) => sim.isLeaving(h))) fail('crash', `a leave did not end within ${LEAVE_BOUND_MS} ms`);
+    for (const h of hosts) if (!sim.hosts.includes(h)) await sim.restart(h);
     const healedMs = sim.clock.nowMs();
     sim.trace.add('end: healed everything; waiting for one settled cluster');
     await runUntil(sim, { until: () => wholeProblem([...sim.nodes.values()]) === null, untilMs: healedMs + settleBoundMs });
@@ -196,9 +202,12 @@ function plan(sim: SimCluster, t0: number, f: Fault): void {
   }
 }
 
-/** Starts the host's node again once its leave is over (bounded: the leave's own shutdown timeout). */
+/**
+ * Starts the host's node again once its leave is over (bounded: the leave's own shutdown timeout).
+ * Runs on the clock (a callback of it): its sleeps advance with the run.
+ */
 async function rejoinWhenGone(sim: SimCluster, host: string): Promise<void> {
-  const untilMs = sim.clock.nowMs() + 60_000;
+  const untilMs = sim.clock.nowMs() + LEAVE_BOUND_MS;
   while (sim.isLeaving(host) && sim.clock.nowMs() < untilMs) await sleep(sim.clock, 100);
   if (!sim.hosts.includes(host)) await sim.restart(host);
 }
