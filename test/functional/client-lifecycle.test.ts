@@ -3,11 +3,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster, IndeterminateError, TimeoutError } from '../../src/index.js';
-import { cleanup, killNode, startNode } from '../helpers/nodes.js';
+import { cleanup, killNode, startNode, unusedPort } from '../helpers/nodes.js';
 import { rejectsWith } from '../helpers/assertions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,18 +15,9 @@ const INDEX_PATH = join(here, '..', '..', 'src', 'index.js');
 
 after(cleanup);
 
-/** A loopback port that was just bound and closed: nothing listens there. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return addr.port;
-}
 
 test('a dead seed: connect() and requests reject with NOT_CONNECTED', async () => {
-  const port = await deadPort();
+  const port = await unusedPort();
   const c = new Cluster({ seeds: [`127.0.0.1:${port}`], connectTimeoutMs: 2000 });
   await rejectsWith(c.get('x'), 'NOT_CONNECTED');
   const e = await rejectsWith(c.connect(), 'NOT_CONNECTED');
@@ -40,7 +30,7 @@ test('a dead seed: connect() and requests reject with NOT_CONNECTED', async () =
 
 test('seeds are tried in order: a dead first seed, a live second one', async () => {
   const node = await startNode();
-  const port = await deadPort();
+  const port = await unusedPort();
   const c = new Cluster({ seeds: [`127.0.0.1:${port}`, node.addr] });
   try {
     await c.connect();

@@ -3,8 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { cleanup, makeTempDir, runCli, startNode } from '../helpers/nodes.js';
+import { cleanup, makeTempDir, runCli, startNode, unusedPort } from '../helpers/nodes.js';
 
 let redis: ChildProcess | null = null;
 after(async () => {
@@ -16,18 +15,10 @@ after(async () => {
   await cleanup();
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const addr = server.address();
-  assert.ok(addr !== null && typeof addr === 'object');
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return addr.port;
-}
 
 /** A redis-server on loopback; resolves once it says it is ready. */
 async function startRedis(): Promise<string> {
-  const port = await freePort();
+  const port = await unusedPort();
   const proc = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', makeTempDir('oc-redis-')], { stdio: ['ignore', 'pipe', 'pipe'] });
   redis = proc;
   await new Promise<void>((resolve, reject) => {

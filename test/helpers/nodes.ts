@@ -230,12 +230,17 @@ export function backupsOutOfStep(nodes: NodeProcess[]): string[] {
   );
 }
 
-/** An address nothing listens on: a port bound, then closed. */
-export async function deadAddress(): Promise<string> {
+/** A loopback port nothing listens on: bound, then closed. */
+export async function unusedPort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
   if (addr === null || typeof addr !== 'object') throw new Error('no address');
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `127.0.0.1:${addr.port}`;
+  return addr.port;
+}
+
+/** An address nothing listens on. */
+export async function deadAddress(): Promise<string> {
+  return `127.0.0.1:${await unusedPort()}`;
 }
