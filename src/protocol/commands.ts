@@ -117,6 +117,8 @@ export const ErrorCode = {
   seqGap: 15,
   authFailed: 16,
   notAllowed: 17,
+  /** server_hello of a joiner refused by the higher node of a two-node cluster: join through the address in the message. */
+  joinThrough: 18,
   // issue 11 part A (20-23)
   versionMismatch: 20,
   overflow: 21,

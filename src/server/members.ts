@@ -26,7 +26,6 @@ import { RecentDeaths } from './recent-deaths.js';
 const { NodeRole, MemberState } = nodeMsg;
 
 export type { Member } from './membership/member.js';
-
 export type { MembershipHost } from './membership/host.js';
 
 export class Membership {
@@ -132,9 +131,10 @@ export class Membership {
       link.close('shutting down');
       return;
     }
-    if (m === undefined && hello.role === NodeRole.data && !this.suspicion.mayAdmit(this.node.clock.nowMs(), this.dataMembers())) {
-      link.fail(frame, ErrorCode.retryLater, 'this node has no quorum to admit a new member now; join through another');
-      link.close('no quorum to admit');
+    const refusal = m === undefined && hello.role === NodeRole.data ? this.suspicion.admissionRefusal(this.node.clock.nowMs(), this.dataMembers()) : null;
+    if (refusal !== null) {
+      link.fail(frame, ErrorCode[refusal.code], refusal.message);
+      link.close(`join refused: ${refusal.code}`);
       return;
     }
     if (m !== undefined && m.incarnation !== hello.incarnation && m.incarnation !== 0n) {
@@ -182,6 +182,7 @@ export class Membership {
       refusedAtMs: undefined,
       reportedSuspects: new Set(),
       reportedAtMs: Number.NEGATIVE_INFINITY,
+      reportedViewSize: 0,
     };
     this.healer.forget(info.addr);
     this.members.set(info.addr, m);

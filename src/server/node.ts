@@ -15,6 +15,7 @@ import { onPeerCommand } from './peer-commands.js';
 import { statsDoc } from './stats-doc.js';
 import { ownershipViewOf, takeOverOrphans, type OwnershipView } from './ownership.js';
 import { LostBuckets } from './lost-buckets.js';
+import { TakeOverConfirmations } from './take-over-confirm.js';
 import type { WriteObserver } from './replication.js';
 import { TableMerge } from './table-merge.js';
 import { Admission } from './admission.js';
@@ -83,6 +84,8 @@ export class ClusterNode {
   readonly ownershipView: OwnershipView;
   /** Buckets with no live copy, and the data this node keeps when it rejoins (lost-buckets.ts). */
   readonly lost: LostBuckets;
+  /** Buckets taken over lately that not every member has heard of yet. */
+  readonly takeOvers: TakeOverConfirmations;
   private readonly tableMerge = new TableMerge(this);
   readonly frontDoor: FrontDoor;
   /** Set when the node speaks TLS (listener and node links). */
@@ -127,6 +130,7 @@ export class ClusterNode {
     this.routeView = routeViewOf(this);
     this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
+    this.takeOvers = new TakeOverConfirmations(env.clock, () => this.members.dataMembers());
     const store = (): Store => this.store;
     this.memory = new MemoryLimit({
       opts,
@@ -246,7 +250,7 @@ export class ClusterNode {
     return this.opts.maxFrameBytes * 2 + 65536;
   }
 
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'> {
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'> {
     let primaries = 0;
     let backups = 0;
     for (let b = 0; b < this.table.size; b++) {
@@ -267,8 +271,12 @@ export class ClusterNode {
   commitMany(list: [number, Owners][]): void {
     if (list.length === 0) return;
     for (const [b, owners] of list) this.applyOwners(b, owners);
+    // The simulator's one-writer check: this node accepts writes there from now on, if it holds its
+    // lease and the bucket is not a take-over still unconfirmed (else its writes count as they come).
     const observe = this.env.observeWrite;
-    if (observe !== undefined) for (const [b, o] of list) if (o.primary === this.me) observe(`${this.me}#${this.incarnation}`, b, o.epoch);
+    if (observe !== undefined && this.members.leaseValid()) {
+      for (const [b, o] of list) if (o.primary === this.me && this.takeOvers.confirmed(b)) observe(`${this.me}#${this.incarnation}`, b, o.epoch);
+    }
     const msg = { mask: this.table.mask, entries: list.map(([b]) => this.table.entry(b)) };
     this.members.broadcast(Cmd.tableSync, (w) => nodeMsg.table.encode(w, msg));
   }
@@ -368,6 +376,7 @@ export class ClusterNode {
     this.lost.keepAll();
     this.table = new BucketTable(this.table.mask, { epoch: 0, primary: '', backup: '' });
     this.members.reset();
+    this.takeOvers.clear();
     this.incarnation = newIncarnation(this.env);
     void this.members
       .join(seeds, () => this.stopped)

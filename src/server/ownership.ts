@@ -115,6 +115,7 @@ export interface TakeOverHost {
   readonly stats: { failovers: number };
   readonly members: { leaseValid(strict?: boolean): boolean };
   readonly repl: { noteLostBackup(b: number): void };
+  readonly takeOvers: { note(buckets: readonly number[]): void };
   commitMany(list: [number, Owners][]): void;
 }
 
@@ -125,13 +126,15 @@ export interface TakeOverHost {
  * epoch as the side that had already done so (the simulator's seed 5609). BEHAVIOR: buckets are
  * taken over only while this node holds its strict lease (every member it keeps answered it);
  * otherwise the node's periodic check does it once the lease holds again. A leaving node takes
- * nothing over: its backups may already be released (seed 793).
+ * nothing over: its backups may already be released (seed 793). The new primary writes once every
+ * member heard of the take-over (take-over-confirm.ts).
  */
 export function takeOverOrphans(node: TakeOverHost, justGone: string): void {
   if (node.leaving || !node.members.leaseValid(true)) return;
   const commits = orphanTakeovers(node.ownershipView);
   if (commits.length > 0) node.log.info({ gone: justGone, buckets: commits.length }, 'taking over buckets of a lost member');
   node.stats.failovers += commits.length;
+  node.takeOvers.note(commits.filter(([, o]) => o.primary === node.me).map(([b]) => b));
   node.commitMany(commits);
   for (const [b, o] of commits) if (o.primary === node.me && o.backup === '') node.repl.noteLostBackup(b);
 }

@@ -16,7 +16,9 @@ export type RetryReason =
   /** This node is receiving a copy of the bucket that may make it the primary any moment. */
   | 'incoming'
   /** A full-wait write to a bucket that lost its backup to a death: a new backup is being made. */
-  | 'noBackup';
+  | 'noBackup'
+  /** A write to a bucket this node just took over, before every member heard of it (take-over-confirm.ts). */
+  | 'unconfirmed';
 
 export type RouteDecision =
   | { readonly kind: 'serve' }
@@ -38,6 +40,8 @@ export interface RouteView {
   leaseValid(): boolean;
   /** b lost its backup to a death, and another data member runs that can be the new one (replication.ts). */
   awaitsBackup(b: number): boolean;
+  /** Every member heard that this node took b over, if it did lately (take-over-confirm.ts). */
+  takeOverConfirmed(b: number): boolean;
 }
 
 /** A node's routeView: reads its parts at each call, so a part replaced later (a rejoin's table) is seen. */
@@ -47,6 +51,7 @@ export function routeViewOf(node: {
   readonly migration: { isFrozen(b: number): boolean; isIncoming(b: number): boolean };
   readonly members: { leaseValid(): boolean };
   readonly repl: { awaitsBackup(b: number): boolean };
+  readonly takeOvers: { confirmed(b: number): boolean };
 }): RouteView {
   return {
     get me() {
@@ -57,6 +62,7 @@ export function routeViewOf(node: {
     isIncoming: (b) => node.migration.isIncoming(b),
     leaseValid: () => node.members.leaseValid(),
     awaitsBackup: (b) => node.repl.awaitsBackup(b),
+    takeOverConfirmed: (b) => node.takeOvers.confirmed(b),
   };
 }
 
@@ -67,6 +73,7 @@ const RETRY: Record<RetryReason, RouteDecision> = {
   noLease: { kind: 'retry', reason: 'noLease' },
   incoming: { kind: 'retry', reason: 'incoming' },
   noBackup: { kind: 'retry', reason: 'noBackup' },
+  unconfirmed: { kind: 'retry', reason: 'unconfirmed' },
 };
 
 /**
@@ -80,13 +87,15 @@ const RETRY: Record<RetryReason, RouteDecision> = {
  * lost its backup to a death is retried until the new backup holds a copy, when another node can
  * be that backup (BACKGROUND: a write acknowledged with one copy right after a death was lost when
  * that one holder was cut off and declared dead in turn, the simulator's seed 580; a full-wait
- * write is on two nodes whenever two run). A lone node acknowledges with its one copy.
+ * write is on two nodes whenever two run). A lone node acknowledges with its one copy. A write to
+ * a bucket just taken over waits until every member heard of the take-over (take-over-confirm.ts).
  */
 export function decideRoute(view: RouteView, b: number, op: RouteOp): RouteDecision {
   const e = view.owners(b);
   if (e.primary === view.me) {
     if (view.isFrozen(b)) return RETRY.frozen;
     if (!view.leaseValid()) return RETRY.noLease;
+    if (op !== 'read' && !view.takeOverConfirmed(b)) return RETRY.unconfirmed;
     if (op === 'durableWrite' && e.backup === '' && view.awaitsBackup(b)) return RETRY.noBackup;
     return SERVE;
   }
@@ -132,5 +141,7 @@ function retryMessage(b: number, reason: RetryReason): string {
       return `this node does not hold its write lease now (a member is silent); retry`;
     case 'noBackup':
       return `bucket ${b} lost its backup; a new one is being made; retry`;
+    case 'unconfirmed':
+      return `bucket ${b} was just taken over; the other members are being told; retry`;
   }
 }

@@ -1,12 +1,16 @@
-// The check that for each bucket and epoch at most one node (one incarnation) accepts writes: two
-// writers of one bucket at one epoch are two primaries that both believe they own it (split brain).
-// Fed by the nodes' write observer (NodeEnv.observeWrite), at the moment each write is applied.
+// The check that each bucket has one writer at a time: for each bucket and epoch at most one node
+// (one incarnation) accepts writes, and no node writes at an epoch below one already written (a
+// primary that goes on after another took the bucket at a higher epoch). Either is two primaries
+// that both believe they own the bucket (split brain). Fed by the nodes' write observer
+// (NodeEnv.observeWrite), at the moment each write is applied, in the simulator's one timeline.
 
 /** Distinct bucket@epoch pairs remembered at most; past it the check stops (and says so). */
 const PAIRS_MAX = 1_000_000;
 
 export class OneWriter {
   private readonly writerOf = new Map<string, string>();
+  /** Per bucket, the highest epoch written so far and by whom. */
+  private readonly latest = new Map<number, { epoch: number; writer: string }>();
   /** Violations reported (one per bucket and epoch). */
   private readonly reported = new Set<string>();
   onViolation: (detail: string) => void = () => undefined;
@@ -15,6 +19,12 @@ export class OneWriter {
 
   note(writer: string, b: number, epoch: number): void {
     const key = `${b}@${epoch}`;
+    const top = this.latest.get(b);
+    if (top !== undefined && epoch < top.epoch && !this.reported.has(key)) {
+      this.reported.add(key);
+      this.onViolation(`bucket ${b}: written at epoch ${epoch} by ${writer} after epoch ${top.epoch} by ${top.writer}`);
+    }
+    if (top === undefined || epoch > top.epoch) this.latest.set(b, { epoch, writer });
     const first = this.writerOf.get(key);
     if (first === undefined) {
       if (this.writerOf.size >= PAIRS_MAX) {

@@ -90,3 +90,21 @@ test('--log-format pretty prints one readable line per entry; json one JSON obje
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--log-format must be one of pretty, json/);
 });
+
+test('a node that knows only the higher of two nodes joins through the lower one (joinThrough), without a warning', async () => {
+  const a = await startNode();
+  const b = await startNode({ nodes: [a.addr] });
+  const members = async (n: NodeProcess): Promise<number | undefined> => {
+    const r = await runCli(['stats', '--json', '--cluster', n.addr]);
+    return r.code === 0 ? (JSON.parse(r.stdout) as unknown[]).length : undefined;
+  };
+  await waitFor('two nodes', async () => ((await members(a)) === 2 ? true : undefined), 30_000, 200);
+  const [lower, higher] = a.addr < b.addr ? [a, b] : [b, a];
+  const c = await startNode({ nodes: [higher.addr] });
+  await waitFor('three nodes', async () => ((await members(c)) === 3 ? true : undefined), 30_000, 200);
+  const refused = c.logs.find((l) => l['msg'] === 'hello refused' && l['peer'] === higher.addr);
+  assert.ok(refused !== undefined, 'the higher node sent the joiner on');
+  assert.equal(refused['why'], lower.addr, 'to the lower node');
+  const loud = c.logs.filter((l) => typeof l['level'] === 'number' && l['level'] >= 40);
+  assert.deepEqual(loud.map((l) => l['msg']), [], 'no warning: the redirect is part of an ordinary join');
+});

@@ -15,15 +15,18 @@ function reach(links: Links, i: number, j: number): boolean {
   return i < j ? links[i]![j]! : links[j]![i]!;
 }
 
-/** Whether node i may declare node t dead, with every node suspecting the ones it cannot reach. */
-function mayDeclare(links: Links, n: number, i: number, t: number): boolean {
+/**
+ * Whether node i may declare node t dead, with every node suspecting the ones it cannot reach.
+ * `unknown`: nodes missing from i's view (it declared them dead, say) that the others' views hold.
+ */
+function mayDeclare(links: Links, n: number, i: number, t: number, unknown: ReadonlySet<number> = new Set()): boolean {
   if (reach(links, i, t)) return false; // i hears t: no suspicion
   const witnesses: Witness[] = [];
   for (let x = 0; x < n; x++) {
-    if (x === i || x === t) continue;
+    if (x === i || x === t || unknown.has(x)) continue;
     witnesses.push({ addr: addr(x), heard: reach(links, i, x), suspectsTarget: !reach(links, x, t), suspectsMe: !reach(links, x, i) });
   }
-  return suspicionConfirmed(addr(i), addr(t), witnesses);
+  return suspicionConfirmed(addr(i), addr(t), witnesses, false, unknown.size);
 }
 
 const network = fc.integer({ min: 2, max: 7 }).chain((n) =>
@@ -41,6 +44,28 @@ test('no two nodes may ever declare each other dead, however the links are cut',
     }),
     { numRuns: 2000 },
   );
+});
+
+test('views that differ: a node that does not know some members never declares one that, with them, declares it', () => {
+  fc.assert(
+    fc.property(
+      network.chain(([n, links]) => fc.tuple(fc.constant(n), fc.constant(links), fc.integer({ min: 0, max: n - 1 }), fc.subarray([...Array(n).keys()]))),
+      ([n, links, a, unknownList]) => {
+        const unknown = new Set(unknownList.filter((x) => x !== a));
+        for (let t = 0; t < n; t++) {
+          if (t === a || unknown.has(t)) continue;
+          assert.ok(!(mayDeclare(links, n, a, t, unknown) && mayDeclare(links, n, t, a)), `${a} (not knowing ${[...unknown]}) and ${t} would declare each other dead`);
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+test('two in my view, three in the other\'s: no tie-break, refused dial or not (seed 7590)', () => {
+  assert.equal(suspicionConfirmed(addr(0), addr(2), [], false, 1), false, 'the other knows a member this node does not');
+  assert.equal(suspicionConfirmed(addr(0), addr(2), [], true, 1), false);
+  assert.equal(suspicionConfirmed(addr(0), addr(2), [], false, 0), true, 'both views are the two: the tie-break stands');
 });
 
 test('a cut of one link, every other link up: neither end may declare the other dead', () => {

@@ -16,6 +16,8 @@ interface NodeState {
   lease: boolean;
   /** The bucket that lost its backup and waits for a new one (-1: none). */
   awaiting: number;
+  /** The bucket this node took over that not every member heard of yet (-1: none). */
+  unconfirmed?: number;
 }
 
 /** A view over plain state; it counts lease checks (the real one scans every member). */
@@ -31,6 +33,7 @@ function viewOf(st: NodeState): RouteView & { leaseChecks: number } {
       return st.lease;
     },
     awaitsBackup: (b) => st.awaiting === b,
+    takeOverConfirmed: (b) => st.unconfirmed !== b,
   };
 }
 
@@ -60,6 +63,15 @@ test('a full-wait write to a bucket that lost its backup waits for the new one; 
   assert.deepEqual(decideRoute(one(alone, { awaiting: 0 }), 0, 'read'), { kind: 'serve' });
   assert.deepEqual(decideRoute(one(alone), 0, 'durableWrite'), { kind: 'serve' }, 'a bucket that never had a backup (a lone node)');
   assert.deepEqual(decideRoute(one({ ...alone, backup: 'b:1' }, { awaiting: 0 }), 0, 'durableWrite'), { kind: 'serve' }, 'the new backup is there');
+});
+
+test('a bucket just taken over serves reads at once and writes once every member heard of it (seed 7590)', () => {
+  const taken = { epoch: 4, primary: ME, backup: '' };
+  assert.deepEqual(decideRoute(one(taken, { unconfirmed: 0 }), 0, 'write'), { kind: 'retry', reason: 'unconfirmed' });
+  assert.deepEqual(decideRoute(one(taken, { unconfirmed: 0 }), 0, 'durableWrite'), { kind: 'retry', reason: 'unconfirmed' });
+  assert.deepEqual(decideRoute(one(taken, { unconfirmed: 0 }), 0, 'read'), { kind: 'serve' });
+  assert.deepEqual(decideRoute(one(taken, { unconfirmed: 0, lease: false }), 0, 'write'), { kind: 'retry', reason: 'noLease' }, 'the lease comes first');
+  assert.deepEqual(decideRoute(one(taken), 0, 'write'), { kind: 'serve' });
 });
 
 const ADDRS = [ME, '10.0.0.2:13600', '10.0.0.3:13600', ''];

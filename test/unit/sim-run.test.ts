@@ -49,6 +49,10 @@ const SOAK_REGRESSIONS: [number, string][] = [
 const LEAVE_REGRESSIONS: [number, string][] = [
   [186, 'a new incarnation named primary with no backup took the bucket over empty while the leaving node decided again at that epoch'],
   [793, 'a leaving node took over a bucket whose backup it had already released'],
+  [2112, 'the higher node of a two-node view admitted a joiner while the lower one, cut off, still counted two'],
+  [6201, 'the same, after a leave'],
+  [7590, 'a node in the view {A, C} broke a two-node tie that C, in the view {A, B, C}, did not know of; its take-over never reached C'],
+  [5832, 'a node restarted with seeds admitted a rejoining node, and the two made a second cluster'],
 ];
 // Seed 131 with leaves: a leave still under way at the end left the run awaiting a virtual sleep
 // outside the clock, and the process's event loop ran dry (the soak's processes ended silently).
@@ -74,8 +78,8 @@ test('the one-writer check bites: with --quorum off, a cut between two nodes mak
     const two = r.violations.find((v) => v.kind === 'twoWriters');
     if (two !== undefined) found = `seed ${seed}: ${two.detail}`;
   }
-  assert.ok(found !== null, 'no bucket with two writers at one epoch in 10 seeds with the protection off');
-  assert.match(found, /bucket \d+ at epoch \d+: written by \S+ and by \S+/);
+  assert.ok(found !== null, 'no bucket with two writers in 10 seeds with the protection off');
+  assert.match(found, /bucket \d+( at epoch \d+: written by \S+ and by \S+|: written at epoch \d+ by \S+ after epoch \d+ by \S+)/);
 });
 
 test('the checker bites: with --quorum off, single link cuts lose acknowledged writes within 20 seeds', async () => {

@@ -61,6 +61,8 @@ export interface HeartbeatMsg {
   transferring: number;
   /** The data members the sender suspects (silent, or refused): what confirms a death. */
   suspects: MemberGoneMsg[];
+  /** Data nodes in the sender's view, itself included (0: not said, from a sender that predates it). */
+  viewSize: number;
 }
 
 /** Suspects one heartbeat names at most (a cluster never has more members than buckets). */
@@ -68,7 +70,8 @@ export const HEARTBEAT_SUSPECTS_MAX = 4096;
 
 /**
  * heartbeat (52) and its reply (14): long origin ms, int primaries, int backups, int transferring,
- * int count, count times (string address, long incarnation) of the members the sender suspects.
+ * int count, count times (string address, long incarnation) of the members the sender suspects,
+ * then int view size (absent from older senders: read as 0).
  */
 export const heartbeat = {
   encode(w: Writer, m: HeartbeatMsg): void {
@@ -81,6 +84,7 @@ export const heartbeat = {
       w.strLatin1(x.addr);
       w.i64(x.incarnation);
     }
+    w.i32(m.viewSize);
   },
   decode(r: Reader): HeartbeatMsg {
     const originMs = r.i64n();
@@ -91,8 +95,10 @@ export const heartbeat = {
     if (n < 0 || n > HEARTBEAT_SUSPECTS_MAX) throw new DecodeError(`heartbeat suspect count ${n} out of range`);
     const suspects: MemberGoneMsg[] = [];
     for (let i = 0; i < n; i++) suspects.push({ addr: r.strLatin1(), incarnation: r.i64() });
+    const viewSize = r.remaining > 0 ? r.i32() : 0;
+    if (viewSize < 0) throw new DecodeError(`heartbeat view size ${viewSize} out of range`);
     r.done('heartbeat');
-    return { originMs, primaries, backups, transferring, suspects };
+    return { originMs, primaries, backups, transferring, suspects, viewSize };
   },
 };
 

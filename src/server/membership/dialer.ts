@@ -42,27 +42,34 @@ export interface DialerHost {
   onRefused(m: Member, now: number): void;
 }
 
+/** The longest address a joinThrough refusal may name (host:port). */
+const JOIN_HINT_CHARS_MAX = 300;
+
 export class Dialer {
   private joinWaiter: ((ok: boolean) => void) | null = null;
+  /** The node a seed's joinThrough refusal named, to dial next. */
+  private joinHint: string | null = null;
 
   constructor(
     private readonly node: DialerNode,
     private readonly host: DialerHost,
   ) {}
 
-  /** Dials the seeds in order, retrying, until one welcomes this node with its table (see joined()). */
+  /**
+   * Dials the seeds in order, retrying, until one welcomes this node with its table (see joined()).
+   * A seed that answers joinThrough (the higher node of two) names the node to join through: that
+   * one is dialled next, once.
+   */
   async join(me: string, seeds: string[], stopped: () => boolean): Promise<boolean> {
     let round = 0;
     while (!stopped()) {
       for (const seed of seeds) {
         if (stopped()) return false;
         if (seed === me) continue;
-        const ok = await new Promise<boolean>((resolve) => {
-          this.joinWaiter = resolve;
-          this.dial(seed, true);
-        });
-        this.joinWaiter = null;
-        if (ok) return true;
+        if (await this.tryJoin(seed)) return true;
+        const hint = this.joinHint;
+        this.joinHint = null;
+        if (hint !== null && hint !== me && !stopped() && (await this.tryJoin(hint))) return true;
       }
       round++;
       const delayMs = Math.min(2000, 100 * 2 ** Math.min(round, 5));
@@ -70,6 +77,15 @@ export class Dialer {
       await sleep(this.node.clock, delayMs);
     }
     return false;
+  }
+
+  private async tryJoin(addr: string): Promise<boolean> {
+    const ok = await new Promise<boolean>((resolve) => {
+      this.joinWaiter = resolve;
+      this.dial(addr, true);
+    });
+    this.joinWaiter = null;
+    return ok;
   }
 
   /** The seed's first whole table arrived on the join link: the join is done. */
@@ -131,6 +147,9 @@ export class Dialer {
     if (reply !== null && reply.command === Reply.failinfo) {
       const info = failinfo.decode(new Reader(reply.payload));
       why = info.message;
+      if (info.code === ErrorCode.joinThrough && joining && info.message.length > 0 && info.message.length <= JOIN_HINT_CHARS_MAX) {
+        this.joinHint = info.message;
+      }
       if (info.code === ErrorCode.declaredDead) {
         link.close('declared dead');
         this.host.onDeclaredDead(addr);

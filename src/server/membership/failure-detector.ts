@@ -39,7 +39,7 @@ export interface Witness {
 /**
  * Whether `me`, which suspects `target`, may declare it dead: `me` and the heard witnesses that
  * suspect it too form a side with quorum among all data nodes (the target and every other witness
- * count against). A witness whose report suspects `me` as well confirms nothing: it heard neither
+ * count against). A witness whose report also suspects `me` confirms nothing: it heard neither
  * of us (it was the one cut off: after an isolation its first reports name everyone), and counting
  * it let both ends of a cut link declare each other dead (the simulator's seed 283).
  * BEHAVIOR: with no other data node (two in all) that is the tie-break of
@@ -47,10 +47,16 @@ export interface Witness {
  * a dial to the target was refused after it fell silent: its port is open to no process, so the
  * target is gone, not cut off (a cut is silence). A firewall that rejects rather than drops would
  * fool this; docs/architecture.md says so.
+ * `unseen`: data nodes that another member's view holds and this node's does not (a death it
+ * declared that the other did not take, say). They count against, and one of them may hold the
+ * lowest address: a node that believes the cluster is two must not break a tie the other node
+ * does not know of (the simulator's seed 7590: A, in the view {A, C}, declared C dead as the lower
+ * of two while C, in the view {A, B, C}, declared A dead with B).
  */
-export function suspicionConfirmed(me: string, target: string, witnesses: readonly Witness[], refused = false): boolean {
-  if (witnesses.length === 0 && refused) return true;
+export function suspicionConfirmed(me: string, target: string, witnesses: readonly Witness[], refused = false, unseen = 0): boolean {
+  if (witnesses.length === 0 && refused && unseen === 0) return true;
   const others = [{ addr: target, silentMs: Number.POSITIVE_INFINITY }];
   for (const w of witnesses) others.push({ addr: w.addr, silentMs: w.heard && w.suspectsTarget && !w.suspectsMe ? 0 : Number.POSITIVE_INFINITY });
+  for (let i = 0; i < unseen; i++) others.push({ addr: '', silentMs: Number.POSITIVE_INFINITY });
   return sideHasQuorum(me, others, 0);
 }

@@ -1,5 +1,5 @@
-// Healing a split: the lower address probes each member it declared dead, on a fresh connection
-// that changes no membership, and the side that must rejoin does.
+// Healing a split: probes to members declared dead (from the lower address), and to seeds outside
+// this node's view, and the answer to such a probe (who rejoins whom).
 // BACKGROUND: two sides that declared each other dead (a link that froze, a partition) would each
 // go on alone. BEHAVIOR: the probe names the incarnation declared dead. A node that is not that
 // incarnation answers notMe (a new node on a reused address is left alone). That incarnation
@@ -7,6 +7,13 @@
 // declared each other dead, the side that hears fewer nodes rejoins (the higher address on a tie),
 // so the larger side's data, and its acknowledged writes, survive. Probes go every 2 s at first,
 // then every 10 s, never giving up: a long cut must still heal.
+// BACKGROUND: two clusters can also form that know nothing of each other: a node rejoining after
+// a cut, and a restarted node on the address of one declared dead, found one while the rest was
+// cut off (the simulator's seed 5832); no member of either is dead to the other. BEHAVIOR: a node
+// in a cluster probes, every SEED_PROBE_INTERVAL_MS, its seeds and the addresses it declared dead
+// that are not members now, naming no incarnation (0). A node in a cluster that does not count the
+// prober as a member answers as for a split: the smaller side rejoins the larger (the higher address
+// on a tie). A node that counts the prober, or is not in a cluster yet, answers notMe.
 import { DialError } from '../../net/dial.js';
 import { dialNode, NodeAuthError, type NodeDialParams } from '../../net/node-handshake.js';
 import { Reader } from '../../protocol/codec.js';
@@ -14,10 +21,11 @@ import { Cmd, Reply } from '../../protocol/commands.js';
 import * as nodeMsg from '../../protocol/messages/node.js';
 import type { MembershipHost } from './host.js';
 import { PeerLink } from '../peer-link.js';
+import { normalizeAddress } from '../../shared/address.js';
 import { MEMBER_CALL_TIMEOUT_MS } from './member.js';
 
 /** What split healing needs of the node itself. */
-export type HealingNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'safely' | 'rejoinAsNew'>;
+export type HealingNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'clock' | 'safely' | 'rejoinAsNew' | 'everServed' | 'rejoining' | 'leaving' | 'stopped' | 'opts'>;
 
 /** What split healing needs of the membership around it. */
 export interface HealingHost {
@@ -42,9 +50,13 @@ const PROBE_INTERVAL_MS = 1000;
 const PROBE_ATTEMPTS_FAST = 30;
 const PROBE_INTERVAL_SLOW_MS = 10_000;
 const DEAD_PROBES_MAX = 1024;
+const SEED_PROBE_INTERVAL_MS = 5000;
+/** Addresses probed for another cluster per round at most. */
+const SEED_PROBES_PER_ROUND_MAX = 16;
 
 export class SplitHealer {
   private readonly probes = new Map<string, DeadProbe>();
+  private nextSeedProbeMs = 0;
 
   constructor(
     private readonly node: HealingNode,
@@ -73,6 +85,16 @@ export class SplitHealer {
       p.nextProbeMs = now + (p.attempts > PROBE_ATTEMPTS_FAST ? PROBE_INTERVAL_SLOW_MS : PROBE_INTERVAL_MS * 2);
       this.probe(addr, p.incarnation);
     }
+    if (now < this.nextSeedProbeMs || !this.inCluster()) return;
+    this.nextSeedProbeMs = now + SEED_PROBE_INTERVAL_MS;
+    const outside = new Set([...this.node.opts.nodes.map((a) => normalizeAddress(a)), ...this.probes.keys()]);
+    let sent = 0;
+    for (const addr of outside) {
+      if (sent >= SEED_PROBES_PER_ROUND_MAX) break;
+      if (addr === this.node.me || this.host.memberIncarnation(addr) !== undefined) continue;
+      sent++;
+      this.probe(addr, 0n);
+    }
   }
 
   private probe(addr: string, incarnation: bigint): void {
@@ -81,7 +103,8 @@ export class SplitHealer {
     // The decision to probe belongs to this incarnation and this declaration: once either is gone
     // (this node rejoined, the member came back), the probe must not speak for the new state.
     const myIncarnation = node.incarnation;
-    const current = (): boolean => node.incarnation === myIncarnation && this.probes.get(addr)?.incarnation === incarnation;
+    const current = (): boolean =>
+      node.incarnation === myIncarnation && (incarnation === 0n ? this.host.memberIncarnation(addr) === undefined : this.probes.get(addr)?.incarnation === incarnation);
     dialNode(addr, { ...host.probeDialParams(), expectAddr: addr }).then(
       ({ conn }) => node.safely('probe', () => {
         const link = new PeerLink(conn, { onCommand: () => undefined, onClose: () => undefined }, true);
@@ -96,10 +119,12 @@ export class SplitHealer {
           const verdict = new Reader(reply.payload).i64n();
           node.log.debug({ peer: addr, verdict }, 'probe answered');
           if (verdict === nodeMsg.ProbeVerdict.youRejoin) {
-            node.rejoinAsNew(`${addr} and this node declared each other dead; this side rejoins`, addr);
-          } else {
+            node.rejoinAsNew(incarnation === 0n ? `${addr} is in another cluster, a larger one: this side joins it` : `${addr} and this node declared each other dead; this side rejoins`, addr);
+          } else if (incarnation !== 0n) {
             if (verdict === nodeMsg.ProbeVerdict.iRejoin) node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
             this.probes.delete(addr);
+          } else if (verdict === nodeMsg.ProbeVerdict.iRejoin) {
+            node.log.warn({ peer: addr }, 'a node in another cluster found: its side rejoins this one');
           }
         }, MEMBER_CALL_TIMEOUT_MS);
       }),
@@ -110,12 +135,27 @@ export class SplitHealer {
     );
   }
 
+  /** Whether this node is in a cluster: it started one or joined, and is not rejoining or leaving. */
+  private inCluster(): boolean {
+    const n = this.node;
+    return n.everServed && !n.rejoining && !n.leaving && !n.stopped;
+  }
+
   /** A probe (54) on a fresh connection from a proven node: answered without touching membership. */
   onProbe(msg: nodeMsg.ProbeMsg): number {
     const host = this.host;
     const node = this.node;
     const { ProbeVerdict } = nodeMsg;
-    if (msg.target !== node.me || msg.targetIncarnation !== node.incarnation) return ProbeVerdict.notMe;
+    if (msg.target !== node.me) return ProbeVerdict.notMe;
+    if (msg.targetIncarnation !== node.incarnation) {
+      // Another cluster's node, if this node is in one that does not count the prober.
+      if (!this.inCluster() || host.memberIncarnation(msg.from) !== undefined) return ProbeVerdict.notMe;
+      const mine = host.sideSize();
+      if (mine > msg.fromClusterSize || (mine === msg.fromClusterSize && node.me < msg.from)) return ProbeVerdict.youRejoin;
+      const why = `${msg.from} is in another cluster, as large or larger: this side joins it`;
+      node.clock.setImmediate(() => node.safely('rejoin', () => node.rejoinAsNew(why, msg.from)));
+      return ProbeVerdict.iRejoin;
+    }
     // The prober declared this node dead, but this node never declared the prober dead (a cut-off
     // minority without a quorum keeps its members): the prober's side went on, this side rejoins.
     // Sizes are compared only when both sides declared each other dead; a side that kept its

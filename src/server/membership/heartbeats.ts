@@ -11,28 +11,28 @@ import type { Suspicions } from './suspicion.js';
 
 export interface HeartbeatHost {
   readonly clock: Clock;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'>;
 }
 
-/** What a member's heartbeat or reply says of it: its load, and whom it suspects. */
+/** What a member's heartbeat or reply says of it: its load, whom it suspects, how many nodes it knows. */
 function note(m: Member, hb: nodeMsg.HeartbeatMsg, suspicion: Suspicions, now: number): void {
   m.primaries = hb.primaries;
   m.backups = hb.backups;
   m.transferring = hb.transferring;
-  suspicion.noteReport(m, hb.suspects, now);
+  suspicion.noteReport(m, hb.suspects, hb.viewSize, now);
 }
 
 /** Answers a member's heartbeat with this node's own load and suspects, the origin echoed. */
 export function answerHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member | undefined, link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
   const now = host.clock.nowMs();
   if (m !== undefined) note(m, hb, suspicion, now);
-  const mine = { ...host.loadLevels(hb.originMs), suspects: suspicion.suspectList(now) };
+  const mine = { ...host.loadLevels(hb.originMs), suspects: suspicion.suspectList(now), viewSize: suspicion.viewSize() };
   link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
 }
 
 /** Sends a heartbeat; its reply says the member heard one sent at `now` (see leaseValid). */
 export function sendHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member, link: PeerLink, now: number, timeoutMs: number): void {
-  const hb = { ...host.loadLevels(now), suspects: suspicion.suspectList(now) };
+  const hb = { ...host.loadLevels(now), suspects: suspicion.suspectList(now), viewSize: suspicion.viewSize() };
   link.call(
     Cmd.heartbeat,
     (w) => nodeMsg.heartbeat.encode(w, hb),

@@ -14,10 +14,13 @@ export interface MembershipHost {
   readonly me: string;
   readonly incarnation: bigint;
   readonly leaving: boolean;
+  readonly stopped: boolean;
+  /** True once this node started a cluster or completed a join. */
+  readonly everServed: boolean;
   readonly log: Logger;
   readonly clock: Clock;
   readonly transport: Transport;
-  readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret'>;
+  readonly opts: Pick<ServerOptions, 'deadAfterMs' | 'quorum' | 'maxFrameBytes' | 'clusterSecret' | 'nodes'>;
   readonly tls: Pick<NodeTls, 'dialOptions'> | null;
   readonly peerFrameBytes: number;
   readonly linkEvents: PeerLinkEvents;
@@ -25,11 +28,13 @@ export interface MembershipHost {
   readonly repl: Pick<Replication, 'bucketsOutOfStep' | 'dropBackup' | 'expireParked' | 'onPeerGone' | 'subscribe' | 'unsubscribe'>;
   readonly migration: Pick<Migration, 'onCommand' | 'onLinkClosed' | 'tick'>;
   safely(what: string, fn: () => void): void;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects'>;
+  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'>;
   sendTable(link: PeerLink): void;
   mergeTable(msg: nodeMsg.TableMsg, from: string): void;
   widen(newMask: number): void;
   rejoinAsNew(why: string, via: string): void;
+  /** Between being told this incarnation is dead and joining again as a new member. */
+  readonly rejoining: boolean;
   onMemberAdded(addr: string): void;
   onMemberLeaving(addr: string): void;
   onMemberGone(addr: string): void;

@@ -24,6 +24,8 @@ export interface Member {
   /** The members it suspects (`addr#incarnation`), as its latest heartbeat or reply said, and when that came. */
   reportedSuspects: ReadonlySet<string>;
   reportedAtMs: number;
+  /** Data nodes in its view, itself included, as its latest heartbeat or reply said (0 until one came). */
+  reportedViewSize: number;
 }
 
 /** Bound on every node-to-node call of the membership parts. */

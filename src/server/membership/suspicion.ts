@@ -8,7 +8,7 @@ import { sideHasQuorum } from './quorum.js';
 
 /** What the suspicion bookkeeping needs of the membership around it. */
 /** What suspicion needs of the node itself. */
-export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts'>;
+export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts' | 'rejoining' | 'everServed'>;
 
 /** What suspicion needs of the membership around it. */
 export interface SuspicionHost {
@@ -51,13 +51,14 @@ export class Suspicions {
     const key = memberKey(m.addr, m.incarnation);
     const mine = memberKey(this.node.me, this.node.incarnation);
     const half = this.node.opts.deadAfterMs / 2;
+    const members = this.host.dataMembers();
+    const unseen = Math.max(0, ...members.map((x) => x.reportedViewSize)) - (members.length + 1);
     const confirmed =
       this.node.opts.quorum === 'off' ||
       suspicionConfirmed(
         this.node.me,
         m.addr,
-        this.host
-          .dataMembers()
+        members
           .filter((x) => x !== m)
           .map((x) => ({
             addr: x.addr,
@@ -66,6 +67,7 @@ export class Suspicions {
             suspectsMe: now - x.reportedAtMs <= half && x.reportedSuspects.has(mine),
           })),
         m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs,
+        Math.max(0, unseen),
       );
     if (confirmed) {
       this.host.declareDead(m, why);
@@ -111,10 +113,16 @@ export class Suspicions {
     return unansweredMs(m, now) >= this.node.opts.deadAfterMs / 2 && this.hasQuorum(now);
   }
 
-  /** A member's report of whom it suspects. */
-  noteReport(m: Member, list: readonly MemberGoneMsg[], now: number): void {
+  /** A member's report of whom it suspects, and of how many data nodes it knows. */
+  noteReport(m: Member, list: readonly MemberGoneMsg[], viewSize: number, now: number): void {
     m.reportedSuspects = new Set(list.map((x) => memberKey(x.addr, x.incarnation)));
     m.reportedAtMs = now;
+    m.reportedViewSize = viewSize;
+  }
+
+  /** Data nodes in this node's view, itself included: what its heartbeats report. */
+  viewSize(): number {
+    return this.host.dataMembers().length + 1;
   }
 
   /**
@@ -130,17 +138,26 @@ export class Suspicions {
   }
 
   /**
-   * Whether this node may admit a new member now. BACKGROUND: a view changed by one side alone can
-   * give two sides a quorum each: nodes B and C (B lower) lose A; C, cut off from B, admits a
-   * restarted A as a new member, and {A, C} declare B dead while B, in the view {B, C}, declares C
-   * dead as the lower address of two. BEHAVIOR: a join is admitted only by a node whose side has a
-   * quorum of its current view (a member added lately counts as heard: it was); otherwise the joiner
-   * is told to retry, and joins through a node that has one.
+   * Why this node may not admit a new data member now, or null if it may. BACKGROUND: a view changed
+   * by one side alone can give two sides a quorum each: nodes B and C (B lower) lose A; C, cut off
+   * from B, admits a restarted A as a new member, and {A, C} declare B dead while B, in the view
+   * {B, C}, declares C dead as the lower address of two (the simulator's seeds 2112 and 6201).
+   * BEHAVIOR: with two data nodes, only the lower address admits (it alone may act on the other's
+   * silence, quorum.ts): the higher one sends the joiner to it (joinThrough). Otherwise a join is
+   * admitted only by a node whose side has a quorum of its current view (a member added lately
+   * counts as heard: it was); if not, the joiner is told to retry, and joins through another.
+   * A node that is joining, or rejoining, admits no one: the cluster it joins goes on, and a joiner
+   * it took would found a second cluster with it that never learns of the first (the simulator's
+   * seed 5832: a node restarted with seeds took in a node that was rejoining after a cut).
    */
-  mayAdmit(now: number, members: readonly Member[]): boolean {
-    if (this.node.opts.quorum === 'off') return true;
+  admissionRefusal(now: number, members: readonly Member[]): { code: 'joinThrough' | 'retryLater'; message: string } | null {
+    if (this.node.rejoining || !this.node.everServed) return { code: 'retryLater', message: 'this node has not joined the cluster yet; join through another' };
+    if (this.node.opts.quorum === 'off') return null;
+    const lower = members.length === 1 && members[0]!.addr < this.node.me ? members[0]! : undefined;
+    if (lower !== undefined) return { code: 'joinThrough', message: lower.addr };
     const bound = this.node.opts.deadAfterMs / 2;
-    return sideHasQuorum(this.node.me, members.map((m) => ({ addr: m.addr, silentMs: now - Math.max(m.addedMs, m.answeredOriginMs) })), bound);
+    if (sideHasQuorum(this.node.me, members.map((m) => ({ addr: m.addr, silentMs: now - Math.max(m.addedMs, m.answeredOriginMs) })), bound)) return null;
+    return { code: 'retryLater', message: 'this node has no quorum to admit a new member now; join through another' };
   }
 
   /** This side's size: this node and the data members it hears (not merely knows). */

@@ -1,0 +1,51 @@
+// Buckets this node took over lately, and whether every member has heard of it since: until then
+// the new primary accepts no writes there (routing.ts, retry reason `unconfirmed`).
+// BACKGROUND: a take-over is one node's decision from its own view. Node A declared B dead with C's
+// confirmation and took B's buckets at epoch e + 1, but its table_sync never reached C (a one-way
+// cut); B came back, B and C declared A dead, and B handed the same buckets to C at e + 1. Both A
+// and C accepted writes at one epoch (the simulator's seed 7590). BEHAVIOR: after a take-over the
+// new primary writes only once every data member has answered a heartbeat sent after the take-over
+// was broadcast. A link delivers in order, so such an answer means that member holds the new entry
+// and will decide above its epoch; a member that cannot answer (the cut) keeps the bucket unwritten
+// here until the failure detector settles who is gone. Reads are served at once: this node holds
+// the data. The wait is one heartbeat interval in the ordinary case.
+import type { Clock } from '../shared/clock.js';
+
+/** What confirming needs of a member: the send time of the latest heartbeat it answered. */
+export interface Answerer {
+  readonly answeredOriginMs: number;
+}
+
+export class TakeOverConfirmations {
+  /** Bucket -> this node's clock when it broadcast taking it over (at most one entry per bucket). */
+  private readonly takenAtMs = new Map<number, number>();
+
+  constructor(
+    private readonly clock: Pick<Clock, 'nowMs'>,
+    private readonly dataMembers: () => readonly Answerer[],
+  ) {}
+
+  /** These buckets were just taken over (and the entries broadcast). */
+  note(buckets: readonly number[]): void {
+    const now = this.clock.nowMs();
+    for (const b of buckets) this.takenAtMs.set(b, now);
+  }
+
+  /** Whether every data member answered a heartbeat sent after b was taken over (true if it was not lately). */
+  confirmed(b: number): boolean {
+    const at = this.takenAtMs.get(b);
+    if (at === undefined) return true;
+    for (const m of this.dataMembers()) if (m.answeredOriginMs <= at) return false;
+    this.takenAtMs.delete(b);
+    return true;
+  }
+
+  /** Buckets still waiting (for stats and tests). */
+  get waiting(): number {
+    return this.takenAtMs.size;
+  }
+
+  clear(): void {
+    this.takenAtMs.clear();
+  }
+}

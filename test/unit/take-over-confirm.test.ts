@@ -1,0 +1,50 @@
+// Unit tests of take-over confirmation (src/server/take-over-confirm.ts) on a manual clock: a
+// bucket taken over is confirmed once every data member answered a heartbeat sent after it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TakeOverConfirmations, type Answerer } from '../../src/server/take-over-confirm.js';
+
+/** A clock that moves only when told. */
+class StepClock {
+  constructor(private t: number) {}
+  nowMs(): number {
+    return this.t;
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+test('confirmed only once every member answered a heartbeat sent after the take-over', () => {
+  const clock = new StepClock(1000);
+  const members: { answeredOriginMs: number }[] = [{ answeredOriginMs: 990 }, { answeredOriginMs: 995 }];
+  const c = new TakeOverConfirmations(clock, () => members as readonly Answerer[]);
+  assert.equal(c.confirmed(7), true, 'a bucket never taken over needs nothing');
+  c.note([7, 9]);
+  assert.equal(c.confirmed(7), false);
+  clock.advance(250);
+  members[0]!.answeredOriginMs = 1000; // sent at the very ms of the take-over: maybe before the broadcast
+  assert.equal(c.confirmed(7), false);
+  members[0]!.answeredOriginMs = 1250;
+  assert.equal(c.confirmed(7), false, 'one member has not answered since');
+  members[1]!.answeredOriginMs = 1250;
+  assert.equal(c.confirmed(7), true);
+  assert.equal(c.waiting, 1, 'bucket 9 waits until it is asked, then goes too');
+  assert.equal(c.confirmed(9), true);
+  assert.equal(c.waiting, 0);
+});
+
+test('a node alone confirms at once; a later take-over of the same bucket waits anew', () => {
+  const clock = new StepClock(0);
+  const members: Answerer[] = [];
+  const c = new TakeOverConfirmations(clock, () => members);
+  c.note([1]);
+  assert.equal(c.confirmed(1), true, 'no member to tell');
+  const m = { answeredOriginMs: 10 };
+  members.push(m);
+  clock.advance(100);
+  c.note([1]);
+  assert.equal(c.confirmed(1), false);
+  m.answeredOriginMs = 101;
+  assert.equal(c.confirmed(1), true);
+});
