@@ -12,8 +12,9 @@
 // cut off (the simulator's seed 5832); no member of either is dead to the other. BEHAVIOR: a node
 // in a cluster probes, every SEED_PROBE_INTERVAL_MS, its seeds and the addresses it declared dead
 // that are not members now, naming no incarnation (0). A node in a cluster that does not count the
-// prober as a member answers as for a split: the smaller side rejoins the larger (the higher address
-// on a tie). A node that counts the prober, or is not in a cluster yet, answers notMe.
+// prober as a member tells it to rejoin there if the prober's side is smaller (or as large, with
+// the higher address); otherwise, or if it counts the prober or is in no cluster yet, notMe. The
+// answerer itself never moves: a cluster started alone on a dead member's address stays apart.
 import { DialError } from '../../net/dial.js';
 import { dialNode, NodeAuthError, type NodeDialParams } from '../../net/node-handshake.js';
 import { Reader } from '../../protocol/codec.js';
@@ -123,8 +124,6 @@ export class SplitHealer {
           } else if (incarnation !== 0n) {
             if (verdict === nodeMsg.ProbeVerdict.iRejoin) node.log.warn({ peer: addr }, 'a node declared dead still ran: it rejoins as a new member');
             this.probes.delete(addr);
-          } else if (verdict === nodeMsg.ProbeVerdict.iRejoin) {
-            node.log.warn({ peer: addr }, 'a node in another cluster found: its side rejoins this one');
           }
         }, MEMBER_CALL_TIMEOUT_MS);
       }),
@@ -148,13 +147,12 @@ export class SplitHealer {
     const { ProbeVerdict } = nodeMsg;
     if (msg.target !== node.me) return ProbeVerdict.notMe;
     if (msg.targetIncarnation !== node.incarnation) {
-      // Another cluster's node, if this node is in one that does not count the prober.
+      // Another cluster's node, if this node is in one that does not count the prober: the prober
+      // joins this one if its side is smaller. Never the other way: a cluster started on its own on
+      // a dead member's address is not pulled into one it never knew.
       if (!this.inCluster() || host.memberIncarnation(msg.from) !== undefined) return ProbeVerdict.notMe;
       const mine = host.sideSize();
-      if (mine > msg.fromClusterSize || (mine === msg.fromClusterSize && node.me < msg.from)) return ProbeVerdict.youRejoin;
-      const why = `${msg.from} is in another cluster, as large or larger: this side joins it`;
-      node.clock.setImmediate(() => node.safely('rejoin', () => node.rejoinAsNew(why, msg.from)));
-      return ProbeVerdict.iRejoin;
+      return mine > msg.fromClusterSize || (mine === msg.fromClusterSize && node.me < msg.from) ? ProbeVerdict.youRejoin : ProbeVerdict.notMe;
     }
     // The prober declared this node dead, but this node never declared the prober dead (a cut-off
     // minority without a quorum keeps its members): the prober's side went on, this side rejoins.

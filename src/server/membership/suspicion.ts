@@ -1,6 +1,6 @@
 // Who this node suspects, what the others report, and whether a suspect may be declared dead (the
 // rule itself is failure-detector.ts); also whether this node hears a majority (quorum.ts).
-import type { MemberGoneMsg } from '../../protocol/messages/node.js';
+import { MemberState, type MemberGoneMsg } from '../../protocol/messages/node.js';
 import type { MembershipHost } from './host.js';
 import { isSuspect, suspicionConfirmed } from './failure-detector.js';
 import { memberKey, type Member } from './member.js';
@@ -143,7 +143,8 @@ export class Suspicions {
    * from B, admits a restarted A as a new member, and {A, C} declare B dead while B, in the view
    * {B, C}, declares C dead as the lower address of two (the simulator's seeds 2112 and 6201).
    * BEHAVIOR: with two data nodes, only the lower address admits (it alone may act on the other's
-   * silence, quorum.ts): the higher one sends the joiner to it (joinThrough). Otherwise a join is
+   * silence, quorum.ts): the higher one sends the joiner to it (joinThrough), unless the lower one
+   * is leaving (it takes nothing over, and refuses joiners: seed 1733). Otherwise a join is
    * admitted only by a node whose side has a quorum of its current view (a member added lately
    * counts as heard: it was); if not, the joiner is told to retry, and joins through another.
    * A node that is joining, or rejoining, admits no one: the cluster it joins goes on, and a joiner
@@ -153,7 +154,8 @@ export class Suspicions {
   admissionRefusal(now: number, members: readonly Member[]): { code: 'joinThrough' | 'retryLater'; message: string } | null {
     if (this.node.rejoining || !this.node.everServed) return { code: 'retryLater', message: 'this node has not joined the cluster yet; join through another' };
     if (this.node.opts.quorum === 'off') return null;
-    const lower = members.length === 1 && members[0]!.addr < this.node.me ? members[0]! : undefined;
+    const other = members.length === 1 ? members[0]! : undefined;
+    const lower = other !== undefined && other.addr < this.node.me && other.state === MemberState.alive ? other : undefined;
     if (lower !== undefined) return { code: 'joinThrough', message: lower.addr };
     const bound = this.node.opts.deadAfterMs / 2;
     if (sideHasQuorum(this.node.me, members.map((m) => ({ addr: m.addr, silentMs: now - Math.max(m.addedMs, m.answeredOriginMs) })), bound)) return null;
