@@ -53,6 +53,8 @@ const LEAVE_REGRESSIONS: [number, string][] = [
   [6201, 'the same, after a leave'],
   [7590, 'a node in the view {A, C} broke a two-node tie that C, in the view {A, B, C}, did not know of; its take-over never reached C'],
   [5832, 'a node restarted with seeds admitted a rejoining node, and the two made a second cluster'],
+  [1733, 'the higher of two sent a joiner to the lower one, which was leaving and refused it: no one could join'],
+  [1907, 'the same, with stalls: acknowledged writes lost'],
 ];
 // Seed 131 with leaves: a leave still under way at the end left the run awaiting a virtual sleep
 // outside the clock, and the process's event loop ran dry (the soak's processes ended silently).
