@@ -16,11 +16,19 @@ const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const PAGE_BYTES = 4096;
 
-/** Every child still running; on the harness's exit each is killed by its PID. */
+/** Every child still running and every server's temp dir; on the harness's exit (an interrupt, an error) each child is killed by its PID and each dir removed. */
 const live = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
 process.on('exit', () => {
   for (const p of live) if (p.pid !== undefined) p.kill('SIGKILL');
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
 });
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  liveDirs.add(dir);
+  return dir;
+}
 
 export interface Server {
   system: 'ours' | 'redis';
@@ -84,7 +92,7 @@ function canConnect(port: number): Promise<boolean> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function startRedis(): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'oc-cmp-redis-'));
+  const dir = tempDir('oc-cmp-redis-');
   const port = await freePort();
   const proc = track(spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }));
   const server: Server = { system: 'redis', addr: `127.0.0.1:${port}`, pid: proc.pid!, proc, dir };
@@ -110,7 +118,7 @@ function listeningAddr(line: string): string | null {
 }
 
 async function startOurs(): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'oc-cmp-node-'));
+  const dir = tempDir('oc-cmp-node-');
   const args = [CLI_PATH, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'info'];
   const proc = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   const server: Server = { system: 'ours', addr: '', pid: proc.pid!, proc, dir };
@@ -161,6 +169,7 @@ async function stopProc(proc: ChildProcess, sig: NodeJS.Signals): Promise<void> 
 export async function stopServer(s: Server): Promise<void> {
   await stopProc(s.proc, s.system === 'ours' ? 'SIGINT' : 'SIGTERM');
   rmSync(s.dir, { recursive: true, force: true });
+  liveDirs.delete(s.dir);
 }
 
 export interface LoadProc {

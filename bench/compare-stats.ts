@@ -4,9 +4,16 @@
 import type { CaseSpec, SystemName } from './compare-cases.js';
 import type { RunRecord } from './compare-run.js';
 
+/** murmur3's 32-bit finaliser: small neighbouring seeds start xorshift far apart (raw, they give small first numbers). */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
 /** xorshift32, seeded: the same seed gives the same run order. */
 export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
+  let s = mix32(seed >>> 0) || 0x9e3779b9;
   return () => {
     s ^= s << 13;
     s >>>= 0;

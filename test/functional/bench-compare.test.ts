@@ -1,13 +1,13 @@
 // `npm run bench:compare`'s quickest mode end to end against a real redis-server and a real node: the
 // JSON it writes (machine, settings, the shuffled order, every run, the per-case summaries), every
-// process it started gone by the end, and a usage error. Structure only: no timing figure is judged.
+// process it started gone by the end (also after an interrupt mid-run), and a usage error. Structure only: no timing figure is judged.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, makeTempDir } from '../helpers/nodes.js';
+import { cleanup, makeTempDir, waitFor } from '../helpers/nodes.js';
 
 after(cleanup);
 
@@ -122,4 +122,56 @@ test('an unknown case is a usage error: exit 2, one line, nothing started', { ti
   assert.match(r.stderr, /unknown case 'nope'/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.equal(r.stdout, '');
+});
+
+/** The processes whose parent is `pid`, with their command lines (from /proc). */
+function childrenOf(pid: number): { pid: number; args: string[] }[] {
+  const out: { pid: number; args: string[] }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(name), args: readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0') });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+/** Starts the harness on one long case, interrupts it once its load process runs, and checks what it leaves behind; returns which server ran. */
+async function interruptMidRun(seed: number): Promise<'ours' | 'redis'> {
+  const proc = spawn(process.execPath, [COMPARE_PATH, '--cases', 'set-100b-x50', '--rounds', '1', '--duration', '600', '--seed', String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
+  proc.stdout.resume();
+  proc.stderr.resume();
+  let kids: { pid: number; args: string[] }[] = [];
+  try {
+    // Synchronise on state: a load process runs beside its server (the timed phase is 600 s long).
+    kids = await waitFor('a server and a load process under the harness', () => {
+      const k = childrenOf(proc.pid!);
+      return k.some((c) => c.args.some((a) => a.endsWith('compare-load.js'))) && k.length >= 2 ? k : undefined;
+    }, 90_000);
+    const server = kids.find((c) => c.args.includes('serve') || c.args[0]!.startsWith('redis-server'));
+    assert.ok(server, JSON.stringify(kids));
+    const ours = server.args.includes('serve');
+    // ours: --data-dir DIR; redis-server rewrites its command line but works in its --dir
+    const dir = ours ? server.args[server.args.indexOf('--data-dir') + 1]! : readlinkSync(`/proc/${server.pid}/cwd`);
+    assert.ok(existsSync(dir), dir);
+    proc.kill('SIGINT');
+    assert.equal(await closed, 130);
+    for (const k of kids) await waitFor(`process ${k.pid} (${k.args[0]}) to end`, () => !existsSync(`/proc/${k.pid}`) || undefined, 10_000);
+    assert.equal(existsSync(dir), false, `${dir} outlived the harness`);
+    return ours ? 'ours' : 'redis';
+  } finally {
+    // On a failed assertion: SIGINT lets the harness end its own children; any seen are killed too.
+    if (proc.exitCode === null) proc.kill('SIGINT');
+    for (const k of kids) if (existsSync(`/proc/${k.pid}`)) process.kill(k.pid, 'SIGKILL');
+  }
+}
+
+test('an interrupt mid-run ends the server and load process it started, by PID, and removes their temp dirs', { timeout: 200_000 }, async () => {
+  // Seed 1 runs Redis first, seed 2 our node (the order is the seeded shuffle's): both kinds of server.
+  assert.deepEqual([await interruptMidRun(1), await interruptMidRun(2)], ['redis', 'ours']);
 });
