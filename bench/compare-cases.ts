@@ -7,8 +7,8 @@ export type SystemName = 'ours' | 'redis';
 export interface CaseSpec {
   name: string;
   kind: CaseKind;
-  /** What is timed: a get or set per request ('ops'), an mget or mset of batchKeys keys ('batch'). */
-  op: 'get' | 'set' | 'mget' | 'mset' | 'fill';
+  /** What is timed: a get, set or incr per request ('ops'), an mget or mset of BATCH_KEYS keys ('batch'). */
+  op: 'get' | 'set' | 'incr' | 'mget' | 'mset' | 'fill';
   valueBytes: number;
   /** The keys the load works on (all preloaded before the timed phase; 'memory': the items filled). */
   keys: number;
@@ -29,9 +29,10 @@ const KEYS_1MB = 100;
 /** 10 KB values in the memory case: fewer items than for 100 B (200 MB of values). */
 const MEMORY_KEYS_10KB = 20_000;
 
-function ops(op: 'get' | 'set', valueBytes: number, keys: number, inflight: number, connections: number, name: string): CaseSpec {
+function ops(op: 'get' | 'set' | 'incr', valueBytes: number, keys: number, inflight: number, connections: number, name: string): CaseSpec {
   const size = valueBytes >= MB1 ? '1 MB' : valueBytes >= KB10 ? '10 KB' : `${valueBytes} B`;
   const conns = connections === 1 ? '' : `, on each of ${connections} connections`;
+  if (op === 'incr') return { name, kind: 'ops', op, valueBytes, keys, inflight, connections, text: `incr of ${keys.toLocaleString('en-US')} counters, ${inflight} in flight${conns}` };
   return { name, kind: 'ops', op, valueBytes, keys, inflight, connections, text: `${op} ${size} over ${keys.toLocaleString('en-US')} keys, ${inflight} in flight${conns}` };
 }
 
@@ -48,6 +49,8 @@ export const CASES: readonly CaseSpec[] = [
   ops('get', MB1, KEYS_1MB, 50, 1, 'get-1mb-x50'),
   ops('set', 100, M1, 50, 1, 'set-100b-x50-1m'),
   ops('get', 100, M1, 50, 1, 'get-100b-x50-1m'),
+  ops('incr', 100, K10, 1, 1, 'incr-x1'),
+  ops('incr', 100, K10, 50, 1, 'incr-x50'),
   { name: 'mset-100-x1', kind: 'batch', op: 'mset', valueBytes: 100, keys: K10, inflight: 1, connections: 1, text: `our mset of ${BATCH_KEYS} keys vs an ioredis pipeline of ${BATCH_KEYS} SETs, 1 in flight` },
   { name: 'mget-100-x1', kind: 'batch', op: 'mget', valueBytes: 100, keys: K10, inflight: 1, connections: 1, text: `our mget of ${BATCH_KEYS} keys vs one MGET of ${BATCH_KEYS} keys, 1 in flight` },
   { name: 'mset-100-x8', kind: 'batch', op: 'mset', valueBytes: 100, keys: K10, inflight: 8, connections: 1, text: `our mset of ${BATCH_KEYS} keys vs an ioredis pipeline of ${BATCH_KEYS} SETs, 8 in flight` },

@@ -73,7 +73,7 @@ function storeOf(plan: LoadPlan): Promise<KvStore> {
   return Promise.resolve(oursStore({ seed: plan.addr, requestTimeoutMs: REQUEST_TIMEOUT_MS, connectTimeoutMs: CONNECT_TIMEOUT_MS, access: {} }));
 }
 
-/** get/set cases: gamut's load (it preloads every key first, then times the phase). */
+/** get/set/incr cases: gamut's load (it preloads every key first, then times the phase). */
 async function runOps(plan: LoadPlan): Promise<RunResult> {
   const s = plan.spec;
   const store = await storeOf(plan);
@@ -86,7 +86,7 @@ async function runOps(plan: LoadPlan): Promise<RunResult> {
     connections: s.connections,
     getWeight: s.op === 'get' ? 1 : 0,
     setWeight: s.op === 'set' ? 1 : 0,
-    incrWeight: 0,
+    incrWeight: s.op === 'incr' ? 1 : 0,
     mgetWeight: 0,
     mgetKeys: 1,
     durationSec: plan.durationSec,

@@ -23,7 +23,7 @@ export interface RunRecord {
   ops: number;
   durationSec: number;
   opsPerSec: number;
-  /** Value bytes moved per second (opsPerSec x value size; batches: x 100 keys). */
+  /** Value bytes moved per second (opsPerSec x value size; batches: x 100 keys; incr: 0). */
   mbPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -52,7 +52,7 @@ async function timed(spec: CaseSpec, server: Server, load: LoadProc, durationSec
   const cpu1 = processCpuSec(server.pid);
   const r = expectEvent(await load.next(TIMED_SLACK_MS), 'result') as unknown as RunResult;
   const ops = Math.max(r.ops, 1);
-  const bytesPerOp = spec.valueBytes * (spec.kind === 'batch' ? 100 : 1);
+  const bytesPerOp = spec.op === 'incr' ? 0 : spec.valueBytes * (spec.kind === 'batch' ? 100 : 1);
   return {
     ops: r.ops,
     durationSec: r.durationSec,
