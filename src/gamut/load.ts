@@ -352,13 +352,15 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
     const preload = new Phase(store, preloadOpts, keys, counters, value, null, performance.now() + PRELOAD_SEC_MAX * 1000, keys.length);
     await runWorkers(preload, conns, preloadWorker, 'preload', Math.max(opts.inflight, PRELOAD_INFLIGHT));
     if (preload.completed === 0) throw new Error(`preload of ${keys.length} keys failed: ${JSON.stringify(preload.errorsByCode)}`);
+    // Read now: the preload's own time, not counting the timed phase that follows.
+    const preloadSec = preload.elapsedSec();
     const recorder = new LatencyRecorder();
     opts.onPhaseChange?.('load');
     const phase = new Phase(store, opts, keys, counters, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
     await runWorkers(phase, conns, loadWorker, 'load', opts.inflight);
     const elapsedSec = phase.elapsedSec();
     opts.onPhaseChange?.('done');
-    const result = resultOf(store.name, phase, recorder, elapsedSec, preload);
+    const result = resultOf(store.name, phase, recorder, elapsedSec, preloadSec, preload.errors);
     recorder.destroy();
     return result;
   } finally {
@@ -366,7 +368,7 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
   }
 }
 
-function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preload: Phase): LoadResult {
+function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preloadSec: number, preloadErrors: number): LoadResult {
   const s = recorder.summary();
   return {
     target,
@@ -381,8 +383,8 @@ function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elaps
     errors: phase.errors,
     errorsByCode: phase.errorsByCode,
     retries: phase.retries,
-    preloadSec: round3(preload.elapsedSec()),
-    preloadErrors: preload.errors,
+    preloadSec: round3(preloadSec),
+    preloadErrors,
     timeline: recorder.timeline,
     bars: recorder.bars(),
   };
