@@ -144,11 +144,19 @@ export class VirtualNetwork implements Wire {
         const server = new VirtualSocket(this, to.host, to.port, fromHost, port);
         client.peer = server;
         server.peer = client;
+        client.connecting = true;
         this.pipes.set(client, this.pipe(client, server));
         this.pipes.set(server, this.pipe(server, client));
         this.note(`accept ${who}`);
         accept(server);
         this.clock.at(backMs, () => {
+          client.connecting = false;
+          if (client.destroyed) {
+            // Reset before the handshake came back (the server's host died meanwhile).
+            this.note(`dial ${who} reset`);
+            reject(new DialError(`connect to ${addr}: read ECONNRESET`, 'ECONNRESET'));
+            return;
+          }
           this.note(`connected ${who}`);
           resolve(client);
         });

@@ -44,6 +44,11 @@ export class VirtualSocket extends EventEmitter implements ByteStream {
   private endEmitted = false;
   private rstSent = false;
   destroyed = false;
+  /**
+   * A dialled end whose dial has not resolved yet: nobody listens to it, so a reset then fails the
+   * dial (network.ts) instead of emitting 'error' (as connect() reports ECONNRESET on a net.Socket).
+   */
+  connecting = false;
   /** The host was killed: this end vanished with its process, and tells its owner nothing. */
   killed = false;
   private closeEmitted = false;
@@ -136,6 +141,7 @@ export class VirtualSocket extends EventEmitter implements ByteStream {
     if (unread) this.sendReset();
     else if (!this.ended) this.wire.send(this, { kind: 'fin' });
     this.ended = true;
+    if (this.connecting) return this; // the dial fails instead (network.ts)
     this.wire.clock.soon(() => {
       if (error !== undefined) this.emit('error', error);
       this.emitClose();
