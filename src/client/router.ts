@@ -155,7 +155,7 @@ export class Router implements LinkOwner, TopologyHost {
     }
     let result: unknown;
     try {
-      result = decodeResult(req, frame.command, frame.payload, req.cmd === Cmd.ping ? this.now() : 0, link.addr);
+      result = decodeResult(req, frame.command, frame.payload, req.cmd === Cmd.ping ? this.now() : 0, link.addr, frame.payloadOwned === true);
     } catch (e) {
       this.fail(req, e as Error);
       return;

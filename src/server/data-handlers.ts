@@ -43,7 +43,9 @@ export function handleClientCommand(node: DataHost, s: ClientSession, frame: Fra
 /** Runs a command's handler on its payload; a payload that does not decode is answered badRequest. */
 export function answerBadInput(node: Pick<DataHost, 'stats' | 'log'>, s: ClientSession, frame: Frame, handle: (r: Reader) => void): void {
   try {
-    handle(new Reader(frame.payload));
+    const r = new Reader(frame.payload);
+    r.ownsBytes = frame.payloadOwned === true;
+    handle(r);
   } catch (error) {
     if (error instanceof DecodeError || error instanceof RangeError) {
       node.stats.badRequests++;
