@@ -231,8 +231,11 @@ export class Connection<S extends ByteStream = ByteStream> {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    this.clock.soon(() => this.flush());
+    this.clock.soon(this.flushSoon);
   }
+
+  /** flush() as a callback made once, not one closure per batch. */
+  private readonly flushSoon = (): void => this.flush();
 
   /** Writes the batch now. */
   flush(): void {

@@ -1,5 +1,6 @@
 // Framing of a byte stream: splits arbitrary chunks into whole frames without copying where it can.
 import type { Frame } from '../protocol/header.js';
+import { Reader } from '../protocol/codec.js';
 import { HEADER_BYTES } from '../shared/limits.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -14,6 +15,37 @@ export class FrameError extends Error {
  * view, so a large value is copied once on its way from the socket to the store.
  */
 export const OWNED_FRAME_MIN_BYTES = 4096;
+
+/**
+ * A frame as the decoder hands it out: where its payload lies in the chunk, and the payload as a
+ * view made only when asked for (a Buffer view costs an allocation per frame; the hot handlers
+ * read in place with payloadReader()).
+ */
+export class ChunkFrame implements Frame {
+  private view: Buffer | undefined = undefined;
+
+  constructor(
+    readonly command: number,
+    readonly replyTo: number,
+    readonly requestId: number,
+    readonly chunk: Buffer,
+    readonly start: number,
+    readonly end: number,
+    readonly payloadOwned: boolean,
+  ) {}
+
+  get payload(): Buffer {
+    if (this.view === undefined) this.view = this.chunk.subarray(this.start, this.end);
+    return this.view;
+  }
+}
+
+/** A Reader of the frame's payload, read in place (no view made for a ChunkFrame). */
+export function payloadReader(frame: Frame): Reader {
+  const r = frame instanceof ChunkFrame ? new Reader(frame.chunk, frame.start, frame.end) : new Reader(frame.payload);
+  r.ownsBytes = frame.payloadOwned === true;
+  return r;
+}
 
 /**
  * Feed chunks with push(); whole frames come out through the callback, in order. A frame that
@@ -56,13 +88,7 @@ export class FrameDecoder {
       } else {
         const rest = this.assemble(need);
         const whole = rest.frame;
-        const more = onFrame({
-          command: whole.readUInt16BE(0),
-          replyTo: whole.readUInt16BE(2),
-          requestId: whole.readUInt32BE(4),
-          payload: whole.subarray(HEADER_BYTES),
-          payloadOwned: need >= OWNED_FRAME_MIN_BYTES,
-        });
+        const more = onFrame(new ChunkFrame(whole.readUInt16BE(0), whole.readUInt16BE(2), whole.readUInt32BE(4), whole, HEADER_BYTES, need, need >= OWNED_FRAME_MIN_BYTES));
         buf = rest.after;
         if (more === false) {
           this.keep(buf, 0);
@@ -79,13 +105,7 @@ export class FrameDecoder {
       }
       const total = HEADER_BYTES + length;
       if (end - off < total) break;
-      const more = onFrame({
-        command: buf.readUInt16BE(off),
-        replyTo: buf.readUInt16BE(off + 2),
-        requestId: buf.readUInt32BE(off + 4),
-        payload: buf.subarray(off + HEADER_BYTES, off + total),
-        payloadOwned: false,
-      });
+      const more = onFrame(new ChunkFrame(buf.readUInt16BE(off), buf.readUInt16BE(off + 2), buf.readUInt32BE(off + 4), buf, off + HEADER_BYTES, off + total, false));
       off += total;
       if (more === false) break;
     }

@@ -368,7 +368,7 @@ export class Reader {
   strKeep(): Buffer {
     if (!this.ownsBytes) return this.strCopy();
     const view = this.strView();
-    if (view.length * 2 >= this.buf.length) return view;
+    if (view.length * 2 >= this.buf.length) return view; // an owned payload is all of buf
     const out = Buffer.allocUnsafe(view.length);
     view.copy(out);
     return out;

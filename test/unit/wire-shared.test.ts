@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { Reader, Writer } from '../../src/protocol/codec.js';
 import { readValue, writeValue, type Value } from '../../src/protocol/values.js';
 import * as data from '../../src/protocol/messages/data.js';
-import { FrameDecoder, OWNED_FRAME_MIN_BYTES } from '../../src/net/framer.js';
+import { ChunkFrame, FrameDecoder, OWNED_FRAME_MIN_BYTES, payloadReader } from '../../src/net/framer.js';
 import { Connection, SHARED_BYTES_MIN } from '../../src/net/connection.js';
 import { readClusterValue, writeClusterValue } from '../../src/client/values.js';
 import { ValueType } from '../../src/protocol/values.js';
@@ -159,6 +159,22 @@ test('FrameDecoder: frames held when the callback stops come out after, also whe
   });
   assert.deepEqual(ids, [1, 2, 3]);
   assert.equal(d.pendingBytes, 0);
+});
+
+test('payloadReader reads a frame in place, the same bytes as its payload; a plain Frame object works too', () => {
+  const payload = Buffer.from('0123456789');
+  const d = new FrameDecoder(1 << 20);
+  const got: Frame[] = [];
+  d.push(Buffer.concat([Buffer.from('xx'), frameBytes(7, payload)]).subarray(2), (f) => void got.push(f));
+  const f = got[0]!;
+  assert.ok(f instanceof ChunkFrame);
+  const r = payloadReader(f);
+  assert.equal(r.remaining, payload.length);
+  assert.deepEqual(r.buf.subarray(r.pos, r.end), payload);
+  assert.deepEqual(f.payload, payload, 'the view, made when asked for');
+  const plain = payloadReader({ command: 1, replyTo: 0, requestId: 1, payload });
+  assert.equal(plain.remaining, payload.length);
+  assert.equal(plain.ownsBytes, false);
 });
 
 test('Reader.strKeep: a view of a large value of an owned payload, a copy otherwise', () => {
