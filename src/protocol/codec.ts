@@ -355,9 +355,10 @@ export class Reader {
 
   /** String bytes copied out of the frame, safe to keep. */
   strCopy(): Buffer {
-    const view = this.strView();
-    const out = Buffer.allocUnsafe(view.length);
-    view.copy(out);
+    const n = this.strLength();
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, this.pos, this.pos + n); // no view made on the way
+    this.pos += n;
     return out;
   }
 
@@ -367,11 +368,11 @@ export class Reader {
    */
   strKeep(): Buffer {
     if (!this.ownsBytes) return this.strCopy();
-    const view = this.strView();
-    if (view.length * 2 >= this.buf.length) return view; // an owned payload is all of buf
-    const out = Buffer.allocUnsafe(view.length);
-    view.copy(out);
-    return out;
+    const at = this.pos;
+    const n = this.strLength();
+    this.pos = at;
+    // An owned payload is all of buf: a view of most of it holds little else alive.
+    return n * 2 >= this.buf.length ? this.strView() : this.strCopy();
   }
 
   /** Asserts the whole payload was consumed: trailing bytes mean a malformed frame. */
