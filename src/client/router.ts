@@ -14,6 +14,7 @@ import type { ResolvedOptions } from './options.js';
 import { isRetrySafe, isWrite, ParkQueue, Request, RequestTracker, Route } from './request.js';
 import { Topology, type ClusterEvents, type TopologyHost } from './topology.js';
 import { decodeResult, failInfoError } from './wire.js';
+import { payloadReader } from '../net/framer.js';
 
 /** Parked requests wait a jittered delay growing per attempt from a few ms up to this. */
 const PARK_BASE_MS = 2;
@@ -155,7 +156,7 @@ export class Router implements LinkOwner, TopologyHost {
     }
     let result: unknown;
     try {
-      result = decodeResult(req, frame.command, frame.payload, req.cmd === Cmd.ping ? this.now() : 0, link.addr);
+      result = decodeResult(req, frame.command, payloadReader(frame), req.cmd === Cmd.ping ? this.now() : 0, link.addr);
     } catch (e) {
       this.fail(req, e as Error);
       return;

@@ -34,25 +34,41 @@ export function valueTypeOf(value: unknown): number {
   }
 }
 
-/** Writes a value already checked by valueTypeOf() as the given wire type. */
+/**
+ * Writes a value already checked by valueTypeOf() as the given wire type. A large one (the
+ * writer's refMinBytes and up: a connection's) is encoded or copied once into a buffer of its own
+ * that the batch references (Writer.strShared): the batch does not grow around it by doubling,
+ * and the caller's bytes may change as soon as the call returns.
+ */
 export function writeClusterValue(w: Writer, type: number, value: ClusterValueInput): void {
   w.i32(type);
   switch (type) {
-    case ValueType.string:
-      w.strUtf8(value as string);
-      return;
+    case ValueType.string: {
+      const s = value as string;
+      // A string takes at least one byte per UTF-16 unit: shorter than refMinBytes, it is small.
+      if (s.length < w.refMinBytes) return w.strUtf8(s);
+      return w.strShared(Buffer.from(s, 'utf8'));
+    }
     case ValueType.int32:
       w.i32(value as number);
       return;
     case ValueType.int64:
       w.i64(value as bigint);
       return;
-    default:
-      w.strBytes(value as Uint8Array);
+    default: {
+      const bytes = value as Uint8Array;
+      if (bytes.length < w.refMinBytes) return w.strBytes(bytes);
+      const own = Buffer.allocUnsafeSlow(bytes.length);
+      own.set(bytes);
+      return w.strShared(own);
+    }
   }
 }
 
-/** Reads a typed value: strings decode as UTF-8 from the payload, binary is copied out. null = none. */
+/**
+ * Reads a typed value: strings decode as UTF-8 from the payload, binary is copied out (or kept as a
+ * view of a large reply that owns its buffer, Reader.strKeep). null = none.
+ */
 export function readClusterValue(r: Reader): ClusterValue | null {
   const t = r.i32();
   switch (t) {
@@ -65,7 +81,7 @@ export function readClusterValue(r: Reader): ClusterValue | null {
     case ValueType.string:
       return r.strUtf8();
     case ValueType.binary:
-      return r.strCopy();
+      return r.strKeep();
     default:
       throw new DecodeError(`unknown value type ${t}`);
   }

@@ -152,14 +152,15 @@ function decodeBody(cmd: number, r: Reader, req: Request, nowMs: number): unknow
 
 /**
  * Decodes a successful reply for `req`. Throws ClusterError SERVER_ERROR when the reply is not the
- * one the command expects or its payload is malformed. The payload is read in place, not copied.
+ * one the command expects or its payload is malformed. The payload (or a Reader of it: the frame's
+ * payloadReader) is read in place; a binary value is copied out, unless the Reader owns its bytes.
  */
-export function decodeResult(req: Request, replyNumber: number, payload: Buffer, nowMs: number, node: string): unknown {
+export function decodeResult(req: Request, replyNumber: number, payload: Buffer | Reader, nowMs: number, node: string): unknown {
   const expected = req.custom !== null ? req.custom.reply : expectedReply(req.cmd);
   if (replyNumber !== expected) {
     throw new ClusterError('SERVER_ERROR', `command ${req.cmd} got reply ${replyNumber}, expected ${expected}`, undefined, node);
   }
-  const r = new Reader(payload);
+  const r = payload instanceof Reader ? payload : new Reader(payload);
   try {
     const result = req.custom !== null ? req.custom.decode(r) : decodeBody(req.cmd, r, req, nowMs);
     if (req.cmd !== Cmd.getTable) r.done(`reply ${replyNumber}`);

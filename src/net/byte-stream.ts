@@ -17,6 +17,9 @@ export interface ByteStream {
   /** Closes at once; 'close' follows (and 'error' first, when an error is given). */
   destroy(error?: Error): this;
   setNoDelay(noDelay?: boolean): this;
+  /** Optional: writes until uncork() are gathered and leave together (one writev on a net.Socket). */
+  cork?(): void;
+  uncork?(): void;
   /** undefined until connected (and, on a real socket, again after the close). */
   readonly remoteAddress?: string | undefined;
   readonly remotePort?: number | undefined;

@@ -49,8 +49,28 @@ export interface ConnectionEvents {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Frames handled between two writes while a chunk of frames is worked through. */
-const SUB_BATCH_FRAMES = 16;
+/**
+ * Bytes of replies that may gather while a chunk of frames is worked through before they are
+ * written (else they leave once the chunk is done). Bytes, not frames: a flush per 16 frames made
+ * 3-4 writes per chunk of 50 small requests, and each write costs both ends a system call and a
+ * read (bench/notes-W.md: node CPU per get at 50 in flight fell by about a fifth without it).
+ */
+const SUB_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Byte strings of at least this size (stored values) go into the batch by reference and leave
+ * with one writev beside the rest, not copied into it (codec.ts Writer.strShared).
+ */
+export const SHARED_BYTES_MIN = 8 * 1024;
+
+/**
+ * A chunk this long filled Node's whole read buffer (64 KiB): libuv reads the socket again at once,
+ * in the same poll phase. Replies to it are then flushed after that phase (setImmediate), together
+ * with the replies to the chunks that follow, instead of one write per chunk (bench/notes-W.md:
+ * per 10 KB set at 50 in flight, about a tenth less node CPU and a quarter less client CPU).
+ * Shorter chunks (one request in flight, small pipelines) are answered in the same tick, as before.
+ */
+const FULL_READ_BYTES = 64 * 1024;
 
 /** How long a closing connection waits for its peer to take the rest before it is destroyed. */
 const CLOSE_TIMEOUT_MS = 5000;
@@ -68,12 +88,13 @@ export class Connection<S extends ByteStream = ByteStream> {
   private pauseReadOnOutput: boolean;
   private readonly outputMaxBytes: number;
   private flushScheduled = false;
+  /** The chunk being decoded filled the read buffer (FULL_READ_BYTES): more is read in this poll phase. */
+  private fullRead = false;
   private closing = false;
   private closedFlag = false;
   private readPausedForOutput = false;
   private readPausedByUser = false;
   private handlers: ConnectionEvents | undefined;
-  private framesSinceFlush = 0;
   /** True while the decoder is handing out frames (a resume then needs no separate drain). */
   private decoding = false;
   private drainScheduled = false;
@@ -96,6 +117,7 @@ export class Connection<S extends ByteStream = ByteStream> {
     this.pauseReadOnOutput = options.pauseReadOnOutput ?? true;
     this.outputMaxBytes = options.outputMaxBytes ?? 1024 * 1024 * 1024;
     this.onBufferedChange = options.onBufferedChange;
+    this.w.refMinBytes = SHARED_BYTES_MIN;
     socket.setNoDelay(true);
     if (this.noteRemote() === undefined) socket.once('connect', () => this.noteRemote());
     socket.on('drain', () => this.onDrain());
@@ -220,17 +242,19 @@ export class Connection<S extends ByteStream = ByteStream> {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    this.clock.soon(() => this.flush());
+    if (this.fullRead) this.clock.setImmediate(this.flushSoon);
+    else this.clock.soon(this.flushSoon);
   }
+
+  /** flush() as a callback made once, not one closure per batch. */
+  private readonly flushSoon = (): void => this.flush();
 
   /** Writes the batch now. */
   flush(): void {
     this.flushScheduled = false;
-    this.framesSinceFlush = 0;
     if (this.closedFlag || this.w.length === 0 || this.w.inFrame) return;
-    const out = this.w.take();
-    this.bytesOut += out.length;
-    const ok = this.socket.write(out);
+    this.bytesOut += this.w.length;
+    const ok = this.writeChunks(this.w.takeChunks());
     if (!this.pauseReadOnOutput) {
       if (this.socket.writableLength > this.outputMaxBytes) {
         this.abort(new Error(`peer is not reading: ${this.socket.writableLength} bytes wait unsent`));
@@ -243,6 +267,17 @@ export class Connection<S extends ByteStream = ByteStream> {
         this.socket.pause();
       }
     }
+  }
+
+  /** One write, or a corked run of writes (one writev) when the batch references shared bytes. */
+  private writeChunks(chunks: Buffer[]): boolean {
+    const socket = this.socket;
+    if (chunks.length === 1) return socket.write(chunks[0]!);
+    socket.cork?.();
+    let ok = true;
+    for (const c of chunks) ok = socket.write(c);
+    socket.uncork?.();
+    return ok;
   }
 
   private onDrain(): void {
@@ -259,7 +294,9 @@ export class Connection<S extends ByteStream = ByteStream> {
       return;
     }
     this.bytesIn += chunk.length;
+    this.fullRead = chunk.length >= FULL_READ_BYTES;
     this.decode(chunk);
+    this.fullRead = false;
   }
 
   /**
@@ -274,9 +311,9 @@ export class Connection<S extends ByteStream = ByteStream> {
         if (this.closedFlag) return false;
         this.framesIn++;
         this.handlers!.onFrame(frame);
-        // Replies leave in sub-batches while a long chunk of requests is worked through, so the
-        // peer starts on the first ones at once instead of both ends taking turns (ping-pong).
-        if ((++this.framesSinceFlush >= SUB_BATCH_FRAMES || this.w.length > this.highWaterBytes) && this.w.length > 0 && !this.w.inFrame) {
+        // Replies leave in sub-batches of SUB_BATCH_BYTES while a long chunk of requests is worked
+        // through, so the peer starts on the first ones without waiting for the whole chunk.
+        if (this.w.length >= SUB_BATCH_BYTES && !this.w.inFrame) {
           this.flush();
         }
         return !this.readPaused;

@@ -1,16 +1,58 @@
 // Framing of a byte stream: splits arbitrary chunks into whole frames without copying where it can.
 import type { Frame } from '../protocol/header.js';
+import { Reader } from '../protocol/codec.js';
 import { HEADER_BYTES } from '../shared/limits.js';
+
+const EMPTY = Buffer.alloc(0);
 
 export class FrameError extends Error {
   override name = 'FrameError';
 }
 
 /**
+ * A frame split across chunks of at least this many bytes is assembled into a buffer of its own
+ * (outside Node's shared 8 KiB pool), handed out with payloadOwned: its value can be kept as a
+ * view, so a large value is copied once on its way from the socket to the store.
+ */
+export const OWNED_FRAME_MIN_BYTES = 4096;
+
+/**
+ * A frame as the decoder hands it out: where its payload lies in the chunk, and the payload as a
+ * view made only when asked for (a Buffer view costs an allocation per frame; the hot handlers
+ * read in place with payloadReader()).
+ */
+export class ChunkFrame implements Frame {
+  private view: Buffer | undefined = undefined;
+
+  constructor(
+    readonly command: number,
+    readonly replyTo: number,
+    readonly requestId: number,
+    readonly chunk: Buffer,
+    readonly start: number,
+    readonly end: number,
+    readonly payloadOwned: boolean,
+  ) {}
+
+  get payload(): Buffer {
+    if (this.view === undefined) this.view = this.chunk.subarray(this.start, this.end);
+    return this.view;
+  }
+}
+
+/** A Reader of the frame's payload, read in place (no view made for a ChunkFrame). */
+export function payloadReader(frame: Frame): Reader {
+  const r = frame instanceof ChunkFrame ? new Reader(frame.chunk, frame.start, frame.end) : new Reader(frame.payload);
+  r.ownsBytes = frame.payloadOwned === true;
+  return r;
+}
+
+/**
  * Feed chunks with push(); whole frames come out through the callback, in order. A frame that
  * lies inside one chunk is handed out as a view of that chunk (no copy); a frame split across
- * chunks is assembled once, when its last byte arrives. The callback may return false to stop:
- * the rest of the chunk is kept, and the next push (an empty chunk will do) goes on from there.
+ * chunks is assembled once, into a buffer of exactly its size, when its last byte arrives. The
+ * callback may return false to stop: the rest of the chunk is kept, and the next push (an empty
+ * chunk will do) goes on from there.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -30,19 +72,29 @@ export class FrameDecoder {
   }
 
   push(chunk: Buffer, onFrame: (frame: Frame) => boolean | void): void {
-    let buf: Buffer;
-    if (this.buffered === 0) {
-      buf = chunk;
-    } else {
+    let buf = chunk;
+    if (this.buffered !== 0) {
       if (chunk.length > 0) {
         this.chunks.push(chunk);
         this.buffered += chunk.length;
       }
       const need = this.neededBytes();
       if (need === undefined || this.buffered < need) return;
-      buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-      this.buffered = 0;
+      if (this.chunks.length === 1) {
+        // Frames held when the callback stopped: handed out from where they are, as views.
+        buf = this.chunks[0]!;
+        this.chunks = [];
+        this.buffered = 0;
+      } else {
+        const rest = this.assemble(need);
+        const whole = rest.frame;
+        const more = onFrame(new ChunkFrame(whole.readUInt16BE(0), whole.readUInt16BE(2), whole.readUInt32BE(4), whole, HEADER_BYTES, need, need >= OWNED_FRAME_MIN_BYTES));
+        buf = rest.after;
+        if (more === false) {
+          this.keep(buf, 0);
+          return;
+        }
+      }
     }
     let off = 0;
     const end = buf.length;
@@ -53,26 +105,52 @@ export class FrameDecoder {
       }
       const total = HEADER_BYTES + length;
       if (end - off < total) break;
-      const more = onFrame({
-        command: buf.readUInt16BE(off),
-        replyTo: buf.readUInt16BE(off + 2),
-        requestId: buf.readUInt32BE(off + 4),
-        payload: buf.subarray(off + HEADER_BYTES, off + total),
-      });
+      const more = onFrame(new ChunkFrame(buf.readUInt16BE(off), buf.readUInt16BE(off + 2), buf.readUInt32BE(off + 4), buf, off + HEADER_BYTES, off + total, false));
       off += total;
       if (more === false) break;
     }
-    if (off < end) {
-      const rest = buf.subarray(off);
-      this.chunks = [rest];
-      this.buffered = rest.length;
-      if (rest.length >= HEADER_BYTES) {
-        const length = rest.readUInt32BE(8);
-        if (length > this.maxFrameBytes) {
-          throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-        }
+    this.keep(buf, off);
+  }
+
+  /** Holds buf from off on (nothing when off is its end), checking the length of a header that is in. */
+  private keep(buf: Buffer, off: number): void {
+    if (off >= buf.length) return;
+    const rest = off === 0 ? buf : buf.subarray(off);
+    this.chunks = [rest];
+    this.buffered = rest.length;
+    if (rest.length >= HEADER_BYTES) {
+      const length = rest.readUInt32BE(8);
+      if (length > this.maxFrameBytes) {
+        throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
       }
     }
+  }
+
+  /**
+   * Copies the first `need` bytes held into a buffer of their own (one copy per byte), and lets
+   * go of every chunk; what the last chunk holds past them comes back as a view.
+   */
+  private assemble(need: number): { frame: Buffer; after: Buffer } {
+    const frame = need >= OWNED_FRAME_MIN_BYTES ? Buffer.allocUnsafeSlow(need) : Buffer.allocUnsafe(need);
+    const chunks = this.chunks;
+    let at = 0;
+    let i = 0;
+    for (; i < chunks.length && at < need; i++) {
+      const c = chunks[i]!;
+      const take = Math.min(c.length, need - at);
+      c.copy(frame, at, 0, take);
+      at += take;
+      if (take < c.length) {
+        chunks[i] = c.subarray(take);
+        break;
+      }
+    }
+    // Past the frame: the rest of its last chunk, and (rarely: a chunk read after a stop) more.
+    const left = chunks.slice(i);
+    const after = left.length === 0 ? EMPTY : left.length === 1 ? left[0]! : Buffer.concat(left);
+    this.chunks = [];
+    this.buffered = 0;
+    return { frame, after };
   }
 
   /** Drops every byte held (the connection is gone): the memory is free at once, not when the decoder is. */

@@ -19,33 +19,66 @@ const TAKE_MAX_BYTES = 1024 * 1024;
  * Writes frames back to back into one growing buffer. A frame is opened with begin(), its
  * payload written with the typed writers, and closed with end(), which patches the length.
  * take() hands out everything written so far and starts afresh.
+ *
+ * Shared bytes: strShared() writes a large byte string (at least refMinBytes; a Connection's
+ * writer sets that, every other writer copies) as a reference to the caller's buffer instead of
+ * copying it: the batch becomes a list of chunks (takeChunks(), written with one writev), so a
+ * stored value leaves in a reply without a copy. The caller promises those bytes do not change
+ * until the batch is written.
  */
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /** strShared() references byte strings of at least this many bytes (Infinity: always copies). */
+  refMinBytes = Infinity;
   private frameStart = -1;
+  /** Chunks sealed before buf[segStart..pos): slices of earlier buffers, and shared byte strings. */
+  private sealed: Buffer[] = [];
+  private sealedBytes = 0;
+  private segStart = 0;
+  /** The buffer holding the open frame's header (buf, unless shared bytes sealed it off since). */
+  private frameBuf: Buffer | null = null;
+  /** The writer's state at begin(), to take back an abandoned frame that sealed chunks. */
+  private beginSealedCount = 0;
+  private beginSealedBytes = 0;
+  private beginSegStart = 0;
+  /** length at begin(): where the open frame starts in the batch. */
+  private frameStartAbs = 0;
 
   constructor(initialBytes = INITIAL_WRITER_BYTES) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
   get length(): number {
-    return this.pos;
+    return this.sealedBytes + this.pos - this.segStart;
   }
 
   ensure(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
+    const live = this.pos - this.segStart;
     let size = Math.max(this.buf.length, 64) * 2;
-    while (size < this.pos + bytes) size *= 2;
+    while (size < live + bytes) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
+    this.buf.copy(next, 0, this.segStart, this.pos);
+    if (this.frameBuf === this.buf && this.frameStart >= this.segStart) {
+      this.frameBuf = next;
+      this.frameStart -= this.segStart;
+    }
+    if (this.beginSegStart === this.segStart && this.frameBuf === next) this.beginSegStart = 0;
     this.buf = next;
+    this.pos = live;
+    this.segStart = 0;
   }
 
   begin(command: number, replyTo: number, requestId: number): void {
     assert(this.frameStart < 0, 'begin() inside an open frame');
     this.ensure(HEADER_BYTES);
     this.frameStart = this.pos;
+    this.frameBuf = this.buf;
+    this.beginSealedCount = this.sealed.length;
+    this.beginSealedBytes = this.sealedBytes;
+    this.beginSegStart = this.segStart;
+    this.frameStartAbs = this.length;
     const b = this.buf;
     const p = this.pos;
     b.writeUInt16BE(command, p);
@@ -57,18 +90,26 @@ export class Writer {
   /** Closes the open frame; returns its total size in bytes. */
   end(): number {
     assert(this.frameStart >= 0, 'end() without begin()');
-    const size = this.pos - this.frameStart;
-    this.buf.writeUInt32BE(size - HEADER_BYTES, this.frameStart + 8);
+    const size = this.frameBytes;
+    this.frameBuf!.writeUInt32BE(size - HEADER_BYTES, this.frameStart + 8);
     this.frameStart = -1;
+    this.frameBuf = null;
     return size;
   }
 
   /** Drops the open frame (used when encoding fails half way). */
   abandon(): void {
-    if (this.frameStart >= 0) {
-      this.pos = this.frameStart;
-      this.frameStart = -1;
+    if (this.frameStart < 0) return;
+    if (this.sealed.length !== this.beginSealedCount) {
+      // Shared bytes sealed part of the frame off: go back to the buffer and chunks of begin().
+      this.sealed.length = this.beginSealedCount;
+      this.sealedBytes = this.beginSealedBytes;
+      this.buf = this.frameBuf!;
+      this.segStart = this.beginSegStart;
     }
+    this.pos = this.frameStart;
+    this.frameStart = -1;
+    this.frameBuf = null;
   }
 
   get inFrame(): boolean {
@@ -77,19 +118,40 @@ export class Writer {
 
   /** Bytes of the frame written so far, header included. */
   get frameBytes(): number {
-    return this.frameStart < 0 ? 0 : this.pos - this.frameStart;
+    return this.frameStart < 0 ? 0 : this.length - this.frameStartAbs;
   }
 
-  /** Everything written so far, as a buffer the writer no longer touches. */
+  /** Everything written so far, as one buffer the writer no longer touches (shared bytes copied in). */
   take(): Buffer {
+    if (this.sealed.length === 0) return this.takeBuf();
+    return Buffer.concat(this.takeChunks());
+  }
+
+  /** Everything written so far, as chunks to write in order (one, unless bytes were shared). */
+  takeChunks(): Buffer[] {
+    if (this.sealed.length === 0) return [this.takeBuf()];
     assert(this.frameStart < 0, 'take() inside an open frame');
-    const out = this.buf.subarray(0, this.pos);
+    const out = this.sealed;
+    if (this.pos > this.segStart) out.push(this.buf.subarray(this.segStart, this.pos));
+    this.sealed = [];
+    this.sealedBytes = 0;
+    this.buf = Buffer.allocUnsafe(TAKE_MIN_BYTES);
+    this.pos = 0;
+    this.segStart = 0;
+    return out;
+  }
+
+  private takeBuf(): Buffer {
+    assert(this.frameStart < 0, 'take() inside an open frame');
+    const out = this.buf.subarray(this.segStart, this.pos);
+    const used = this.pos - this.segStart;
     // The next buffer is sized by what this batch used: small batches (one request in flight)
     // come from Node's shared pool and make almost no garbage; large ones keep room to grow.
     let next = TAKE_MIN_BYTES;
-    while (next < this.pos * 2 && next < TAKE_MAX_BYTES) next *= 2;
+    while (next < used * 2 && next < TAKE_MAX_BYTES) next *= 2;
     this.buf = Buffer.allocUnsafe(next);
     this.pos = 0;
+    this.segStart = 0;
     return out;
   }
 
@@ -158,6 +220,20 @@ export class Writer {
     else this.strUtf8(s);
   }
 
+  /**
+   * A string of raw bytes that the caller will not change until this writer's batch is written
+   * (a stored value): from refMinBytes on, referenced instead of copied (see the class comment).
+   */
+  strShared(b: Buffer): void {
+    if (b.length < this.refMinBytes) return this.strBytes(b);
+    this.ensure(4);
+    this.buf.writeInt32BE(b.length, this.pos);
+    this.pos += 4;
+    this.sealed.push(this.buf.subarray(this.segStart, this.pos), b);
+    this.sealedBytes += this.pos - this.segStart + b.length;
+    this.segStart = this.pos;
+  }
+
   /** A string given as raw bytes. */
   strBytes(b: Uint8Array): void {
     const n = b.length;
@@ -171,6 +247,11 @@ export class Writer {
 /** Reads a payload with every length checked against the end; throws DecodeError. */
 export class Reader {
   pos: number;
+  /**
+   * True when the buffer belongs to what is read from it alone (a frame with payloadOwned):
+   * strKeep() may then hand out a view of it instead of a copy.
+   */
+  ownsBytes = false;
 
   constructor(
     readonly buf: Buffer,
@@ -274,10 +355,24 @@ export class Reader {
 
   /** String bytes copied out of the frame, safe to keep. */
   strCopy(): Buffer {
-    const view = this.strView();
-    const out = Buffer.allocUnsafe(view.length);
-    view.copy(out);
+    const n = this.strLength();
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, this.pos, this.pos + n); // no view made on the way
+    this.pos += n;
     return out;
+  }
+
+  /**
+   * String bytes to keep beyond the frame: a view when the buffer is owned and these bytes are at
+   * least half of it (a large value: a view then holds little else alive), else a copy.
+   */
+  strKeep(): Buffer {
+    if (!this.ownsBytes) return this.strCopy();
+    const at = this.pos;
+    const n = this.strLength();
+    this.pos = at;
+    // An owned payload is all of buf: a view of most of it holds little else alive.
+    return n * 2 >= this.buf.length ? this.strView() : this.strCopy();
   }
 
   /** Asserts the whole payload was consumed: trailing bytes mean a malformed frame. */

@@ -15,6 +15,12 @@ export interface Frame {
   requestId: number;
   /** The payload; may be a view into a larger buffer, valid only while the frame is handled. */
   payload: Buffer;
+  /**
+   * True when the payload's memory belongs to this frame alone (a large frame assembled from
+   * several chunks into its own buffer): a handler may keep views of it instead of copying them
+   * out. Absent or false: views are valid only while the frame is handled.
+   */
+  payloadOwned?: boolean;
 }
 
 export function writeHeader(buf: Buffer, offset: number, h: FrameHeader): void {

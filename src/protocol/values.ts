@@ -54,12 +54,16 @@ export function writeValue(w: Writer, value: Value | null): void {
       return;
     case 3:
     case 4:
-      w.strBytes(value.v);
+      // A Value's bytes never change once made (stored values are replaced, not edited).
+      w.strShared(value.v);
       return;
   }
 }
 
-/** Reads a value; string and binary bytes are copied out so the value may be kept. */
+/**
+ * Reads a value that may be kept: string and binary bytes are copied out, or (a large value of a
+ * frame that owns its buffer, Reader.strKeep) kept as a view without a copy.
+ */
 export function readValue(r: Reader): Value | null {
   const t = r.i32();
   switch (t) {
@@ -70,9 +74,9 @@ export function readValue(r: Reader): Value | null {
     case ValueType.int64:
       return { t: 2, v: r.i64() };
     case ValueType.string:
-      return { t: 3, v: r.strCopy() };
+      return { t: 3, v: r.strKeep() };
     case ValueType.binary:
-      return { t: 4, v: r.strCopy() };
+      return { t: 4, v: r.strKeep() };
     default:
       throw new DecodeError(`unknown value type ${t}`);
   }

@@ -59,6 +59,9 @@ function notServed(node: BatchHost, b: number, op: RouteOp): KeyAnswer | null {
   return { s: KeyStatus.error, code: ErrorCode.retryLater, message: `bucket ${b} is not served here now (${d.reason}); retry` };
 }
 
+/** A key done (mset): one shared answer, not one object per key. */
+const DONE: KeyAnswer = { s: KeyStatus.ok };
+
 const FULL: KeyAnswer = { s: KeyStatus.error, code: ErrorCode.batchFull, message: 'the batch reply is full; send this key again' };
 
 function onMget(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MgetMsg): void {
@@ -167,7 +170,7 @@ function onMset(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MsetMs
     }
     // Made after the admission (an eviction publishes too) and right before this key's publish.
     node.store.put(b, m.map, e.key, newItem(node, b, e.value, at));
-    tally.answers[i] = { s: KeyStatus.ok };
+    tally.answers[i] = DONE;
     tally.publish(i, b, { op: UpdateOp.set, map: m.map, key: e.key, expiresAtMs: at, value: e.value });
   });
   tally.close();

@@ -184,6 +184,16 @@ export class ClientSession {
     }
   }
 
+  /**
+   * send() without a closure, for the hot replies: the reply's writer when nothing waits ahead of
+   * it (write the payload, then conn.end()), else null (then use send()).
+   */
+  beginReply(frame: Frame, replyNumber: number): Writer | null {
+    if (this.queue.length !== 0) return null;
+    this.noteReply(outcomeOfReply(replyNumber));
+    return this.conn.begin(replyNumber, frame.command, frame.requestId);
+  }
+
   failinfo(frame: Frame, code: number, message: string): void {
     this.noteReply(outcomeOfError(code));
     this.send(frame, Reply.failinfo, (w) => failinfo.encode(w, { code, message }));

@@ -2,7 +2,8 @@
 // change to backup and loggers, reply (in order). Who serves a bucket is routing.ts's decision,
 // asked once per request in served().
 import type { Frame } from '../protocol/header.js';
-import { Reader, DecodeError } from '../protocol/codec.js';
+import { DecodeError, type Reader } from '../protocol/codec.js';
+import { payloadReader } from '../net/framer.js';
 import { Cmd, ErrorCode, Reply, WriteFlag } from '../protocol/commands.js';
 import { ValueType, valueTypeName, type Value } from '../protocol/values.js';
 import * as data from '../protocol/messages/data.js';
@@ -37,22 +38,31 @@ export interface DataHost {
 const MAX_EXPIRES_SEC = 0x7fffffff;
 
 export function handleClientCommand(node: DataHost, s: ClientSession, frame: Frame): void {
-  answerBadInput(node, s, frame, (r) => dispatch(node, s, frame, r));
+  try {
+    dispatch(node, s, frame, payloadReader(frame));
+  } catch (error) {
+    answerDecodeError(node, s, frame, error);
+  }
 }
 
 /** Runs a command's handler on its payload; a payload that does not decode is answered badRequest. */
 export function answerBadInput(node: Pick<DataHost, 'stats' | 'log'>, s: ClientSession, frame: Frame, handle: (r: Reader) => void): void {
   try {
-    handle(new Reader(frame.payload));
+    handle(payloadReader(frame));
   } catch (error) {
-    if (error instanceof DecodeError || error instanceof RangeError) {
-      node.stats.badRequests++;
-      node.log.debug({ client: s.conn.remote, command: frame.command, err: error.message }, 'bad request');
-      s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
-      return;
-    }
-    throw error;
+    answerDecodeError(node, s, frame, error);
   }
+}
+
+/** A payload that did not decode is answered badRequest; any other error goes on up. */
+export function answerDecodeError(node: Pick<DataHost, 'stats' | 'log'>, s: ClientSession, frame: Frame, error: unknown): void {
+  if (error instanceof DecodeError || error instanceof RangeError) {
+    node.stats.badRequests++;
+    node.log.debug({ client: s.conn.remote, command: frame.command, err: error.message }, 'bad request');
+    s.failinfo(frame, ErrorCode.badRequest, `command ${frame.command}: ${error.message}`);
+    return;
+  }
+  throw error;
 }
 
 function dispatch(node: DataHost, s: ClientSession, frame: Frame, r: Reader): void {
@@ -205,7 +215,10 @@ function onGet(node: DataHost, s: ClientSession, frame: Frame, m: data.GetMsg): 
     return;
   }
   const value: Value | null = it === null ? null : it.value;
-  s.send(frame, Reply.value, (w) => data.valueReply.encode(w, value));
+  const w = s.beginReply(frame, Reply.value);
+  if (w === null) return s.send(frame, Reply.value, (w2) => data.valueReply.encode(w2, value));
+  data.valueReply.encode(w, value);
+  s.conn.end();
 }
 
 function onExists(node: DataHost, s: ClientSession, frame: Frame, m: data.KeyRef): void {

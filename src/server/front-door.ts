@@ -204,7 +204,7 @@ export class FrontDoor {
       s.conn.close('no client slot free');
       return;
     }
-    if (s.peer === null && !NODE_SIDE.has(frame.command)) {
+    if (this.policy.usersOn && s.peer === null && !NODE_SIDE.has(frame.command)) {
       const verdict = gate(this.policy, { login: s.login, legacy: s.kind === 'legacy' }, frame.command);
       if (!verdict.ok) return this.notAllowed(s, frame, verdict.why, verdict.close);
     }

@@ -1,5 +1,6 @@
-// Connection over real loopback sockets: replies leave in order and in sub-batches while a long
-// chunk is worked through; a bidirectional link fails once its peer stops reading entirely.
+// Connection over real loopback sockets: replies leave in order, together, and in sub-batches of
+// bytes while a long chunk of large replies is worked through; a bidirectional link fails once its
+// peer stops reading entirely; shared bytes leave with one writev, as the same bytes as copied ones.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -27,18 +28,20 @@ async function pair(): Promise<{ server: Socket; client: Socket }> {
   return { server: accepted2, client };
 }
 
-function frames(count: number): Buffer {
+function frames(count: number, padBytes = 0): Buffer {
   const w = new Writer();
+  const pad = Buffer.alloc(padBytes);
   for (let i = 1; i <= count; i++) {
     w.begin(30, 0, i);
     w.i32(i);
+    if (padBytes > 0) w.strBytes(pad);
     w.end();
   }
   return w.take();
 }
 
-test('100 requests in one chunk: 100 replies in order, written in sub-batches', async () => {
-  const { server, client } = await pair();
+/** A server Connection over `server` whose socket writes are counted; it answers each request with `replyBytes` of payload. */
+function countingServer(server: Socket, replyBytes: number): { conn: Connection; writes: () => number } {
   let writes = 0;
   const write = server.write.bind(server) as (chunk: Buffer) => boolean;
   server.write = ((chunk: Buffer) => {
@@ -46,25 +49,68 @@ test('100 requests in one chunk: 100 replies in order, written in sub-batches', 
     return write(chunk);
   }) as typeof server.write;
   const conn = new Connection(server);
+  const body = Buffer.alloc(replyBytes, 7);
   conn.start({
-    onFrame: (f: Frame) => conn.sendEmpty(1, f.command, f.requestId),
+    onFrame: (f: Frame) => {
+      const w = conn.begin(1, f.command, f.requestId);
+      w.ensure(body.length);
+      body.copy(w.buf, w.pos);
+      w.pos += body.length;
+      conn.end();
+    },
     onClose: () => undefined,
   });
+  return { conn, writes: () => writes };
+}
+
+/** Sends `count` requests in one chunk; resolves with the request ids of the replies, in arrival order. */
+async function exchange(client: Socket, count: number, padBytes = 0): Promise<{ ids: number[]; replies: Connection }> {
   const replies = new Connection(client);
   const ids: number[] = [];
   const done = new Promise<void>((resolve) => {
     replies.start({
       onFrame: (f: Frame) => {
         ids.push(f.requestId);
-        if (ids.length === 100) resolve();
+        if (ids.length === count) resolve();
       },
       onClose: () => undefined,
     });
   });
-  client.write(frames(100));
+  client.write(frames(count, padBytes));
   await done;
+  return { ids, replies };
+}
+
+test('100 small requests in one chunk: 100 replies in order, in one write', async () => {
+  const { server, client } = await pair();
+  const { conn, writes } = countingServer(server, 0);
+  const { ids, replies } = await exchange(client, 100);
   assert.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i + 1), 'replies in request order');
-  assert.ok(writes >= 6, `replies left in sub-batches (${writes} writes for 100 replies)`);
+  assert.equal(writes(), 1, 'small replies of one chunk leave together');
+  replies.close('done');
+  conn.close('done');
+});
+
+test('100 requests in one chunk with 4 KB replies: in order, written in sub-batches of bytes', async () => {
+  const { server, client } = await pair();
+  const { conn, writes } = countingServer(server, 4000);
+  const { ids, replies } = await exchange(client, 100);
+  assert.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i + 1), 'replies in request order');
+  assert.ok(writes() >= 6, `400 KB of replies left in sub-batches (${writes()} writes)`);
+  replies.close('done');
+  conn.close('done');
+});
+
+test('requests that fill whole reads are answered after the reads of that moment, not one write per chunk', async () => {
+  const { server, client } = await pair();
+  const { conn, writes } = countingServer(server, 0);
+  let chunks = 0;
+  const sizes: number[] = [];
+  server.on('data', (c: Buffer) => (chunks++, sizes.push(c.length)));
+  const { ids, replies } = await exchange(client, 3000, 200); // 650 KB of requests in one write, 36 KB of replies
+  assert.equal(ids.length, 3000);
+  assert.ok(ids.every((id, i) => id === i + 1), 'replies in request order');
+  assert.ok(writes() < chunks, `${writes()} writes for ${chunks} chunks read (${sizes.join(" ")})`);
   replies.close('done');
   conn.close('done');
 });
