@@ -20,8 +20,10 @@ export const CHUNK_MAX_BYTES = 1 << 20;
 export const OWN_CHUNK_BYTES = 64 * 1024;
 /** Compaction runs when dead bytes pass both this and half the live bytes. */
 export const COMPACT_MIN_DEAD_BYTES = 64 * 1024;
-/** Bytes of column per slot: type 1, chunk 2, offset 4, length 4, expiry 8, last use 8, epoch 4, seq 8. */
-export const SLOT_BYTES = 39;
+/** Bytes of column per slot: type 1, chunk 2, offset 4, length 4, expiry 8, last use 4, epoch 4, seq 8. */
+export const SLOT_BYTES = 35;
+/** Last-use ticks are 32-bit: the store halves them all (halveTicks) before its tick passes this. */
+export const TICK_MAX = 0xffffffff;
 const SLOTS_MIN = 16;
 /** Chunk column value of a value with no arena bytes (an int, an empty string). */
 const NO_CHUNK = 0xffff;
@@ -37,7 +39,7 @@ export class ItemSlots {
   private i32 = new Int32Array(this.off.buffer);
   private len = new Uint32Array(0);
   private expires = new Float64Array(0);
-  private used = new Float64Array(0);
+  private used = new Uint32Array(0);
   private epoch = new Uint32Array(0);
   private seqs = new Float64Array(0);
   /** Slots ever handed out (the rest of the columns is unused room). */
@@ -131,7 +133,9 @@ export class ItemSlots {
   }
 
   private grow(): void {
-    const cap = Math.max(SLOTS_MIN, Math.ceil(this.capacity * 1.5));
+    // Growth by a quarter: the unused room averages an eighth of the columns (a bucket's columns are a
+    // few hundred KiB at most, so the copies stay cheap).
+    const cap = Math.max(SLOTS_MIN, Math.ceil(this.capacity * 1.25));
     const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
       const next = make(cap);
       next.set(old);
@@ -143,7 +147,7 @@ export class ItemSlots {
     this.i32 = new Int32Array(this.off.buffer);
     this.len = widen(this.len, (n) => new Uint32Array(n));
     this.expires = widen(this.expires, (n) => new Float64Array(n));
-    this.used = widen(this.used, (n) => new Float64Array(n));
+    this.used = widen(this.used, (n) => new Uint32Array(n));
     this.epoch = widen(this.epoch, (n) => new Uint32Array(n));
     this.seqs = widen(this.seqs, (n) => new Float64Array(n));
     this.capacity = cap;
@@ -288,6 +292,11 @@ export class ItemSlots {
       this.liveBytes += n;
     }
     this.compactions++;
+  }
+
+  /** Halves every last-use tick (the store's tick is about to pass TICK_MAX): their order stays. */
+  halveTicks(): void {
+    for (let s = 0; s < this.top; s++) this.used[s] = this.used[s]! >>> 1;
   }
 
   /** Every slot in use, in slot order (tests). */

@@ -7,7 +7,7 @@ import { isValidMask } from '../shared/buckets.js';
 import type { Value } from '../protocol/values.js';
 import { UpdateOp, type Item, type Update } from '../protocol/messages/node.js';
 import type { VersionStamp } from './versions.js';
-import { ItemSlots, SLOT_BYTES } from './item-slots.js';
+import { ItemSlots, SLOT_BYTES, TICK_MAX } from './item-slots.js';
 
 /**
  * An item as read() hands it out: a fresh object each time (the store keeps slots, not objects);
@@ -223,15 +223,16 @@ export class Store {
       onExpired?.(b, map, key);
       return undefined;
     }
-    const tick = ++this.tick;
+    const tick = this.nextTick();
     sl.touch(s, tick);
     return { value: sl.value(s), expiresAtMs: exp, usedTick: tick, vEpoch: sl.vEpoch(s), vSeq: sl.vSeq(s) };
   }
 
   /**
    * Stores an item, stamped as just used; its value's bytes are copied into the bucket's arena. An
-   * item written again moves to the end of its table's order, so each table runs from the least
-   * recently written item (what eviction samples first).
+   * item written again keeps its place in its table's order (the order of first writes, which
+   * eviction samples first; the stamps rank the sampled items): moving it to the end would put
+   * the request's fresh key string in the table and leave the old one as old-generation garbage.
    */
   put(b: number, map: string, key: string, input: ItemInput): void {
     const data = this.hold(b);
@@ -249,20 +250,27 @@ export class Store {
     const before = data.bytes;
     const s = table.index.get(key);
     if (s === undefined) {
-      table.index.set(key, data.slots.add(input.value, input.expiresAtMs, ++this.tick, input.vEpoch, input.vSeq));
+      table.index.set(key, data.slots.add(input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq));
       data.itemCount++;
       data.keyBytes += keyBytes(key);
     } else {
-      data.slots.set(s, input.value, input.expiresAtMs, ++this.tick, input.vEpoch, input.vSeq);
-      table.index.delete(key);
-      table.index.set(key, s);
+      data.slots.set(s, input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq);
     }
     this.approxBytes += data.bytes - before;
   }
 
+  /** The next last-use stamp; before the 32-bit stamps would wrap, all are halved (order kept). */
+  private nextTick(): number {
+    if (this.tick >= TICK_MAX) {
+      for (const d of this.buckets) d?.slots.halveTicks();
+      this.tick = this.tick >>> 1;
+    }
+    return ++this.tick;
+  }
+
   /**
    * The item eviction would take first in bucket b: of the first `scanMax` items of each table (the
-   * least recently written) and the first item of each of the first `scanMax` maps, the least
+   * earliest first written) and the first item of each of the first `scanMax` maps, the least
    * recently used one; with `volatileOnly` only items that expire, and `byTtl` the one expiring
    * soonest. Undefined when the bucket has none. Bounded: at most about 2 * scanMax items are seen.
    */
