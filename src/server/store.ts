@@ -236,6 +236,7 @@ export class Store {
    */
   put(b: number, map: string, key: string, input: ItemInput): void {
     const data = this.hold(b);
+    const before = data.bytes;
     let table: Table;
     if (map.length === 0) {
       table = data.items;
@@ -247,7 +248,6 @@ export class Store {
       }
       table = m;
     }
-    const before = data.bytes;
     const s = table.index.get(key);
     if (s === undefined) {
       table.index.set(key, data.slots.add(input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq));
