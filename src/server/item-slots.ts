@@ -4,12 +4,16 @@
 // BACKGROUND: an item kept as objects (item, value, Buffer, its 8 KiB pool share) costs ~420 B of
 // RSS for a 100-byte value and is 4 heap objects the GC marks again on every major collection.
 // BEHAVIOR: here an item is a slot number: its type, value place, expiry, last use and version
-// live in columns (39 bytes a slot), its value bytes in an arena chunk. A chunk is only ever
-// appended to, never rewritten: a value handed out by value() is a view of its chunk and stays
-// valid (e.g. queued in a socket) after the item is overwritten, removed or compacted, because
-// compaction copies live values into fresh chunks and drops the old ones (the GC frees a chunk
-// once no view holds it). A value of OWN_CHUNK_BYTES or more gets a chunk of its own, freed when
-// the value goes. int values take no arena bytes (the int sits in the offset column).
+// live in columns (SLOT_BYTES a slot), its value bytes in an arena chunk. value() hands a value
+// of more than COPY_MAX_BYTES out as a view of its chunk, and such bytes are never rewritten: the
+// view stays valid (e.g. queued in a socket) after the item is overwritten, removed or compacted,
+// because an overwrite appends and compaction copies live values into fresh chunks and drops the
+// old ones (the GC frees a chunk once no view holds it). A value of COPY_MAX_BYTES or fewer is
+// handed out as a copy (as cheap as a view at that size), so nothing outside sees its bytes and an
+// overwrite no longer than it is written in place: a hot key rewritten with values of one size
+// makes no dead bytes, no compaction and no garbage chunks for the GC. A value of OWN_CHUNK_BYTES
+// or more gets a chunk of its own, freed when the value goes. An int takes no arena bytes (it sits
+// in the offset column); a long is 8 arena bytes, decoded on the way out (never a view).
 import { assert } from '../shared/assert.js';
 import type { Value } from '../protocol/values.js';
 
@@ -18,6 +22,8 @@ export const CHUNK_MIN_BYTES = 4096;
 export const CHUNK_MAX_BYTES = 1 << 20;
 /** Values this long or longer get a chunk of their own. */
 export const OWN_CHUNK_BYTES = 64 * 1024;
+/** Values up to this long are handed out as copies, and may be overwritten in place. */
+export const COPY_MAX_BYTES = 1024;
 /** Compaction runs when dead bytes pass both this and half the live bytes. */
 export const COMPACT_MIN_DEAD_BYTES = 64 * 1024;
 /** Bytes of column per slot: type 1, chunk 2, offset 4, length 4, expiry 8, last use 4, epoch 4, seq 8. */
@@ -116,16 +122,20 @@ export class ItemSlots {
     return this.type[s] === 1 ? 4 : this.len[s]!;
   }
 
-  /** The value: string and binary bytes are a view of the arena (never rewritten, see above). */
+  /** The value: string and binary bytes are a copy up to COPY_MAX_BYTES, else a view of the arena (see above). */
   value(s: number): Value {
     this.check(s);
     const t = this.type[s]!;
     if (t === 1) return { t: 1, v: this.i32[s]! };
     const n = this.len[s]!;
-    const chunk = n === 0 ? EMPTY : this.chunks[this.chunkOf[s]!]!;
+    if (n === 0) return { t: t as 3 | 4, v: EMPTY };
+    const chunk = this.chunks[this.chunkOf[s]!]!;
     const at = this.off[s]!;
     if (t === 2) return { t: 2, v: chunk.readBigInt64BE(at) };
-    return { t: t as 3 | 4, v: n === 0 ? EMPTY : chunk.subarray(at, at + n) };
+    if (n > COPY_MAX_BYTES) return { t: t as 3 | 4, v: chunk.subarray(at, at + n) };
+    const copy = Buffer.allocUnsafe(n);
+    chunk.copy(copy, 0, at, at + n);
+    return { t: t as 3 | 4, v: copy };
   }
 
   private check(s: number): void {
@@ -220,15 +230,34 @@ export class ItemSlots {
     if (this.chunkLive[c] === 0 && c !== this.cur) this.dropChunk(c);
   }
 
-  /** Overwrites slot s with a new value and metadata (the old bytes become dead). */
+  /**
+   * Overwrites slot s with a new value and metadata: in place when the old bytes were never handed
+   * out as a view and the new ones fit in them (the rest of them becomes dead), else appended (the
+   * old bytes become dead).
+   */
   set(s: number, value: Value, expiresAtMs: number, usedTick: number, vEpoch: number, vSeq: number): void {
     this.check(s);
-    this.release(s);
     this.expires[s] = expiresAtMs;
     this.used[s] = usedTick;
     this.epoch[s] = vEpoch;
     this.seqs[s] = vSeq;
-    this.store(s, value);
+    const t = this.type[s]!;
+    const had = this.len[s]!;
+    const n = value.t === 1 ? 0 : value.t === 2 ? 8 : value.v.length;
+    if (t !== 1 && value.t !== 1 && n > 0 && n <= had && had <= COPY_MAX_BYTES) {
+      const c = this.chunkOf[s]!;
+      const chunk = this.chunks[c]!;
+      if (value.t === 2) chunk.writeBigInt64BE(value.v, this.off[s]!);
+      else chunk.set(value.v, this.off[s]!);
+      this.type[s] = value.t;
+      this.len[s] = n;
+      this.chunkLive[c]! -= had - n;
+      this.liveBytes -= had - n;
+      if (n === had) return;
+    } else {
+      this.release(s);
+      this.store(s, value);
+    }
     this.maybeCompact();
   }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { COMPACT_MIN_DEAD_BYTES, ItemSlots, OWN_CHUNK_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
+import { COMPACT_MIN_DEAD_BYTES, COPY_MAX_BYTES, ItemSlots, OWN_CHUNK_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
 import { Store } from '../../src/server/store.js';
 import type { Value } from '../../src/protocol/values.js';
 
@@ -69,24 +69,46 @@ test('ItemSlots holds what a Map holds through random adds, overwrites, frees an
   );
 });
 
-test('a value handed out is a view that stays as it was through overwrites, frees and compactions', () => {
+test('a value longer than COPY_MAX_BYTES is handed out as a view that stays as it was through overwrites, frees and compactions', () => {
   const slots = new ItemSlots();
-  const s = slots.add({ t: 3, v: Buffer.from('first value') }, 0, 1, 1, 1);
+  const first = Buffer.alloc(COPY_MAX_BYTES + 100, 'f');
+  const s = slots.add({ t: 3, v: first }, 0, 1, 1, 1);
   const many: number[] = [];
-  for (let i = 0; i < 4000; i++) many.push(slots.add({ t: 3, v: Buffer.alloc(50, i) }, 0, 1, 1, 2));
+  for (let i = 0; i < 400; i++) many.push(slots.add({ t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, i) }, 0, 1, 1, 2));
   const held = slots.value(s);
   assert.equal(held.t, 3);
-  slots.set(s, { t: 3, v: Buffer.from('second value') }, 0, 1, 1, 3);
+  slots.set(s, { t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, 's') }, 0, 1, 1, 3);
   // Two of every three overwritten: each old chunk keeps a third live, so only compaction frees them.
-  for (let i = 0; i < many.length; i++) if (i % 3 !== 0) slots.set(many[i]!, { t: 3, v: Buffer.alloc(50, 9) }, 0, 1, 1, 4);
+  for (let i = 0; i < many.length; i++) if (i % 3 !== 0) slots.set(many[i]!, { t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, 9) }, 0, 1, 1, 4);
   assert.ok(slots.compactions > 0, 'the overwrites made the bucket compact');
   assert.ok(slots.deadBytes <= Math.max(COMPACT_MIN_DEAD_BYTES, slots.liveBytes / 2));
-  assert.equal((held.v as Buffer).toString(), 'first value', 'the view still shows what it showed');
-  assert.equal((slots.value(s).v as Buffer).toString(), 'second value');
+  assert.ok((held.v as Buffer).equals(first), 'the view still shows what it showed');
+  assert.equal((slots.value(s).v as Buffer)[0], 's'.charCodeAt(0));
   for (const m of many) slots.free(m);
   slots.compact();
-  assert.equal((held.v as Buffer).toString(), 'first value');
+  assert.ok((held.v as Buffer).equals(first));
   assert.ok(slots.arenaBytes <= 4096, `after compaction only the live bytes' chunk is held (${slots.arenaBytes})`);
+});
+
+test('a short value is handed out as a copy, and rewriting it with one no longer is done in place (no dead bytes)', () => {
+  const slots = new ItemSlots();
+  const ids: number[] = [];
+  for (let i = 0; i < 1000; i++) ids.push(slots.add({ t: 3, v: Buffer.alloc(100, 1) }, 0, 1, 1, 1));
+  const copy = slots.value(ids[0]!);
+  const arena = slots.arenaBytes;
+  const dead = slots.deadBytes;
+  for (let round = 0; round < 50; round++) for (const id of ids) slots.set(id, { t: 3, v: Buffer.alloc(100, round) }, 0, 1, 1, 2);
+  assert.equal(slots.arenaBytes, arena, 'same-size rewrites take no new arena bytes');
+  assert.equal(slots.compactions, 0);
+  assert.equal(slots.deadBytes, dead, 'nor make dead ones (only the tails of filled chunks are)');
+  assert.ok((copy.v as Buffer).equals(Buffer.alloc(100, 1)), 'the copy handed out kept its bytes');
+  assert.ok((slots.value(ids[5]!).v as Buffer).equals(Buffer.alloc(100, 49)));
+  slots.set(ids[0]!, { t: 3, v: Buffer.from('short') }, 0, 1, 1, 3);
+  assert.equal(slots.deadBytes, dead + 95, 'a shorter rewrite leaves the rest of the old bytes dead');
+  slots.set(ids[1]!, { t: 2, v: -5n }, 0, 1, 1, 3);
+  assert.equal(slots.value(ids[1]!).v, -5n);
+  slots.set(ids[2]!, { t: 3, v: Buffer.alloc(101, 3) }, 0, 1, 1, 3);
+  assert.ok((slots.value(ids[2]!).v as Buffer).equals(Buffer.alloc(101, 3)), 'a longer rewrite is appended');
 });
 
 test('a value of its own chunk is freed with its item, and one left after compaction keeps its bytes', () => {
