@@ -3,7 +3,8 @@
 // after, stats `memory.used` beside it; optionally churn (overwrite, delete, expiry) and a 10k-key
 // set load (node CPU per set) after the preload. Prints one JSON line per run (bench/notes-S.md).
 //   node dist/bench/mem-store.js --target ours|redis --items N [--value-bytes B] [--churn]
-//     [--load-sec S] [--cli dist/src/cli/main.js of another build] [--port P for redis]
+//     [--load-sec S] [--warmup-sec S] [--cli dist/src/cli/main.js of another build]
+//     [--port P for redis] [--prof-dir DIR: the node writes a --cpu-prof profile there]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ const { values: a } = parseArgs({
     'warmup-sec': { type: 'string', default: '3' },
     cli: { type: 'string', default: CLI_PATH },
     port: { type: 'string', default: '6399' },
+    'prof-dir': { type: 'string' },
   },
 });
 const items = Number(a.items);
@@ -60,7 +62,8 @@ interface Target {
 
 async function ours(): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'oc-mem-'));
-  const proc = spawn(process.execPath, [a.cli!, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const prof = a['prof-dir'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', a['prof-dir']];
+  const proc = spawn(process.execPath, [...prof, a.cli!, 'serve', '--listen', '127.0.0.1:0', '--data-dir', dir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const addr = await listening(proc);
   const cluster = new Cluster({ seeds: [addr], requestTimeoutMs: 30_000 });
   await cluster.connect();
