@@ -15,8 +15,8 @@ import { Redis } from 'ioredis';
 import { Cluster } from '../src/index.js';
 import { CLI_PATH, processCpuSec } from './node-proc.js';
 
-const BATCH = 200;
-const WINDOW = 4;
+const BATCH = 500;
+const WINDOW = 8;
 const HOT_KEYS = 10_000;
 const INFLIGHT = 50;
 const SETTLE_MS = 3000;

@@ -28,14 +28,16 @@ export type ItemInput = Omit<StoredItem, 'usedTick'>;
 
 /**
  * The memory model (memory-limit.ts uses it for --max-memory and `stats`): a bucket's arena chunks
- * and slot columns are counted as allocated (item-slots.ts), and each entry adds
- * ENTRY_OVERHEAD_BYTES plus its key string's characters rounded up to 8 bytes. The overhead is the
- * Map entry (3 words and half a bucket word per place of the table, which holds 1 to 2 places per
- * entry, deleted entries until it rehashes) and the key string's 16-byte header. CALIBRATED with
- * bench/mem-store.ts (RSS growth of a fresh node preloaded with 1M items of 100 bytes, keys of 10
- * bytes; bench/notes-S.md has the figures): the constant is what makes the model meet RSS there.
+ * and slot columns are counted as allocated (item-slots.ts: measured, not modelled), and each entry
+ * adds ENTRY_OVERHEAD_BYTES plus its key string's characters rounded up to 8 bytes. The overhead is
+ * the Map entry (3 words and half a bucket word per place of the table, which holds 1 to 2 places
+ * per entry), the key string's 16-byte header, and the free room V8 keeps beside a heap of that
+ * size. CALIBRATED with bench/mem-store.ts (fresh node, 3 s of 10k-key sets first, then RSS growth
+ * while 1M items of 100 bytes with 10-byte keys were loaded: 251 B per item, of which arena and
+ * columns 146 MiB and the entries' heap ~95 B each; bench/notes-S.md): 72 counted 234 B per item
+ * (7% under RSS), 88 meets RSS there.
  */
-export const ENTRY_OVERHEAD_BYTES = 72;
+export const ENTRY_OVERHEAD_BYTES = 88;
 /** Memory of a map beyond its entries: its Table, Map and name (a rough constant: maps are few). */
 export const MAP_OVERHEAD_BYTES = 256;
 
