@@ -192,7 +192,11 @@ async function main(): Promise<void> {
       await batches(0, items / 4, (f, to) => t.mget(range(f, to).map((i) => keyOf(i * 2))));
       await measure('expired', items / 2);
     }
-    if (loadSec > 0) out['load'] = await load(t, loadSec);
+    if (loadSec > 0) {
+      // Twice: the first window may still pay for the collection of the preload's garbage.
+      out['load'] = await load(t, loadSec);
+      out['load2'] = await load(t, loadSec);
+    }
     console.log(JSON.stringify(out));
   } finally {
     await t.stop();
