@@ -4,26 +4,29 @@
 // BACKGROUND: an item kept as objects (item, value, Buffer, its 8 KiB pool share) costs ~420 B of
 // RSS for a 100-byte value and is 4 heap objects the GC marks again on every major collection.
 // BEHAVIOR: here an item is a slot number: its type, value place, expiry, last use and version
-// live in columns (SLOT_BYTES a slot), its value bytes in an arena chunk. value() hands a value
-// of more than COPY_MAX_BYTES out as a view of its chunk, and such bytes are never rewritten: the
-// view stays valid (e.g. queued in a socket) after the item is overwritten, removed or compacted,
-// because an overwrite appends and compaction copies live values into fresh chunks and drops the
-// old ones (the GC frees a chunk once no view holds it). A value of COPY_MAX_BYTES or fewer is
-// handed out as a copy (as cheap as a view at that size), so nothing outside sees its bytes and an
-// overwrite no longer than it is written in place: a hot key rewritten with values of one size
-// makes no dead bytes, no compaction and no garbage chunks for the GC. A value of OWN_CHUNK_BYTES
-// or more gets a chunk of its own, freed when the value goes. An int takes no arena bytes (it sits
-// in the offset column); a long is 8 arena bytes, decoded on the way out (never a view).
+// live in columns (SLOT_BYTES a slot), its value bytes in an arena chunk. value() hands string and
+// binary values out as views of their chunk, and marks the slot VIEWED: bytes once handed out are
+// never rewritten, so a view stays valid (e.g. queued in a socket) after the item is overwritten,
+// removed or compacted: such an overwrite appends, and compaction copies live values into fresh
+// chunks and drops the old ones (the GC frees a chunk once no view holds it). Bytes never handed
+// out are rewritten in place by a value no longer than them: a key written again and again with
+// values of one size, and not read in between, makes no dead bytes, no compaction and no garbage
+// chunks for the GC. A value of OWN_CHUNK_BYTES or more gets a chunk of its own, freed when the
+// value goes. An int takes no arena bytes (it sits in the offset column); a long is 8 arena bytes,
+// decoded on the way out (never a view).
 import { assert } from '../shared/assert.js';
 import type { Value } from '../protocol/values.js';
 
-/** The first arena chunk of a bucket; later ones grow with the bucket (1/8 of its arena bytes). */
+/**
+ * The first arena chunk of a bucket; later ones grow with the bucket (CHUNK_GROWTH_DIVISOR-th of
+ * its arena bytes), so the current chunk's unused room averages half that share of the bucket.
+ */
 export const CHUNK_MIN_BYTES = 4096;
 export const CHUNK_MAX_BYTES = 1 << 20;
+/** 8 left 7-8% of a 10 KiB fill's arena unused, 16 about half as much (bench/notes-S.md). */
+const CHUNK_GROWTH_DIVISOR = 16;
 /** Values this long or longer get a chunk of their own. */
 export const OWN_CHUNK_BYTES = 64 * 1024;
-/** Values up to this long are handed out as copies, and may be overwritten in place. */
-export const COPY_MAX_BYTES = 1024;
 /** Compaction runs when dead bytes pass both this and half the live bytes. */
 export const COMPACT_MIN_DEAD_BYTES = 64 * 1024;
 /** Bytes of column per slot: type 1, chunk 2, offset 4, length 4, expiry 8, last use 4, epoch 4, seq 8. */
@@ -34,10 +37,13 @@ const SLOTS_MIN = 16;
 /** Chunk column value of a value with no arena bytes (an int, an empty string). */
 const NO_CHUNK = 0xffff;
 const EMPTY = Buffer.alloc(0);
+/** Bits of the type column: the type tag, and whether the slot's bytes were handed out as a view. */
+const TYPE_MASK = 0x7;
+const VIEWED = 0x80;
 
 export class ItemSlots {
   private capacity = 0;
-  /** 0 = free slot, else the value's type tag (1 int, 2 long, 3 string, 4 binary). */
+  /** 0 = free slot, else the value's type tag (1 int, 2 long, 3 string, 4 binary), | VIEWED. */
   private type = new Uint8Array(0);
   private chunkOf = new Uint16Array(0);
   /** Offset in the chunk; for an int, the int itself (through i32); for a free slot, the next free slot. */
@@ -100,7 +106,7 @@ export class ItemSlots {
   }
 
   typeOf(s: number): number {
-    return this.type[s]!;
+    return this.type[s]! & TYPE_MASK;
   }
   expiresAt(s: number): number {
     return this.expires[s]!;
@@ -119,23 +125,21 @@ export class ItemSlots {
   }
   /** Length of the value's bytes (4 for an int). */
   valueBytes(s: number): number {
-    return this.type[s] === 1 ? 4 : this.len[s]!;
+    return (this.type[s]! & TYPE_MASK) === 1 ? 4 : this.len[s]!;
   }
 
-  /** The value: string and binary bytes are a copy up to COPY_MAX_BYTES, else a view of the arena (see above). */
+  /** The value: string and binary bytes are a view of the arena, never rewritten from now on (see above). */
   value(s: number): Value {
     this.check(s);
-    const t = this.type[s]!;
+    const t = this.type[s]! & TYPE_MASK;
     if (t === 1) return { t: 1, v: this.i32[s]! };
     const n = this.len[s]!;
     if (n === 0) return { t: t as 3 | 4, v: EMPTY };
     const chunk = this.chunks[this.chunkOf[s]!]!;
     const at = this.off[s]!;
     if (t === 2) return { t: 2, v: chunk.readBigInt64BE(at) };
-    if (n > COPY_MAX_BYTES) return { t: t as 3 | 4, v: chunk.subarray(at, at + n) };
-    const copy = Buffer.allocUnsafe(n);
-    chunk.copy(copy, 0, at, at + n);
-    return { t: t as 3 | 4, v: copy };
+    this.type[s] = t | VIEWED;
+    return { t: t as 3 | 4, v: chunk.subarray(at, at + n) };
   }
 
   private check(s: number): void {
@@ -195,7 +199,7 @@ export class ItemSlots {
   private reserve(n: number): number {
     if (n >= OWN_CHUNK_BYTES) return this.newChunk(n);
     if (this.cur >= 0 && this.curPos + n <= this.chunks[this.cur]!.length) return this.cur;
-    const size = Math.min(CHUNK_MAX_BYTES, Math.max(CHUNK_MIN_BYTES, n, roundUp(this.arenaBytes / 8, CHUNK_MIN_BYTES)));
+    const size = Math.min(CHUNK_MAX_BYTES, Math.max(CHUNK_MIN_BYTES, n, roundUp(this.arenaBytes / CHUNK_GROWTH_DIVISOR, CHUNK_MIN_BYTES)));
     const c = this.newChunk(size);
     const old = this.cur;
     this.cur = c;
@@ -224,7 +228,7 @@ export class ItemSlots {
   private release(s: number): void {
     const n = this.len[s]!;
     const c = this.chunkOf[s]!;
-    if (this.type[s] === 1 || n === 0 || c === NO_CHUNK) return;
+    if ((this.type[s]! & TYPE_MASK) === 1 || n === 0 || c === NO_CHUNK) return;
     this.chunkLive[c]! -= n;
     this.liveBytes -= n;
     if (this.chunkLive[c] === 0 && c !== this.cur) this.dropChunk(c);
@@ -233,7 +237,7 @@ export class ItemSlots {
   /**
    * Overwrites slot s with a new value and metadata: in place when the old bytes were never handed
    * out as a view and the new ones fit in them (the rest of them becomes dead), else appended (the
-   * old bytes become dead).
+   * old bytes become dead, and stay as they are for the views of them).
    */
   set(s: number, value: Value, expiresAtMs: number, usedTick: number, vEpoch: number, vSeq: number): void {
     this.check(s);
@@ -244,7 +248,7 @@ export class ItemSlots {
     const t = this.type[s]!;
     const had = this.len[s]!;
     const n = value.t === 1 ? 0 : value.t === 2 ? 8 : value.v.length;
-    if (t !== 1 && value.t !== 1 && n > 0 && n <= had && had <= COPY_MAX_BYTES) {
+    if (t !== 1 && (t & VIEWED) === 0 && value.t !== 1 && n > 0 && n <= had) {
       const c = this.chunkOf[s]!;
       const chunk = this.chunks[c]!;
       if (value.t === 2) chunk.writeBigInt64BE(value.v, this.off[s]!);
@@ -279,7 +283,7 @@ export class ItemSlots {
    */
   compact(): void {
     let small = 0;
-    for (let s = 0; s < this.top; s++) if (this.type[s]! > 1 && this.len[s]! < OWN_CHUNK_BYTES) small += this.len[s]!;
+    for (let s = 0; s < this.top; s++) if ((this.type[s]! & TYPE_MASK) > 1 && this.len[s]! < OWN_CHUNK_BYTES) small += this.len[s]!;
     const old = this.chunks;
     this.chunks = [];
     this.chunkLive = [];
@@ -294,7 +298,7 @@ export class ItemSlots {
     const moved = new Map<number, number>();
     for (let s = 0; s < this.top; s++) {
       const n = this.len[s]!;
-      if (this.type[s]! <= 1 || n === 0) continue;
+      if ((this.type[s]! & TYPE_MASK) <= 1 || n === 0) continue;
       const from = old[this.chunkOf[s]!]!;
       if (n >= OWN_CHUNK_BYTES) {
         let c = moved.get(this.chunkOf[s]!);
@@ -313,6 +317,7 @@ export class ItemSlots {
       const at = this.off[s]!;
       const c = this.reserve(n);
       const pos = this.curPos;
+      this.type[s] = this.type[s]! & TYPE_MASK; // its new bytes were never handed out
       this.chunks[c]!.set(from.subarray(at, at + n), pos);
       this.curPos += n;
       this.chunkOf[s] = c;

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { COMPACT_MIN_DEAD_BYTES, COPY_MAX_BYTES, ItemSlots, OWN_CHUNK_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
+import { COMPACT_MIN_DEAD_BYTES, ItemSlots, OWN_CHUNK_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
 import { Store } from '../../src/server/store.js';
 import type { Value } from '../../src/protocol/values.js';
 
@@ -69,17 +69,18 @@ test('ItemSlots holds what a Map holds through random adds, overwrites, frees an
   );
 });
 
-test('a value longer than COPY_MAX_BYTES is handed out as a view that stays as it was through overwrites, frees and compactions', () => {
+test('a value handed out is a view that stays as it was through overwrites, frees and compactions', () => {
   const slots = new ItemSlots();
-  const first = Buffer.alloc(COPY_MAX_BYTES + 100, 'f');
+  const first = Buffer.alloc(1100, 'f');
   const s = slots.add({ t: 3, v: first }, 0, 1, 1, 1);
   const many: number[] = [];
-  for (let i = 0; i < 400; i++) many.push(slots.add({ t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, i) }, 0, 1, 1, 2));
+  for (let i = 0; i < 400; i++) many.push(slots.add({ t: 3, v: Buffer.alloc(1100, i) }, 0, 1, 1, 2));
   const held = slots.value(s);
   assert.equal(held.t, 3);
-  slots.set(s, { t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, 's') }, 0, 1, 1, 3);
+  slots.set(s, { t: 3, v: Buffer.alloc(1100, 's') }, 0, 1, 1, 3);
+  for (const m of many) slots.value(m); // handed out: their rewrites go elsewhere
   // Two of every three overwritten: each old chunk keeps a third live, so only compaction frees them.
-  for (let i = 0; i < many.length; i++) if (i % 3 !== 0) slots.set(many[i]!, { t: 3, v: Buffer.alloc(COPY_MAX_BYTES + 100, 9) }, 0, 1, 1, 4);
+  for (let i = 0; i < many.length; i++) if (i % 3 !== 0) slots.set(many[i]!, { t: 3, v: Buffer.alloc(1100, 9) }, 0, 1, 1, 4);
   assert.ok(slots.compactions > 0, 'the overwrites made the bucket compact');
   assert.ok(slots.deadBytes <= Math.max(COMPACT_MIN_DEAD_BYTES, slots.liveBytes / 2));
   assert.ok((held.v as Buffer).equals(first), 'the view still shows what it showed');
@@ -90,25 +91,30 @@ test('a value longer than COPY_MAX_BYTES is handed out as a view that stays as i
   assert.ok(slots.arenaBytes <= 4096, `after compaction only the live bytes' chunk is held (${slots.arenaBytes})`);
 });
 
-test('a short value is handed out as a copy, and rewriting it with one no longer is done in place (no dead bytes)', () => {
+test('a value never handed out is rewritten in place by one no longer (no dead bytes); one handed out is not', () => {
   const slots = new ItemSlots();
   const ids: number[] = [];
   for (let i = 0; i < 1000; i++) ids.push(slots.add({ t: 3, v: Buffer.alloc(100, 1) }, 0, 1, 1, 1));
-  const copy = slots.value(ids[0]!);
   const arena = slots.arenaBytes;
   const dead = slots.deadBytes;
-  for (let round = 0; round < 50; round++) for (const id of ids) slots.set(id, { t: 3, v: Buffer.alloc(100, round) }, 0, 1, 1, 2);
+  for (let round = 0; round < 50; round++) for (let i = 1; i < ids.length; i++) slots.set(ids[i]!, { t: 3, v: Buffer.alloc(100, round) }, 0, 1, 1, 2);
   assert.equal(slots.arenaBytes, arena, 'same-size rewrites take no new arena bytes');
   assert.equal(slots.compactions, 0);
   assert.equal(slots.deadBytes, dead, 'nor make dead ones (only the tails of filled chunks are)');
-  assert.ok((copy.v as Buffer).equals(Buffer.alloc(100, 1)), 'the copy handed out kept its bytes');
   assert.ok((slots.value(ids[5]!).v as Buffer).equals(Buffer.alloc(100, 49)));
-  slots.set(ids[0]!, { t: 3, v: Buffer.from('short') }, 0, 1, 1, 3);
-  assert.equal(slots.deadBytes, dead + 95, 'a shorter rewrite leaves the rest of the old bytes dead');
-  slots.set(ids[1]!, { t: 2, v: -5n }, 0, 1, 1, 3);
-  assert.equal(slots.value(ids[1]!).v, -5n);
-  slots.set(ids[2]!, { t: 3, v: Buffer.alloc(101, 3) }, 0, 1, 1, 3);
-  assert.ok((slots.value(ids[2]!).v as Buffer).equals(Buffer.alloc(101, 3)), 'a longer rewrite is appended');
+  const view = slots.value(ids[0]!);
+  slots.set(ids[0]!, { t: 3, v: Buffer.alloc(100, 2) }, 0, 1, 1, 3);
+  assert.ok((view.v as Buffer).equals(Buffer.alloc(100, 1)), 'the view handed out kept its bytes: the rewrite went elsewhere');
+  assert.equal(slots.deadBytes, dead + 100);
+  slots.set(ids[0]!, { t: 3, v: Buffer.alloc(100, 4) }, 0, 1, 1, 4);
+  assert.equal(slots.deadBytes, dead + 100, 'the new bytes were not handed out: rewritten in place');
+  assert.ok((view.v as Buffer).equals(Buffer.alloc(100, 1)));
+  slots.set(ids[1]!, { t: 3, v: Buffer.from('short') }, 0, 1, 1, 3);
+  assert.equal(slots.deadBytes, dead + 195, 'a shorter rewrite leaves the rest of the old bytes dead');
+  slots.set(ids[2]!, { t: 2, v: -5n }, 0, 1, 1, 3);
+  assert.equal(slots.value(ids[2]!).v, -5n);
+  slots.set(ids[3]!, { t: 3, v: Buffer.alloc(101, 3) }, 0, 1, 1, 3);
+  assert.ok((slots.value(ids[3]!).v as Buffer).equals(Buffer.alloc(101, 3)), 'a longer rewrite is appended');
 });
 
 test('a value of its own chunk is freed with its item, and one left after compaction keeps its bytes', () => {
@@ -118,7 +124,7 @@ test('a value of its own chunk is freed with its item, and one left after compac
   const b = slots.add({ t: 4, v: big }, 0, 1, 1, 2);
   assert.equal(slots.arenaBytes, 2 * big.length);
   slots.free(a);
-  assert.equal(slots.arenaBytes, big.length, 'the freed value\'s chunk went at once');
+  assert.equal(slots.arenaBytes, big.length, "the freed value's chunk went at once");
   slots.compact();
   assert.ok((slots.value(b).v as Buffer).equals(big));
 });
