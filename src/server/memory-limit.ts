@@ -11,7 +11,7 @@
 // entry a calibrated overhead and its key's characters (store.ts ENTRY_OVERHEAD_BYTES), for
 // primaries, backups and copies alike. Measured with bench/mem-store.ts (bench/notes-S.md) on a
 // fresh node loaded with 1M items of 100 bytes: used grows within a few % of RSS, and stays so
-// while every item is rewritten (short values are rewritten in place). NOT YET MET: used within
+// while every item is rewritten (a value not read since it was written is rewritten in place). NOT YET MET: used within
 // 10% of RSS after deletes and expiries: the figure falls at once, RSS only when V8's next full
 // collection frees the keys and the dropped arena chunks, and not all the way (pages V8 and malloc
 // keep for reuse: Redis's used_memory is half its RSS after the same deletes); such room is
