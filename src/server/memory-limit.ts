@@ -8,14 +8,15 @@
 // BEHAVIOR: used = the process's RSS measured at start, before any data (code, libraries, buffers:
 // about 75 MiB), plus the store's figure (store.ts approxBytes): every held bucket's arena chunks
 // and slot columns as allocated (item-slots.ts), dead bytes until compaction included, plus per
-// entry a calibrated overhead and its key's characters (store.ts ENTRY_OVERHEAD_BYTES), for
+// entry a calibrated overhead and its key's characters (bucket-data.ts ENTRY_OVERHEAD_BYTES), for
 // primaries, backups and copies alike. Measured with bench/mem-store.ts (bench/notes-S.md) on a
 // fresh node loaded with 1M items of 100 bytes: used grows within a few % of RSS, and stays so
-// while every item is rewritten (a value not read since it was written is rewritten in place). NOT YET MET: used within
-// 10% of RSS after deletes and expiries: the figure falls at once, RSS only when V8's next full
-// collection frees the keys and the dropped arena chunks, and not all the way (pages V8 and malloc
-// keep for reuse: Redis's used_memory is half its RSS after the same deletes); such room is
-// reused by the next writes, which is why the limit counts live data rather than RSS. Before a
+// while every item is rewritten (a value not read since it was written is rewritten in place).
+// NOT YET MET: used within 10% of RSS after deletes and expiries: the figure falls at once, RSS
+// only when V8's next full collection frees the keys and the dropped arena chunks, and not all the
+// way (pages V8 and malloc keep for reuse: Redis's used_memory is half its RSS after the same
+// deletes); such room is reused by the next writes, which is why the limit counts live data
+// rather than RSS. Before a
 // write on a primary adds an item:
 // - noeviction: the write is refused with outOfMemory while used plus the item passes the limit;
 // - allkeys-lru: items are evicted from this node's primary buckets, least recently used first,
