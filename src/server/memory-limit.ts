@@ -6,16 +6,17 @@
 // only when V8 collects garbage and malloc gives pages back, long after items are gone, so a
 // limit on RSS alone would evict everything in a burst of writes.
 // BEHAVIOR: used = the process's RSS measured at start, before any data (code, libraries, buffers:
-// about 75 MiB), plus the modelled cost of every item held here (store.ts, itemCostBytes: 600
-// bytes per item plus 2.2 times its key and value bytes), primaries, backups and copies alike.
-// Measured RSS of a single node filled once: 100k items of 110 bytes cost ~780 bytes each (the
-// model says 842), 20k of 2 KiB ~4.1 KiB (model 5.0), 4k of 20 KiB ~26.6 KiB (model 44.6): used is
-// within 2% of RSS for small items and over-estimates large ones (11% at 2 KiB, ~40% at 20 KiB),
-// so such a node evicts early. Three nodes with backups taking writes of three times a 128 MiB
-// limit with 16 KiB values: used stays at the limit and RSS runs 25-40% above it (V8's uncollected
-// garbage of the writes, pages malloc keeps after frees), which is why the factor is 2.2 and not
-// the 1.3-2 of a single fill. NOT YET MET: used within 10% of RSS in every regime (it depends on
-// the write churn, not only on the data); `stats` shows the real RSS beside used. Before a
+// about 75 MiB), plus the store's figure (store.ts approxBytes): every held bucket's arena chunks
+// and slot columns as allocated (item-slots.ts), dead bytes until compaction included, plus per
+// entry a calibrated overhead and its key's characters (bucket-data.ts ENTRY_OVERHEAD_BYTES), for
+// primaries, backups and copies alike. Measured with bench/mem-store.ts (bench/notes-S.md) on a
+// fresh node loaded with 1M items of 100 bytes: used grows within a few % of RSS, and stays so
+// while every item is rewritten (a value not read since it was written is rewritten in place).
+// NOT YET MET: used within 10% of RSS after deletes and expiries: the figure falls at once, RSS
+// only when V8's next full collection frees the keys and the dropped arena chunks, and not all the
+// way (pages V8 and malloc keep for reuse: Redis's used_memory is half its RSS after the same
+// deletes); such room is reused by the next writes, which is why the limit counts live data
+// rather than RSS. Before a
 // write on a primary adds an item:
 // - noeviction: the write is refused with outOfMemory while used plus the item passes the limit;
 // - allkeys-lru: items are evicted from this node's primary buckets, least recently used first,

@@ -1,46 +1,16 @@
-// The node's data: per bucket, plain items and maps of items, keyed by full names (latin1 strings),
-// with lazy expiry on read, a bounded periodic sweep, and an approximate memory count.
+// The node's data: per bucket, plain items and maps of items, keyed by full names (latin1 strings)
+// mapped to slots of the bucket's ItemSlots (item-slots.ts: packed metadata, values in arenas),
+// with lazy expiry on read, a bounded periodic sweep, and a modelled memory count.
 import { assert } from '../shared/assert.js';
 import { itemRouteHashLatin1 } from '../shared/fnv.js';
 import { isValidMask } from '../shared/buckets.js';
-import type { Value } from '../protocol/values.js';
-import { UpdateOp, type Item, type Update } from '../protocol/messages/node.js';
-import type { VersionStamp } from './versions.js';
+import { UpdateOp, type Update } from '../protocol/messages/node.js';
+import { TICK_MAX } from './item-slots.js';
+import { BucketData, keyBytes, Table, type ItemInput, type StoredItem } from './bucket-data.js';
 
-/** An item; vEpoch and vSeq are its version (versions.ts), both 0 when unknown (a save file's items). */
-export interface StoredItem extends VersionStamp {
-  value: Value;
-  /** Absolute expiry in ms since 1970; 0 = never. */
-  expiresAtMs: number;
-  /** When the item was last written or read, in store ticks (the sampled LRU of memory-limit.ts). */
-  usedTick: number;
-}
+export { BucketData, Table, ENTRY_OVERHEAD_BYTES, MAP_OVERHEAD_BYTES, itemCostBytes } from './bucket-data.js';
+export type { ItemInput, StoredItem } from './bucket-data.js';
 
-/** What a caller gives put(): the store stamps the item itself. */
-export type ItemInput = Omit<StoredItem, 'usedTick'>;
-
-/**
- * The process memory one item costs, as a model calibrated against RSS (memory-limit.ts says how
- * it was measured): a fixed part per item (the item and value objects, the Buffer object and its
- * share of an 8 KiB pool slab, the Map entry, the key string's header, and the heap's free room
- * that V8 keeps beside live objects), plus the key and value bytes with the heap's room for them.
- */
-export const ITEM_OVERHEAD_BYTES = 600;
-/** Per byte of key and value (the bytes themselves plus the room V8 and malloc keep beside them). */
-export const ITEM_BYTE_FACTOR = 2.2;
-
-function valueSize(v: Value): number {
-  return v.t === 1 ? 4 : v.t === 2 ? 8 : v.v.length;
-}
-
-/** The modelled memory of one item (see ITEM_OVERHEAD_BYTES). */
-export function itemCostBytes(key: string, value: Value): number {
-  return ITEM_OVERHEAD_BYTES + Math.ceil((key.length + valueSize(value)) * ITEM_BYTE_FACTOR);
-}
-
-function itemSize(key: string, it: ItemInput): number {
-  return itemCostBytes(key, it.value);
-}
 
 /** The item of a bucket that eviction would take first there (memory-limit.ts). */
 export interface EvictionCandidate {
@@ -59,27 +29,12 @@ export function routeHash(map: string, key: string): number {
   return itemRouteHashLatin1(map, key);
 }
 
-/** One bucket's data on this node. */
-export class BucketData {
-  readonly items = new Map<string, StoredItem>();
-  readonly maps = new Map<string, Map<string, StoredItem>>();
-  /** Sequence number of the last update applied to this bucket (continues across owners). */
-  seq = 0;
-  itemCount = 0;
-
-  /** Every item of the bucket, maps included, visited live (items added meanwhile are visited too). */
-  *entries(): Generator<Item> {
-    for (const [key, it] of this.items) yield { map: '', key, expiresAtMs: it.expiresAtMs, value: it.value, vEpoch: it.vEpoch, vSeq: it.vSeq };
-    for (const [map, entries] of this.maps) {
-      for (const [key, it] of entries) yield { map, key, expiresAtMs: it.expiresAtMs, value: it.value, vEpoch: it.vEpoch, vSeq: it.vSeq };
-    }
-  }
-}
 
 export type ExpiredHandler = (bucket: number, map: string, key: string) => void;
 
 export class Store {
   private buckets: (BucketData | undefined)[];
+  /** The modelled memory of every held bucket (BucketData.bytes), kept up to date by each change. */
   approxBytes = 0;
   private sweepBucket = 0;
   /** Advances on every write and read hit: items' usedTick stamps order them by last use. */
@@ -104,6 +59,7 @@ export class Store {
     if (data === undefined) {
       data = new BucketData();
       this.buckets[b] = data;
+      this.approxBytes += data.bytes;
     }
     return data;
   }
@@ -117,7 +73,7 @@ export class Store {
   detach(b: number): BucketData | undefined {
     const data = this.buckets[b];
     if (data === undefined) return undefined;
-    this.approxBytes -= bucketBytes(data);
+    this.approxBytes -= data.bytes;
     this.buckets[b] = undefined;
     return data;
   }
@@ -127,7 +83,7 @@ export class Store {
     assert(b >= 0 && b <= this.mask, `bucket ${b} is outside mask ${this.mask}`);
     this.detach(b);
     this.buckets[b] = data;
-    this.approxBytes += bucketBytes(data);
+    this.approxBytes += data.bytes;
   }
 
   heldBuckets(): number[] {
@@ -157,72 +113,89 @@ export class Store {
   read(b: number, map: string, key: string, nowMs: number, onExpired: ExpiredHandler | null): StoredItem | undefined {
     const data = this.buckets[b];
     if (data === undefined) return undefined;
-    const table = map.length === 0 ? data.items : data.maps.get(map);
-    const it = table?.get(key);
-    if (it === undefined) return undefined;
-    if (isExpired(it, nowMs)) {
+    const s = data.table(map)?.index.get(key);
+    if (s === undefined) return undefined;
+    const sl = data.slots;
+    const exp = sl.expiresAt(s);
+    if (exp !== 0 && exp <= nowMs) {
       this.removeFrom(data, map, key);
       onExpired?.(b, map, key);
       return undefined;
     }
-    it.usedTick = ++this.tick;
-    return it;
+    const tick = this.nextTick();
+    sl.touch(s, tick);
+    return { value: sl.value(s), expiresAtMs: exp, usedTick: tick, vEpoch: sl.vEpoch(s), vSeq: sl.vSeq(s) };
   }
 
   /**
-   * Stores an item, stamped as just used. An item written again moves to the end of its table's
-   * order, so each table runs from the least recently written item (what eviction samples first).
+   * Stores an item, stamped as just used; its value's bytes are copied into the bucket's arena. An
+   * item written again keeps its place in its table's order (the order of first writes, which
+   * eviction samples first; the stamps rank the sampled items): moving it to the end would put
+   * the request's fresh key string in the table and leave the old one as old-generation garbage.
    */
   put(b: number, map: string, key: string, input: ItemInput): void {
     const data = this.hold(b);
-    let table: Map<string, StoredItem>;
+    const before = data.bytes;
+    let table: Table;
     if (map.length === 0) {
       table = data.items;
     } else {
       let m = data.maps.get(map);
       if (m === undefined) {
-        m = new Map();
+        m = new Table(data.slots);
         data.maps.set(map, m);
       }
       table = m;
     }
-    const old = table.get(key);
-    if (old === undefined) data.itemCount++;
-    else {
-      this.approxBytes -= itemSize(key, old);
-      table.delete(key);
+    const s = table.index.get(key);
+    if (s === undefined) {
+      table.index.set(key, data.slots.add(input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq));
+      data.itemCount++;
+      data.keyBytes += keyBytes(key);
+    } else {
+      data.slots.set(s, input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq);
     }
-    const it: StoredItem = { ...input, usedTick: ++this.tick };
-    table.set(key, it);
-    this.approxBytes += itemSize(key, it);
+    this.approxBytes += data.bytes - before;
+  }
+
+  /** The next last-use stamp; before the 32-bit stamps would wrap, all are halved (order kept). */
+  private nextTick(): number {
+    if (this.tick >= TICK_MAX) {
+      for (const d of this.buckets) d?.slots.halveTicks();
+      this.tick = this.tick >>> 1;
+    }
+    return ++this.tick;
   }
 
   /**
    * The item eviction would take first in bucket b: of the first `scanMax` items of each table (the
-   * least recently written) and the first item of each of the first `scanMax` maps, the least
+   * earliest first written) and the first item of each of the first `scanMax` maps, the least
    * recently used one; with `volatileOnly` only items that expire, and `byTtl` the one expiring
    * soonest. Undefined when the bucket has none. Bounded: at most about 2 * scanMax items are seen.
    */
   evictionCandidate(b: number, scanMax: number, volatileOnly: boolean, byTtl: boolean): EvictionCandidate | undefined {
     const data = this.buckets[b];
     if (data === undefined || data.itemCount === 0) return undefined;
+    const sl = data.slots;
     let best: EvictionCandidate | undefined;
-    const consider = (map: string, key: string, it: StoredItem): void => {
-      if (volatileOnly && it.expiresAtMs === 0) return;
-      const better = best === undefined || (byTtl ? it.expiresAtMs < best.expiresAtMs : it.usedTick < best.usedTick);
-      if (better) best = { map, key, usedTick: it.usedTick, expiresAtMs: it.expiresAtMs };
+    const consider = (map: string, key: string, s: number): void => {
+      const exp = sl.expiresAt(s);
+      const used = sl.usedTick(s);
+      if (volatileOnly && exp === 0) return;
+      const better = best === undefined || (byTtl ? exp < best.expiresAtMs : used < best.usedTick);
+      if (better) best = { map, key, usedTick: used, expiresAtMs: exp };
     };
     let seen = 0;
-    for (const [key, it] of data.items) {
+    for (const [key, s] of data.items.index) {
       if (seen++ >= scanMax) break;
-      consider('', key, it);
+      consider('', key, s);
     }
     let maps = 0;
-    for (const [map, entries] of data.maps) {
+    for (const [map, t] of data.maps) {
       if (maps++ >= scanMax) break;
       let inMap = 0;
-      for (const [key, it] of entries) {
-        consider(map, key, it);
+      for (const [key, s] of t.index) {
+        consider(map, key, s);
         if (++inMap >= (volatileOnly ? scanMax : 1)) break;
       }
     }
@@ -236,13 +209,16 @@ export class Store {
   }
 
   private removeFrom(data: BucketData, map: string, key: string): boolean {
-    const table = map.length === 0 ? data.items : data.maps.get(map);
-    const old = table?.get(key);
-    if (table === undefined || old === undefined) return false;
-    table.delete(key);
+    const table = data.table(map);
+    const s = table?.index.get(key);
+    if (table === undefined || s === undefined) return false;
+    const before = data.bytes;
+    table.index.delete(key);
+    data.slots.free(s);
     data.itemCount--;
-    this.approxBytes -= itemSize(key, old);
+    data.keyBytes -= keyBytes(key);
     if (map.length > 0 && table.size === 0) data.maps.delete(map);
+    this.approxBytes += data.bytes - before;
     return true;
   }
 
@@ -268,11 +244,7 @@ export class Store {
     const data = this.buckets[b];
     const m = data?.maps.get(map);
     if (data === undefined || m === undefined) return false;
-    for (const [key, it] of m) {
-      this.approxBytes -= itemSize(key, it);
-      data.itemCount--;
-    }
-    data.maps.delete(map);
+    for (const key of [...m.keys()]) this.removeFrom(data, map, key);
     return true;
   }
 
@@ -313,11 +285,16 @@ export class Store {
       const data = this.buckets[b];
       if (data === undefined || !owned(b)) continue;
       const expired: [string, string][] = [];
-      for (const it of data.entries()) {
-        looked++;
-        if (it.expiresAtMs !== 0 && it.expiresAtMs <= nowMs) expired.push([it.map, it.key]);
-        if (looked >= itemsMax) break;
-      }
+      const visit = (map: string, t: Table): void => {
+        for (const [key, s] of t.index) {
+          if (looked >= itemsMax) return;
+          looked++;
+          const exp = data.slots.expiresAt(s);
+          if (exp !== 0 && exp <= nowMs) expired.push([map, key]);
+        }
+      };
+      visit('', data.items);
+      for (const [map, t] of data.maps) visit(map, t);
       for (const [map, key] of expired) {
         if (this.removeFrom(data, map, key)) {
           removed++;
@@ -339,24 +316,17 @@ export class Store {
     for (let ob = 0; ob <= oldMask; ob++) {
       const data = old[ob];
       if (data === undefined) continue;
+      this.approxBytes -= data.bytes;
       for (let nb = ob; nb <= newMask; nb += oldMask + 1) this.hold(nb).seq = data.seq;
-      for (const [key, it] of data.items) this.moveIn(routeHash('', key) & newMask, '', key, it);
-      for (const [map, entries] of data.maps) {
-        const nb = routeHash(map, '') & newMask;
-        for (const [key, it] of entries) this.moveIn(nb, map, key, it);
-      }
+      const sl = data.slots;
+      const moveAll = (map: string, t: Table, nb: number | null): void => {
+        for (const [key, s] of t.index) {
+          const to = nb ?? (routeHash('', key) & newMask) >>> 0;
+          this.put(to, map, key, { value: sl.value(s), expiresAtMs: sl.expiresAt(s), vEpoch: sl.vEpoch(s), vSeq: sl.vSeq(s) });
+        }
+      };
+      moveAll('', data.items, null);
+      for (const [map, t] of data.maps) moveAll(map, t, (routeHash(map, '') & newMask) >>> 0);
     }
   }
-
-  private moveIn(b: number, map: string, key: string, it: StoredItem): void {
-    this.approxBytes -= itemSize(key, it);
-    this.put(b >>> 0, map, key, it);
-  }
-}
-
-function bucketBytes(data: BucketData): number {
-  let n = 0;
-  for (const [key, it] of data.items) n += itemSize(key, it);
-  for (const entries of data.maps.values()) for (const [key, it] of entries) n += itemSize(key, it);
-  return n;
 }

@@ -1,0 +1,344 @@
+// One bucket's items stored compactly: per-item metadata in typed-array columns indexed by a slot
+// number, and value bytes in append-only arenas (a few large Buffers), compacted when dead bytes pile up.
+//
+// BACKGROUND: an item kept as objects (item, value, Buffer, its 8 KiB pool share) costs ~420 B of
+// RSS for a 100-byte value and is 4 heap objects the GC marks again on every major collection.
+// BEHAVIOR: here an item is a slot number: its type, value place, expiry, last use and version
+// live in columns (SLOT_BYTES a slot), its value bytes in an arena chunk. value() hands string and
+// binary values out as views of their chunk, and marks the slot VIEWED: bytes once handed out are
+// never rewritten, so a view stays valid (e.g. queued in a socket) after the item is overwritten,
+// removed or compacted: such an overwrite appends, and compaction copies live values into fresh
+// chunks and drops the old ones (the GC frees a chunk once no view holds it). Bytes never handed
+// out are rewritten in place by a value no longer than them: a key written again and again with
+// values of one size, and not read in between, makes no dead bytes, no compaction and no garbage
+// chunks for the GC. A value of OWN_CHUNK_BYTES or more gets a chunk of its own, freed when the
+// value goes. An int takes no arena bytes (it sits in the offset column); a long is 8 arena bytes,
+// decoded on the way out (never a view).
+import { assert } from '../shared/assert.js';
+import type { Value } from '../protocol/values.js';
+
+/**
+ * The first arena chunk of a bucket; later ones grow with the bucket (CHUNK_GROWTH_DIVISOR-th of
+ * its arena bytes), so the current chunk's unused room averages half that share of the bucket.
+ */
+export const CHUNK_MIN_BYTES = 4096;
+export const CHUNK_MAX_BYTES = 1 << 20;
+/** 8 left 7-8% of a 10 KiB fill's arena unused, 16 about half as much (bench/notes-S.md). */
+const CHUNK_GROWTH_DIVISOR = 16;
+/** Values this long or longer get a chunk of their own. */
+export const OWN_CHUNK_BYTES = 64 * 1024;
+/** Compaction runs when dead bytes pass both this and half the live bytes. */
+export const COMPACT_MIN_DEAD_BYTES = 64 * 1024;
+/** Bytes of column per slot: type 1, chunk 2, offset 4, length 4, expiry 8, last use 4, epoch 4, seq 8. */
+export const SLOT_BYTES = 35;
+/** Last-use ticks are 32-bit: the store halves them all (halveTicks) before its tick passes this. */
+export const TICK_MAX = 0xffffffff;
+const SLOTS_MIN = 16;
+/** Chunk column value of a value with no arena bytes (an int, an empty string). */
+const NO_CHUNK = 0xffff;
+const EMPTY = Buffer.alloc(0);
+/** Bits of the type column: the type tag, and whether the slot's bytes were handed out as a view. */
+const TYPE_MASK = 0x7;
+const VIEWED = 0x80;
+
+export class ItemSlots {
+  private capacity = 0;
+  /** 0 = free slot, else the value's type tag (1 int, 2 long, 3 string, 4 binary), | VIEWED. */
+  private type = new Uint8Array(0);
+  private chunkOf = new Uint16Array(0);
+  /** Offset in the chunk; for an int, the int itself (through i32); for a free slot, the next free slot. */
+  private off = new Uint32Array(0);
+  private i32 = new Int32Array(this.off.buffer);
+  private len = new Uint32Array(0);
+  private expires = new Float64Array(0);
+  private used = new Uint32Array(0);
+  private epoch = new Uint32Array(0);
+  private seqs = new Float64Array(0);
+  /** Slots ever handed out (the rest of the columns is unused room). */
+  private top = 0;
+  private freeHead = -1;
+  /** Slots in use. */
+  count = 0;
+
+  private chunks: (Buffer | null)[] = [];
+  private chunkLive: number[] = [];
+  private freeChunks: number[] = [];
+  private cur = -1;
+  private curPos = 0;
+  /** Sum of the chunks' sizes. */
+  arenaBytes = 0;
+  /** Bytes of live values in the chunks. */
+  liveBytes = 0;
+  /** Times this bucket's arena was compacted (tests and stats). */
+  compactions = 0;
+
+  /** Bytes held: arena chunks plus the columns' room. */
+  get bytes(): number {
+    return this.arenaBytes + this.capacity * SLOT_BYTES;
+  }
+
+  /** A new slot holding the item. */
+  add(value: Value, expiresAtMs: number, usedTick: number, vEpoch: number, vSeq: number): number {
+    let s = this.freeHead;
+    if (s >= 0) this.freeHead = this.off[s] === 0xffffffff ? -1 : this.off[s]!;
+    else {
+      if (this.top === this.capacity) this.grow();
+      s = this.top++;
+    }
+    this.count++;
+    this.expires[s] = expiresAtMs;
+    this.used[s] = usedTick;
+    this.epoch[s] = vEpoch;
+    this.seqs[s] = vSeq;
+    this.store(s, value);
+    return s;
+  }
+
+  /** Frees slot s and its value's bytes. */
+  free(s: number): void {
+    this.check(s);
+    this.release(s);
+    this.type[s] = 0;
+    this.off[s] = this.freeHead < 0 ? 0xffffffff : this.freeHead;
+    this.freeHead = s;
+    this.count--;
+    this.maybeCompact();
+  }
+
+  typeOf(s: number): number {
+    return this.type[s]! & TYPE_MASK;
+  }
+  expiresAt(s: number): number {
+    return this.expires[s]!;
+  }
+  usedTick(s: number): number {
+    return this.used[s]!;
+  }
+  touch(s: number, tick: number): void {
+    this.used[s] = tick;
+  }
+  vEpoch(s: number): number {
+    return this.epoch[s]!;
+  }
+  vSeq(s: number): number {
+    return this.seqs[s]!;
+  }
+  /** Length of the value's bytes (4 for an int). */
+  valueBytes(s: number): number {
+    return (this.type[s]! & TYPE_MASK) === 1 ? 4 : this.len[s]!;
+  }
+
+  /** The value: string and binary bytes are a view of the arena, never rewritten from now on (see above). */
+  value(s: number): Value {
+    this.check(s);
+    const t = this.type[s]! & TYPE_MASK;
+    if (t === 1) return { t: 1, v: this.i32[s]! };
+    const n = this.len[s]!;
+    if (n === 0) return { t: t as 3 | 4, v: EMPTY };
+    const chunk = this.chunks[this.chunkOf[s]!]!;
+    const at = this.off[s]!;
+    if (t === 2) return { t: 2, v: chunk.readBigInt64BE(at) };
+    this.type[s] = t | VIEWED;
+    return { t: t as 3 | 4, v: chunk.subarray(at, at + n) };
+  }
+
+  private check(s: number): void {
+    assert(s >= 0 && s < this.top && this.type[s] !== 0, `slot ${s} is not in use`);
+  }
+
+  private grow(): void {
+    // Growth by a quarter: the unused room averages an eighth of the columns (a bucket's columns are a
+    // few hundred KiB at most, so the copies stay cheap).
+    const cap = Math.max(SLOTS_MIN, Math.ceil(this.capacity * 1.25));
+    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: T, make: (n: number) => T): T => {
+      const next = make(cap);
+      next.set(old);
+      return next;
+    };
+    this.type = widen(this.type, (n) => new Uint8Array(n));
+    this.chunkOf = widen(this.chunkOf, (n) => new Uint16Array(n));
+    this.off = widen(this.off, (n) => new Uint32Array(n));
+    this.i32 = new Int32Array(this.off.buffer);
+    this.len = widen(this.len, (n) => new Uint32Array(n));
+    this.expires = widen(this.expires, (n) => new Float64Array(n));
+    this.used = widen(this.used, (n) => new Uint32Array(n));
+    this.epoch = widen(this.epoch, (n) => new Uint32Array(n));
+    this.seqs = widen(this.seqs, (n) => new Float64Array(n));
+    this.capacity = cap;
+  }
+
+  /** Writes value's type and place into slot s (its bytes into the arena). */
+  private store(s: number, value: Value): void {
+    this.type[s] = value.t;
+    if (value.t === 1) {
+      this.i32[s] = value.v;
+      this.chunkOf[s] = NO_CHUNK;
+      this.len[s] = 0;
+      return;
+    }
+    const n = value.t === 2 ? 8 : value.v.length;
+    this.len[s] = n;
+    if (n === 0) {
+      this.chunkOf[s] = NO_CHUNK;
+      this.off[s] = 0;
+      return;
+    }
+    const c = this.reserve(n);
+    const chunk = this.chunks[c]!;
+    const at = c === this.cur ? this.curPos : 0;
+    if (value.t === 2) chunk.writeBigInt64BE(value.v, at);
+    else chunk.set(value.v, at);
+    if (c === this.cur) this.curPos += n;
+    this.chunkOf[s] = c;
+    this.off[s] = at;
+    this.chunkLive[c]! += n;
+    this.liveBytes += n;
+  }
+
+  /** The chunk n bytes go to: the current one if they fit, a new current one, or one of their own. */
+  private reserve(n: number): number {
+    if (n >= OWN_CHUNK_BYTES) return this.newChunk(n);
+    if (this.cur >= 0 && this.curPos + n <= this.chunks[this.cur]!.length) return this.cur;
+    const size = Math.min(CHUNK_MAX_BYTES, Math.max(CHUNK_MIN_BYTES, n, roundUp(this.arenaBytes / CHUNK_GROWTH_DIVISOR, CHUNK_MIN_BYTES)));
+    const c = this.newChunk(size);
+    const old = this.cur;
+    this.cur = c;
+    this.curPos = 0;
+    if (old >= 0 && this.chunkLive[old] === 0) this.dropChunk(old);
+    return c;
+  }
+
+  private newChunk(size: number): number {
+    const c = this.freeChunks.length > 0 ? this.freeChunks.pop()! : this.chunks.length;
+    assert(c < NO_CHUNK, 'too many arena chunks in one bucket');
+    this.chunks[c] = Buffer.allocUnsafeSlow(size);
+    this.chunkLive[c] = 0;
+    this.arenaBytes += size;
+    return c;
+  }
+
+  private dropChunk(c: number): void {
+    this.arenaBytes -= this.chunks[c]!.length;
+    this.chunks[c] = null;
+    this.chunkLive[c] = 0;
+    this.freeChunks.push(c);
+  }
+
+  /** Forgets slot s's bytes (they become dead; a chunk left with none is dropped at once). */
+  private release(s: number): void {
+    const n = this.len[s]!;
+    const c = this.chunkOf[s]!;
+    if ((this.type[s]! & TYPE_MASK) === 1 || n === 0 || c === NO_CHUNK) return;
+    this.chunkLive[c]! -= n;
+    this.liveBytes -= n;
+    if (this.chunkLive[c] === 0 && c !== this.cur) this.dropChunk(c);
+  }
+
+  /**
+   * Overwrites slot s with a new value and metadata: in place when the old bytes were never handed
+   * out as a view and the new ones fit in them (the rest of them becomes dead), else appended (the
+   * old bytes become dead, and stay as they are for the views of them).
+   */
+  set(s: number, value: Value, expiresAtMs: number, usedTick: number, vEpoch: number, vSeq: number): void {
+    this.check(s);
+    this.expires[s] = expiresAtMs;
+    this.used[s] = usedTick;
+    this.epoch[s] = vEpoch;
+    this.seqs[s] = vSeq;
+    const t = this.type[s]!;
+    const had = this.len[s]!;
+    const n = value.t === 1 ? 0 : value.t === 2 ? 8 : value.v.length;
+    if (t !== 1 && (t & VIEWED) === 0 && value.t !== 1 && n > 0 && n <= had) {
+      const c = this.chunkOf[s]!;
+      const chunk = this.chunks[c]!;
+      if (value.t === 2) chunk.writeBigInt64BE(value.v, this.off[s]!);
+      else chunk.set(value.v, this.off[s]!);
+      this.type[s] = value.t;
+      this.len[s] = n;
+      this.chunkLive[c]! -= had - n;
+      this.liveBytes -= had - n;
+      if (n === had) return;
+    } else {
+      this.release(s);
+      this.store(s, value);
+    }
+    this.maybeCompact();
+  }
+
+  /** Dead bytes: in chunks, neither live nor the current chunk's unused room. */
+  get deadBytes(): number {
+    const room = this.cur >= 0 ? this.chunks[this.cur]!.length - this.curPos : 0;
+    return this.arenaBytes - this.liveBytes - room;
+  }
+
+  private maybeCompact(): void {
+    const dead = this.deadBytes;
+    if (dead > COMPACT_MIN_DEAD_BYTES && dead > this.liveBytes / 2) this.compact();
+  }
+
+  /**
+   * Copies every live value below OWN_CHUNK_BYTES into one fresh chunk (or a few, past
+   * CHUNK_MAX_BYTES) and drops the old chunks; values with a chunk of their own keep it. Bounded
+   * by the bucket's live bytes, and runs only after at least half as many dead bytes were made.
+   */
+  compact(): void {
+    let small = 0;
+    for (let s = 0; s < this.top; s++) if ((this.type[s]! & TYPE_MASK) > 1 && this.len[s]! < OWN_CHUNK_BYTES) small += this.len[s]!;
+    const old = this.chunks;
+    this.chunks = [];
+    this.chunkLive = [];
+    this.freeChunks = [];
+    this.arenaBytes = 0;
+    this.liveBytes = 0;
+    this.cur = -1;
+    this.curPos = 0;
+    if (small > 0) {
+      this.cur = this.newChunk(Math.min(CHUNK_MAX_BYTES, Math.max(CHUNK_MIN_BYTES, roundUp(small + (small >>> 4), 256))));
+    }
+    const moved = new Map<number, number>();
+    for (let s = 0; s < this.top; s++) {
+      const n = this.len[s]!;
+      if ((this.type[s]! & TYPE_MASK) <= 1 || n === 0) continue;
+      const from = old[this.chunkOf[s]!]!;
+      if (n >= OWN_CHUNK_BYTES) {
+        let c = moved.get(this.chunkOf[s]!);
+        if (c === undefined) {
+          c = this.chunks.length;
+          this.chunks.push(from);
+          this.chunkLive.push(0);
+          this.arenaBytes += from.length;
+          moved.set(this.chunkOf[s]!, c);
+        }
+        this.chunkOf[s] = c;
+        this.chunkLive[c]! += n;
+        this.liveBytes += n;
+        continue;
+      }
+      const at = this.off[s]!;
+      const c = this.reserve(n);
+      const pos = this.curPos;
+      this.type[s] = this.type[s]! & TYPE_MASK; // its new bytes were never handed out
+      this.chunks[c]!.set(from.subarray(at, at + n), pos);
+      this.curPos += n;
+      this.chunkOf[s] = c;
+      this.off[s] = pos;
+      this.chunkLive[c]! += n;
+      this.liveBytes += n;
+    }
+    this.compactions++;
+  }
+
+  /** Halves every last-use tick (the store's tick is about to pass TICK_MAX): their order stays. */
+  halveTicks(): void {
+    for (let s = 0; s < this.top; s++) this.used[s] = this.used[s]! >>> 1;
+  }
+
+  /** Every slot in use, in slot order (tests). */
+  *slots(): Generator<number> {
+    for (let s = 0; s < this.top; s++) if (this.type[s] !== 0) yield s;
+  }
+}
+
+function roundUp(n: number, unit: number): number {
+  return Math.ceil(n / unit) * unit;
+}
