@@ -7,7 +7,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_PATH, processCpuSec } from './node-proc.js';
+import { CLI_PATH, listeningAddr, processCpuSec } from './node-proc.js';
 
 export { processCpuSec };
 const here = dirname(fileURLToPath(import.meta.url));
@@ -105,16 +105,6 @@ async function startRedis(): Promise<Server> {
     await sleep(20);
   }
   return server;
-}
-
-/** The address in the node's JSON log line {"msg":"listening","addr":...}, else null. */
-function listeningAddr(line: string): string | null {
-  try {
-    const j = JSON.parse(line) as { msg?: unknown; addr?: unknown };
-    return j.msg === 'listening' && typeof j.addr === 'string' ? j.addr : null;
-  } catch {
-    return null;
-  }
 }
 
 async function startOurs(): Promise<Server> {

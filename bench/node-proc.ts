@@ -49,7 +49,8 @@ export async function startBenchNode(joinAddr?: string, extraArgs: readonly stri
   return node;
 }
 
-function listeningAddr(line: string): string | null {
+/** The address in the node's JSON log line {"msg":"listening","addr":...}, else null. */
+export function listeningAddr(line: string): string | null {
   try {
     const parsed = JSON.parse(line) as { msg?: unknown; addr?: unknown };
     return parsed.msg === 'listening' && typeof parsed.addr === 'string' ? parsed.addr : null;
