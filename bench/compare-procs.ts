@@ -4,6 +4,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,20 +119,12 @@ async function startOurs(): Promise<Server> {
     server.addr = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`the node did not log 'listening' in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
       proc.once('exit', () => reject(new Error(`the node exited before listening: ${stderr.join('')}`)));
-      let buf = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          const addr = listeningAddr(line);
-          if (addr !== null) {
-            clearTimeout(timer);
-            resolve(addr);
-          }
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        const addr = listeningAddr(line);
+        if (addr !== null) {
+          clearTimeout(timer);
+          resolve(addr);
         }
-        if (buf.length > 65536) buf = '';
       });
     });
   } catch (e) {
@@ -182,18 +175,11 @@ export function startLoad(planJson: string): LoadProc {
   };
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a JSON line: a stray print, dropped
-      }
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    try {
+      push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a JSON line: a stray print, dropped
     }
   });
   let closed = false;
