@@ -7,12 +7,15 @@
 // new primary writes only once every data member has answered a heartbeat sent after the take-over
 // was broadcast. A link delivers in order, so such an answer means that member holds the new entry
 // and will decide above its epoch; a member that cannot answer (the cut) keeps the bucket unwritten
-// here until the failure detector settles who is gone. Reads are served at once: this node holds
-// the data. The wait is one heartbeat interval in the ordinary case.
+// here until the failure detector settles who is gone. A member learnt after the take-over needs
+// no answer: its new link carried the whole table first (a restarted node rejoining at once must
+// not hold the take-overs of its own old incarnation's buckets). Reads are served at once: this
+// node holds the data. The wait is one heartbeat interval in the ordinary case.
 import type { Clock } from '../shared/clock.js';
 
-/** What confirming needs of a member: the send time of the latest heartbeat it answered. */
+/** What confirming needs of a member: when this node learnt of it, and the send time of the latest heartbeat it answered. */
 export interface Answerer {
+  readonly addedMs: number;
   readonly answeredOriginMs: number;
 }
 
@@ -35,7 +38,8 @@ export class TakeOverConfirmations {
   confirmed(b: number): boolean {
     const at = this.takenAtMs.get(b);
     if (at === undefined) return true;
-    for (const m of this.dataMembers()) if (m.answeredOriginMs <= at) return false;
+    // A member learnt after the take-over was sent the whole table when its link was made.
+    for (const m of this.dataMembers()) if (m.addedMs <= at && m.answeredOriginMs <= at) return false;
     this.takenAtMs.delete(b);
     return true;
   }

@@ -17,7 +17,7 @@ class StepClock {
 
 test('confirmed only once every member answered a heartbeat sent after the take-over', () => {
   const clock = new StepClock(1000);
-  const members: { answeredOriginMs: number }[] = [{ answeredOriginMs: 990 }, { answeredOriginMs: 995 }];
+  const members: { addedMs: number; answeredOriginMs: number }[] = [{ addedMs: 0, answeredOriginMs: 990 }, { addedMs: 0, answeredOriginMs: 995 }];
   const c = new TakeOverConfirmations(clock, () => members as readonly Answerer[]);
   assert.equal(c.confirmed(7), true, 'a bucket never taken over needs nothing');
   c.note([7, 9]);
@@ -40,11 +40,24 @@ test('a node alone confirms at once; a later take-over of the same bucket waits 
   const c = new TakeOverConfirmations(clock, () => members);
   c.note([1]);
   assert.equal(c.confirmed(1), true, 'no member to tell');
-  const m = { answeredOriginMs: 10 };
+  const m = { addedMs: 0, answeredOriginMs: 10 };
   members.push(m);
   clock.advance(100);
   c.note([1]);
   assert.equal(c.confirmed(1), false);
   m.answeredOriginMs = 101;
   assert.equal(c.confirmed(1), true);
+});
+
+test('a member learnt after the take-over needs no answer: its new link carried the whole table', () => {
+  const clock = new StepClock(500);
+  const old = { addedMs: 0, answeredOriginMs: 490 };
+  const members: Answerer[] = [old];
+  const c = new TakeOverConfirmations(clock, () => members);
+  c.note([3]);
+  clock.advance(10);
+  members.push({ addedMs: 510, answeredOriginMs: Number.NEGATIVE_INFINITY });
+  assert.equal(c.confirmed(3), false, 'the member there at the take-over has not answered since');
+  old.answeredOriginMs = 505;
+  assert.equal(c.confirmed(3), true, 'the newcomer is not waited for');
 });
