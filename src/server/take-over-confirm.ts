@@ -38,8 +38,9 @@ export class TakeOverConfirmations {
   confirmed(b: number): boolean {
     const at = this.takenAtMs.get(b);
     if (at === undefined) return true;
-    // A member learnt after the take-over was sent the whole table when its link was made.
-    for (const m of this.dataMembers()) if (m.addedMs <= at && m.answeredOriginMs <= at) return false;
+    // A member learnt after the take-over, or in the same step (a new incarnation whose hello ended
+    // its predecessor: the take-over ran first), was sent the whole table when its link was made.
+    for (const m of this.dataMembers()) if (m.addedMs < at && m.answeredOriginMs <= at) return false;
     this.takenAtMs.delete(b);
     return true;
   }
