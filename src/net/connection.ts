@@ -63,15 +63,6 @@ const SUB_BATCH_BYTES = 64 * 1024;
  */
 export const SHARED_BYTES_MIN = 8 * 1024;
 
-/**
- * A chunk this long filled Node's whole read buffer (64 KiB): libuv reads the socket again at once,
- * in the same poll phase. Replies to it are then flushed after that phase (setImmediate), together
- * with the replies to the chunks that follow, instead of one write per chunk (bench/notes-W.md:
- * per 10 KB set at 50 in flight, about a tenth less node CPU and a quarter less client CPU).
- * Shorter chunks (one request in flight, small pipelines) are answered in the same tick, as before.
- */
-const FULL_READ_BYTES = 64 * 1024;
-
 /** How long a closing connection waits for its peer to take the rest before it is destroyed. */
 const CLOSE_TIMEOUT_MS = 5000;
 
@@ -88,8 +79,6 @@ export class Connection<S extends ByteStream = ByteStream> {
   private pauseReadOnOutput: boolean;
   private readonly outputMaxBytes: number;
   private flushScheduled = false;
-  /** The chunk being decoded filled the read buffer (FULL_READ_BYTES): more is read in this poll phase. */
-  private fullRead = false;
   private closing = false;
   private closedFlag = false;
   private readPausedForOutput = false;
@@ -242,8 +231,7 @@ export class Connection<S extends ByteStream = ByteStream> {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    if (this.fullRead) this.clock.setImmediate(this.flushSoon);
-    else this.clock.soon(this.flushSoon);
+    this.clock.soon(this.flushSoon);
   }
 
   /** flush() as a callback made once, not one closure per batch. */
@@ -294,9 +282,7 @@ export class Connection<S extends ByteStream = ByteStream> {
       return;
     }
     this.bytesIn += chunk.length;
-    this.fullRead = chunk.length >= FULL_READ_BYTES;
     this.decode(chunk);
-    this.fullRead = false;
   }
 
   /**
