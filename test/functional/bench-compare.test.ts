@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, makeTempDir, waitFor } from '../helpers/nodes.js';
+import type { RunRecord } from '../../bench/compare-run.js';
 
 after(cleanup);
 
@@ -37,20 +38,8 @@ interface Stat {
   max: number;
   n: number;
 }
-interface Run {
-  case: string;
-  system: string;
-  round: number;
-  ok: boolean;
-  error?: string;
-  serverPid: number;
-  loadPid: number;
-  ops: number;
-  serverCpuUsPerOp: number;
-  loadCpuUsPerOp: number;
-  rssBytesPerItem?: number;
-  statsBytesPerItem?: number;
-}
+/** One run as the harness writes it to its JSON (bench/compare-run.ts). */
+type Run = RunRecord;
 interface Summary {
   name: string;
   kind: string;
