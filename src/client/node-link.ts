@@ -29,7 +29,8 @@ export type Push =
 export interface LinkOwner {
   onLinkReady(link: NodeLink): void;
   /** The connection is gone; `orphans` are the requests it held (queued or in flight). */
-  onLinkDown(link: NodeLink, orphans: Request[], why: string): void;
+  /** The connection closed: `inFlight` were written on it, `queued` waited for its handshake. */
+  onLinkDown(link: NodeLink, inFlight: Request[], queued: Request[], why: string): void;
   /** A reply to `req`; the frame's payload is valid only during the call. */
   onReply(link: NodeLink, req: Request, frame: Frame): void;
   onPush(link: NodeLink, push: Push): void;
@@ -94,7 +95,7 @@ export class NodeLink implements RequestHolder {
     this.helloId = this.takeId();
     clientHello.encode(conn.begin(Cmd.clientHello, 0, this.helloId), {
       version: PROTOCOL_VERSION,
-      features: Feature.richPushes | Feature.goodbyePush,
+      features: Feature.richPushes | Feature.goodbyePush | Feature.unorderedReplies,
     });
     conn.end();
     // Pipelined behind the hello: the login; the node holds what follows until it is decided.
@@ -344,15 +345,16 @@ export class NodeLink implements RequestHolder {
     this.authId = 0;
     this.capsId = 0;
     this.goodbyeDone?.();
-    const orphans: Request[] = [];
-    for (const r of this.waiting) if (!r.done) orphans.push(r);
-    this.waiting = [];
+    // Written on this connection (lost with it), and merely waiting for its handshake (not sent here).
+    const inFlight: Request[] = [];
     for (const r of this.pending.values()) {
       r.link = null;
-      orphans.push(r);
+      inFlight.push(r);
     }
     this.pending.clear();
-    this.owner.onLinkDown(this, orphans, why);
+    const queued = this.waiting.filter((r) => !r.done);
+    this.waiting = [];
+    this.owner.onLinkDown(this, inFlight, queued, why);
     if (!this.closed && !this.retired) this.scheduleReconnect();
   }
 

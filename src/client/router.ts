@@ -218,22 +218,26 @@ export class Router implements LinkOwner, TopologyHost {
     this.scheduleParkedFlush();
   }
 
-  onLinkDown(link: NodeLink, orphans: Request[], why: string): void {
+  onLinkDown(link: NodeLink, inFlight: Request[], queued: Request[], why: string): void {
     if (this.probe?.link === link) this.probe.done(why);
-    this.opts.logger.debug({ node: link.addr, why, orphans: orphans.length }, 'link down');
+    this.opts.logger.debug({ node: link.addr, why, inFlight: inFlight.length, queued: queued.length }, 'link down');
     if (this.state === 'closing' || this.state === 'closed') {
-      for (const r of orphans) this.fail(r, new ClusterError('CLOSED', 'the client is closed'));
+      for (const r of [...inFlight, ...queued]) this.fail(r, new ClusterError('CLOSED', 'the client is closed'));
       return;
     }
     // A refused login refuses every request that waited for it (the credentials are wrong here).
     if (link.loginError !== null) {
-      for (const r of orphans) this.fail(r, link.loginError);
+      for (const r of [...inFlight, ...queued]) this.fail(r, link.loginError);
       return;
     }
     // The plain commands are idempotent: resend to the current owner, until the deadline; a request
-    // that keeps losing its link is the likely cause (a node that refuses it) and fails. An atomic
-    // write that may have landed is not sent again (isRetrySafe).
-    for (const r of orphans) {
+    // that keeps losing the connection it was written on is the likely cause (a node that refuses
+    // it) and fails. An atomic write that may have landed is not sent again (isRetrySafe). A request
+    // that only waited for the handshake lost nothing: it is routed again. BACKGROUND: a get in
+    // flight at a node's kill -9 failed NOT_CONNECTED within a second, each refused reconnect to the
+    // dead address counted as a loss (test/fault/restart.test.ts).
+    for (const r of queued) this.dispatch(r);
+    for (const r of inFlight) {
       const lost = r.unsureSends > 0 ? ++r.linkLosses : 0;
       if (r.unsureSends > 0 && (!isRetrySafe(r.cmd) || lost > MAX_LINK_LOSSES)) {
         this.fail(r, isWrite(r.cmd)

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, ClusterError } from '../../src/index.js';
-import { backupsOutOfStep, cleanup, exitCodeOf, startNode, type NodeProcess } from '../helpers/nodes.js';
+import { backupsOutOfStep, cleanup, exitCodeOf, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 import { startCluster, waitForGoalState } from '../helpers/cluster.js';
 
 after(cleanup);
@@ -112,4 +112,35 @@ test('the client survives a graceful stop (SIGINT) and restart of a node on the 
     n.signal('SIGINT');
     assert.equal(await exitCodeOf(n, EXIT_WAIT_MS), 0, 'the node exits 0 after SIGINT');
   }, true);
+});
+
+test('a get in flight when its node is killed waits through reconnects that fail until the node answers again', { timeout: 120_000 }, async () => {
+  const node = await startNode();
+  let linkDowns = 0;
+  const countDowns = (_: object, msg?: string): void => {
+    if (msg === 'link down') linkDowns++;
+  };
+  const logger = { debug: countDowns, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const c = new Cluster({ seeds: [node.addr], requestTimeoutMs: 60_000, logger });
+  await c.connect();
+  let back: NodeProcess | null = null;
+  try {
+    await c.set('in-flight', 'v');
+    node.signal('SIGSTOP'); // the get is written on the connection and stays unanswered
+    const got = c.get('in-flight');
+    node.signal('SIGKILL');
+    await node.exited;
+    // Its successor listens but answers nothing yet: the kernel accepts each reconnect, and the
+    // handshake times out with the get queued behind it, never written.
+    back = await startNode({ listen: node.addr });
+    back.signal('SIGSTOP');
+    const downsBefore = linkDowns;
+    await waitFor('four reconnects that time out', () => (linkDowns >= downsBefore + 4 ? true : undefined), 60_000, 20);
+    back.signal('SIGCONT');
+    // A node killed alone kept nothing: the get finds no item, and does not fail.
+    assert.equal(await got, null);
+  } finally {
+    back?.signal('SIGCONT');
+    await c.close();
+  }
 });
