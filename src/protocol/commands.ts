@@ -143,6 +143,8 @@ export function errorCodeName(code: number): string {
 export const Feature = {
   richPushes: 1,
   goodbyePush: 2,
+  /** The client matches replies by request id: the node may write each reply once it is ready, out of request order. */
+  unorderedReplies: 4,
 } as const;
 
 /** Flags of the data commands. */

@@ -36,7 +36,7 @@ import type { RequestMeter } from './request-meter.js';
 /** Largest frame payload accepted from a connection that has not logged in (or proven the secret). */
 export const LOGIN_FRAME_BYTES_MAX = 4096;
 
-const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'stats', 'table', 'legacy', 'node_auth'];
+const CAPABILITIES = ['client_hello', 'rich_pushes', 'goodbye_push', 'typed_values', 'maps', 'expiry', 'full_wait', 'unordered_replies', 'stats', 'table', 'legacy', 'node_auth'];
 
 /** The connection proved the cluster secret, logged in, or said its hello where no login is needed. */
 function handshakeDone(s: ClientSession): boolean {
@@ -308,7 +308,7 @@ export class FrontDoor {
     if (this.node.leaving) return this.redirectHello(s, frame);
     if (s.peer !== null) return s.failinfo(frame, ErrorCode.badRequest, 'a node connection cannot say client_hello');
     s.kind = 'rich';
-    s.features = hello.features & (Feature.richPushes | Feature.goodbyePush);
+    s.features = hello.features & (Feature.richPushes | Feature.goodbyePush | Feature.unorderedReplies);
     s.ack(frame);
     for (const m of this.node.members.dataMembers()) s.pushServerInfo(m.addr);
   }

@@ -1,5 +1,6 @@
-// A primary paused (SIGSTOP) long enough to be declared dead, then resumed (SIGCONT): it must not
-// accept writes for the buckets it lost, and nothing written meanwhile may be overwritten.
+// A node paused (SIGSTOP): as a primary declared dead, once resumed it must not accept writes for
+// the buckets it lost, and nothing written meanwhile may be overwritten; as a backup, a full-wait
+// write waiting for it holds no other reply on the client's connection.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster } from '../../src/index.js';
@@ -58,6 +59,42 @@ test('a paused primary declared dead does not take writes after it resumes', asy
     await waitForGoalState(addrs, 30000);
   } finally {
     paused.proc.kill('SIGCONT');
+    await c.close();
+  }
+});
+
+/** The first key whose bucket has this primary and whose backup passes the test. */
+function keyOf(c: Cluster, primary: string, backupOk: (backup: string) => boolean): string {
+  const t = c.bucketTable();
+  for (let i = 0; i < 100_000; i++) {
+    const key = `order-${i}`;
+    const b = fnv1aUtf8(key) & t.mask;
+    if (t.primaries[b] === primary && backupOk(t.backups[b]!)) return key;
+  }
+  throw new Error(`no key with primary ${primary} and such a backup`);
+}
+
+test('a full-wait write waiting for its paused backup holds no reply to a later request on the same connection', async () => {
+  const nodes = await startCluster(3);
+  const addrs = nodes.map((n) => n.addr);
+  await waitForGoalState(addrs);
+  const [primary, paused] = [nodes[0]!, nodes[1]!];
+  const c = new Cluster({ seeds: [primary.addr], requestTimeoutMs: 30_000 }); // full wait: the default
+  await c.connect();
+  let write: Promise<unknown> = Promise.resolve();
+  try {
+    const waitingKey = keyOf(c, primary.addr, (b) => b === paused.addr);
+    const otherKey = keyOf(c, primary.addr, (b) => b !== paused.addr);
+    await c.set(otherKey, 'other');
+    paused.proc.kill('SIGSTOP');
+    let writeSettled = false;
+    write = c.set(waitingKey, 'waits').finally(() => (writeSettled = true));
+    // Sent behind the write on the one connection to the primary; answered at once by the node.
+    assert.equal(await c.get(otherKey), 'other');
+    assert.equal(writeSettled, false, 'the get was answered only once the write before it was (replies held in request order)');
+  } finally {
+    paused.proc.kill('SIGCONT');
+    await write.catch(() => undefined);
     await c.close();
   }
 });
