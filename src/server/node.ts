@@ -37,18 +37,20 @@ import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
 import { RequestMeter } from './request-meter.js';
 import { MemoryLimit, MEMORY_CHECK_INTERVAL_MS } from './memory-limit.js';
+import { writeSaveOnDisk, type SaveWriter } from './save-on-leave.js';
 
-
-/** Where a node gets its time and randomness. */
+/** Where a node gets its time, randomness, network and save file. */
 export interface NodeEnv {
   readonly clock: Clock;
   readonly random: Random;
   readonly transport: Transport;
+  /** Writes the save file of a node that leaves holding buckets it could not hand over (shutdown.ts). */
+  readonly writeSave: SaveWriter;
   /** Told of every write this node applies as a bucket's primary, and of every entry it commits naming itself primary (the simulator's one-writer check). */
   readonly observeWrite?: WriteObserver;
 }
 
-const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom, transport: realTransport };
+const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom, transport: realTransport, writeSave: writeSaveOnDisk };
 
 export class ClusterNode {
   me = '';

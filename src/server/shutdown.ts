@@ -2,16 +2,11 @@
 // backups where they exist, copying data where not), let clients move, say goodbye, close.
 // The last node of a cluster writes the save file instead. Every wait is bounded.
 import { sleep } from '../shared/clock.js';
-import { existsSync } from 'node:fs';
-import { rename, mkdir, link, copyFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { Cmd } from '../protocol/commands.js';
 import { CopyRole, NodeRole, bucketRef } from '../protocol/messages/node.js';
 import { address as addressCodec } from '../protocol/messages/legacy.js';
 import type { Item } from '../protocol/messages/node.js';
 import type { ClusterNode } from './node.js';
-import { writeSaveFile } from './savefile.js';
-import { stamp } from './loaded-save.js';
 import type { Member } from './members.js';
 
 const MOVE_RETRY_DELAY_MS = 50;
@@ -160,31 +155,10 @@ export class Shutdown {
   private async save(buckets: number[]): Promise<void> {
     const node = this.node;
     this.phase = 'writing the save file';
-    const items = this.itemsOf(buckets);
+    let epochFloor = 0;
+    for (let b = 0; b < node.table.size; b++) epochFloor = Math.max(epochFloor, node.table.get(b).epoch);
     try {
-      await mkdir(dirname(node.opts.savefile), { recursive: true });
-      if (node.badSavefileIgnored && existsSync(node.opts.savefile)) {
-        const aside = `${node.opts.savefile}.damaged-${stamp(Date.now())}`;
-        await rename(node.opts.savefile, aside);
-        node.log.warn({ file: node.opts.savefile, movedTo: aside }, 'the unreadable save file was moved aside, not overwritten');
-      } else if (existsSync(node.opts.savefile)) {
-        // The file this run loaded (still in place: loaded-save.ts), or one it did not load (it
-        // joined a cluster): kept under another name too, and still whole at its own path until
-        // the new one replaces it in one rename.
-        const loaded = node.loadedSave?.held === true;
-        const kept = loaded ? node.loadedSave!.keptName() : `${node.opts.savefile}.previous-${stamp(Date.now())}`;
-        await link(node.opts.savefile, kept)
-          .catch(() => copyFile(node.opts.savefile, kept))
-          .then(() => loaded
-            ? node.log.info({ file: node.opts.savefile, keptAs: kept }, 'the save file loaded at start is kept beside the newer one')
-            : node.log.warn({ file: node.opts.savefile, keptAs: kept }, 'an earlier save file this node did not load is kept'))
-          .catch((error: unknown) => node.log.error({ file: node.opts.savefile, err: String(error) }, 'could not keep the earlier save file; it is replaced'));
-      }
-      let epochFloor = 0;
-      for (let b = 0; b < node.table.size; b++) epochFloor = Math.max(epochFloor, node.table.get(b).epoch);
-      const r = await writeSaveFile(node.opts.savefile, items, Date.now(), epochFloor);
-      await node.loadedSave?.superseded();
-      node.log.info({ file: node.opts.savefile, items: r.items, bytes: r.bytes }, 'save file written');
+      await node.env.writeSave(node, this.itemsOf(buckets), epochFloor);
     } catch (error) {
       node.log.error({ file: node.opts.savefile, err: String(error) }, 'save file could not be written');
     }
