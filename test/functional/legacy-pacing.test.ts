@@ -5,6 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup, startNode, waitFor, type NodeProcess } from '../helpers/nodes.js';
 import { OriginalClient } from '../helpers/original-client.js';
+import { inGoalState } from '../helpers/cluster.js';
 import { C, fnv, getPayload, int, R, RawClient, setIntPayload } from '../helpers/raw.js';
 import { Cmd } from '../../src/protocol/commands.js';
 
@@ -69,12 +70,15 @@ test('an original client stays connected while a node joins and the mask widens:
   await c.hello();
   await c.until('4 hashmask pushes', () => c.hashmasksSeen >= 4);
   const n2 = await startNode({ nodes: [n1.addr] });
-  // The node's own table, once the cluster settled (mask widened to 8 buckets, each with a backup).
+  // The node's own table, once the cluster settled (mask widened to 8 buckets, balanced, each with a
+  // backup, nothing moving: a bucket in a hand-over answers retryLater, which the round trips below
+  // do not expect).
   const table = await waitFor(
     'the widened table settled, and the client was told all of it',
     async () => {
       const t = await tableOf(n1.addr);
       if (t.mask < 0x7 || t.entries.some((e) => e.backup === '' || e.primary === '')) return undefined;
+      if (!(await inGoalState([n1.addr, n2.addr], t.mask + 1))) return undefined;
       const want = t.entries.map((e) => (e.primary === n1.addr ? 0 : e.backup === n1.addr ? 1 : -1));
       return c.mask === t.mask && want.every((l, b) => c.levels[b] === l) ? t : undefined;
     },
