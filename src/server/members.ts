@@ -240,22 +240,27 @@ export class Membership {
     answerHeartbeat(this.node, this.suspicion, this.members.get(link.addr), link, frame, hb);
   }
 
+  /** Adds members new here, then tells every linked member: what one learns, all do (seed 3877: B never learnt of a node that rejoined through A). */
   onMembers(list: nodeMsg.MemberInfo[]): void {
+    let learnt = false;
     for (const info of list) {
       if (info.addr === this.node.me || info.role !== NodeRole.data) continue;
       if (this.dead.has(memberKey(info.addr, info.incarnation))) continue;
       const m = this.members.get(info.addr);
       if (m === undefined) {
         this.addMember(info);
+        learnt = true;
       } else if (m.incarnation === 0n) {
         m.incarnation = info.incarnation;
       } else if (info.incarnation > m.incarnation) {
         this.declareDead(m, 'a newer incarnation was reported');
         this.addMember(info);
+        learnt = true;
       } else if (info.incarnation === m.incarnation && info.state === MemberState.leaving && m.state !== MemberState.leaving) {
         this.onShuttingDown(info.addr);
       }
     }
+    if (learnt) this.gossipMembers();
   }
 
   onMemberGone(link: PeerLink, msg: nodeMsg.MemberGoneMsg): void {
