@@ -5,7 +5,7 @@
 // virtual-time deadline. Every write's outcome goes to the Ledger (ledger.ts).
 import { Connection } from '../net/connection.js';
 import { Reader, type Writer } from '../protocol/codec.js';
-import { Cmd, ErrorCode, PROTOCOL_VERSION, Reply, WriteFlag, errorCodeName } from '../protocol/commands.js';
+import { Cmd, ErrorCode, Feature, PROTOCOL_VERSION, Reply, WriteFlag, errorCodeName } from '../protocol/commands.js';
 import * as data from '../protocol/messages/data.js';
 import * as legacy from '../protocol/messages/legacy.js';
 import * as nodeMsg from '../protocol/messages/node.js';
@@ -254,7 +254,9 @@ export class SimClient {
         for (const done of waiting) done({ kind: 'lost' });
       },
     });
-    const hello = await this.send(link, Cmd.clientHello, (w) => data.clientHello.encode(w, { version: PROTOCOL_VERSION, features: 0 }));
+    // Replies matched by request id, as the project's client does: each may come once it is ready.
+    const features = Feature.unorderedReplies;
+    const hello = await this.send(link, Cmd.clientHello, (w) => data.clientHello.encode(w, { version: PROTOCOL_VERSION, features }));
     if (hello.kind !== 'reply' || hello.command !== Reply.ack) {
       conn.close('client_hello not acknowledged');
       return null;
