@@ -28,7 +28,6 @@ export type Push =
 
 export interface LinkOwner {
   onLinkReady(link: NodeLink): void;
-  /** The connection is gone; `orphans` are the requests it held (queued or in flight). */
   /** The connection closed: `inFlight` were written on it, `queued` waited for its handshake. */
   onLinkDown(link: NodeLink, inFlight: Request[], queued: Request[], why: string): void;
   /** A reply to `req`; the frame's payload is valid only during the call. */

@@ -221,13 +221,10 @@ export class Router implements LinkOwner, TopologyHost {
   onLinkDown(link: NodeLink, inFlight: Request[], queued: Request[], why: string): void {
     if (this.probe?.link === link) this.probe.done(why);
     this.opts.logger.debug({ node: link.addr, why, inFlight: inFlight.length, queued: queued.length }, 'link down');
-    if (this.state === 'closing' || this.state === 'closed') {
-      for (const r of [...inFlight, ...queued]) this.fail(r, new ClusterError('CLOSED', 'the client is closed'));
-      return;
-    }
+    const closed = this.state === 'closing' || this.state === 'closed';
     // A refused login refuses every request that waited for it (the credentials are wrong here).
-    if (link.loginError !== null) {
-      for (const r of [...inFlight, ...queued]) this.fail(r, link.loginError);
+    if (closed || link.loginError !== null) {
+      for (const r of [...inFlight, ...queued]) this.fail(r, closed ? new ClusterError('CLOSED', 'the client is closed') : link.loginError!);
       return;
     }
     // The plain commands are idempotent: resend to the current owner, until the deadline; a request

@@ -2,13 +2,13 @@
 // may receive (paced for hello clients, push-pacer.ts), and its replies: kept in request order even
 // when some wait (full wait on the backup, a login being checked), or, for a client that announced
 // the unordered replies feature, each written once it is ready.
-import assert from 'node:assert/strict';
 import type { Connection } from '../net/connection.js';
 import type { Frame } from '../protocol/header.js';
 import { Cmd, Feature, Reply } from '../protocol/commands.js';
 import { failinfo, address as addressCodec, hashmask } from '../protocol/messages/legacy.js';
 import { bucketOwner, type BucketEntry } from '../protocol/messages/node.js';
 import { MAX_PENDING_REPLIES_PER_CONNECTION } from '../shared/limits.js';
+import { assert } from '../shared/assert.js';
 import type { Writer } from '../protocol/codec.js';
 import type { NodeAuthTranscript } from '../protocol/node-auth.js';
 import type { NodeIdentity } from '../net/node-handshake.js';

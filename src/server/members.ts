@@ -13,7 +13,7 @@ import type { Frame } from '../protocol/header.js';
 import { Cmd, ErrorCode } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { PeerLink } from './peer-link.js';
-import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, type Member } from './membership/member.js';
+import { MEMBER_CALL_TIMEOUT_MS as CALL_TIMEOUT_MS, memberKey, newMember, type Member } from './membership/member.js';
 import { Suspicions } from './membership/suspicion.js';
 import { SplitHealer } from './membership/healing.js';
 import { Dialer, nodeDialParams } from './membership/dialer.js';
@@ -167,23 +167,7 @@ export class Membership {
   }
 
   private addMember(info: nodeMsg.MemberInfo): Member {
-    const m: Member = {
-      ...info,
-      link: null,
-      lastHeardMs: this.node.clock.nowMs(),
-      primaries: 0,
-      backups: 0,
-      transferring: 0,
-      dialing: false,
-      nextDialMs: this.node.clock.nowMs() + (this.node.me < info.addr ? 0 : 1000),
-      dialFailures: 0,
-      addedMs: this.node.clock.nowMs(),
-      answeredOriginMs: Number.NEGATIVE_INFINITY,
-      refusedAtMs: undefined,
-      reportedSuspects: new Set(),
-      reportedAtMs: Number.NEGATIVE_INFINITY,
-      reportedViewSize: 0,
-    };
+    const m = newMember(info, this.node.clock.nowMs(), this.node.me < info.addr);
     this.healer.forget(info.addr);
     this.members.set(info.addr, m);
     if (info.role === NodeRole.data && this.node.me < info.addr) this.node.clock.setImmediate(() => this.node.safely('dial', () => this.dialIfUnlinked(info.addr)));

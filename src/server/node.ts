@@ -2,9 +2,8 @@
 // migration and balancing together, and owns the decisions that touch several of them
 // (what a table change means here, what a member's death means here; who serves a bucket is
 // routing.ts's decision over this node's routeView).
-import { realClock, type Clock, type Timer } from '../shared/clock.js';
-import { realTransport, type Listening, type Transport } from '../net/transport.js';
-import { realRandom, type Random } from '../shared/random.js';
+import type { Clock, Timer } from '../shared/clock.js';
+import type { Listening, Transport } from '../net/transport.js';
 import { Cmd } from '../protocol/commands.js';
 import * as nodeMsg from '../protocol/messages/node.js';
 import { normalizeAddress } from '../shared/address.js';
@@ -16,7 +15,6 @@ import { statsDoc } from './stats-doc.js';
 import { ownershipViewOf, takeOverOrphans, type OwnershipView } from './ownership.js';
 import { LostBuckets } from './lost-buckets.js';
 import { TakeOverConfirmations } from './take-over-confirm.js';
-import type { WriteObserver } from './replication.js';
 import { TableMerge } from './table-merge.js';
 import { Admission } from './admission.js';
 import { NodeTls } from './tls-state.js';
@@ -37,20 +35,9 @@ import type { LoadedSave } from './loaded-save.js';
 import type { NodeStats } from './node-stats.js';
 import { RequestMeter } from './request-meter.js';
 import { MemoryLimit, MEMORY_CHECK_INTERVAL_MS } from './memory-limit.js';
-import { writeSaveOnDisk, type SaveWriter } from './save-on-leave.js';
+import { REAL_ENV, newIncarnation, type NodeEnv } from './node-env.js';
 
-/** Where a node gets its time, randomness, network and save file. */
-export interface NodeEnv {
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly transport: Transport;
-  /** Writes the save file of a node that leaves holding buckets it could not hand over (shutdown.ts). */
-  readonly writeSave: SaveWriter;
-  /** Told of every write this node applies as a bucket's primary, and of every entry it commits naming itself primary (the simulator's one-writer check). */
-  readonly observeWrite?: WriteObserver;
-}
-
-const REAL_ENV: NodeEnv = { clock: realClock, random: realRandom, transport: realTransport, writeSave: writeSaveOnDisk };
+export type { NodeEnv } from './node-env.js';
 
 export class ClusterNode {
   me = '';
@@ -394,8 +381,4 @@ export class ClusterNode {
   statsDoc(): Record<string, unknown> {
     return statsDoc(this);
   }
-}
-
-function newIncarnation(env: NodeEnv): bigint {
-  return (BigInt(Math.floor(env.clock.wallMs())) << 16n) | BigInt(env.random.int(0, 65536));
 }

@@ -1,6 +1,6 @@
 // The save file a leaving node writes on disk: an earlier file at the path is kept beside the new
 // one (or moved aside when it was unreadable at start), then the new one replaces it in one rename
-// (savefile.ts). The node gets this from its environment (node.ts NodeEnv.writeSave), so the
+// (savefile.ts). The node gets this from its environment (node-env.ts NodeEnv.writeSave), so the
 // simulator, whose time is virtual, passes one that touches no disk.
 import { existsSync } from 'node:fs';
 import { rename, mkdir, link, copyFile } from 'node:fs/promises';

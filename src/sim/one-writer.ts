@@ -2,7 +2,7 @@
 // (one incarnation) accepts writes, and no node writes at an epoch below one already written (a
 // primary that goes on after another took the bucket at a higher epoch). Either is two primaries
 // that both believe they own the bucket (split brain). Fed by the nodes' write observer
-// (NodeEnv.observeWrite), at the moment each write is applied, in the simulator's one timeline.
+// (node-env.ts NodeEnv.observeWrite), at the moment each write is applied, in the simulator's one timeline.
 
 /** Distinct bucket@epoch pairs remembered at most; past it the check stops (and says so). */
 const PAIRS_MAX = 1_000_000;

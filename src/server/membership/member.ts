@@ -1,5 +1,6 @@
 // A member as this node sees it: its identity, its link, what it last said of its load, and what
-// failure detection keeps about it. Shared by the membership parts; no behaviour here.
+// failure detection keeps about it, and how a newly learnt one starts. Shared by the membership parts.
+import type { MemberInfo } from '../../protocol/messages/node.js';
 import type { PeerLink } from '../peer-link.js';
 
 export interface Member {
@@ -26,6 +27,30 @@ export interface Member {
   reportedAtMs: number;
   /** Data nodes in its view, itself included, as its latest heartbeat or reply said (0 until one came). */
   reportedViewSize: number;
+}
+
+/**
+ * A member just learnt (`nowMs`): heard now, nothing answered or reported yet. `dialFirst`: this
+ * node has the lower address and dials at once; the other side waits a second before it dials.
+ */
+export function newMember(info: MemberInfo, nowMs: number, dialFirst: boolean): Member {
+  return {
+    ...info,
+    link: null,
+    lastHeardMs: nowMs,
+    primaries: 0,
+    backups: 0,
+    transferring: 0,
+    dialing: false,
+    nextDialMs: nowMs + (dialFirst ? 0 : 1000),
+    dialFailures: 0,
+    addedMs: nowMs,
+    answeredOriginMs: Number.NEGATIVE_INFINITY,
+    refusedAtMs: undefined,
+    reportedSuspects: new Set(),
+    reportedAtMs: Number.NEGATIVE_INFINITY,
+    reportedViewSize: 0,
+  };
 }
 
 /** Bound on every node-to-node call of the membership parts. */
