@@ -234,6 +234,14 @@ export class Writer {
     this.segStart = this.pos;
   }
 
+  /** A string of n raw bytes copied from src at start (no view of src is made). */
+  strCopy(src: Buffer, start: number, n: number): void {
+    this.ensure(4 + n);
+    this.buf.writeInt32BE(n, this.pos);
+    src.copy(this.buf, this.pos + 4, start, start + n);
+    this.pos += 4 + n;
+  }
+
   /** A string given as raw bytes. */
   strBytes(b: Uint8Array): void {
     const n = b.length;

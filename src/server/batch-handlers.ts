@@ -2,14 +2,15 @@
 // applied and answered on its own, in input order) and scan (one page of one bucket's keys, in
 // byte order after a cursor key). Who serves a bucket is routing.ts's decision, asked per key.
 import type { Frame } from '../protocol/header.js';
-import { Reader, DecodeError } from '../protocol/codec.js';
+import { Reader, DecodeError, type Writer } from '../protocol/codec.js';
+import { ValueType } from '../protocol/values.js';
 import { Cmd, ErrorCode, Reply, WriteFlag } from '../protocol/commands.js';
 import * as batch from '../protocol/messages/batch.js';
 import { KeyStatus, type KeyAnswer } from '../protocol/messages/batch.js';
 import { UpdateOp, type Update } from '../protocol/messages/node.js';
 import type { Connection } from '../net/connection.js';
 import type { ClientSession } from './client-session.js';
-import { decideRoute, type RouteOp } from './routing.js';
+import { atOneInstant, decideRoute, type RouteOp, type RouteView } from './routing.js';
 import { isExpired, routeHash } from './store.js';
 import { isValidMask } from '../shared/buckets.js';
 import { outcomeOfError } from './request-meter.js';
@@ -50,8 +51,8 @@ function dispatch(node: BatchHost, s: ClientSession, frame: Frame, r: Reader): v
 }
 
 /** The answer for a key whose bucket this node does not serve now, or null when it does. */
-function notServed(node: BatchHost, b: number, op: RouteOp): KeyAnswer | null {
-  const d = decideRoute(node.routeView, b, op);
+function notServed(node: BatchHost, view: RouteView, b: number, op: RouteOp): KeyAnswer | null {
+  const d = decideRoute(view, b, op);
   if (d.kind === 'serve') return null;
   node.stats.redirects++;
   if (d.kind === 'redirect') return { s: KeyStatus.elsewhere, addr: d.to };
@@ -65,25 +66,37 @@ const DONE: KeyAnswer = { s: KeyStatus.ok };
 const FULL: KeyAnswer = { s: KeyStatus.error, code: ErrorCode.batchFull, message: 'the batch reply is full; send this key again' };
 
 function onMget(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MgetMsg): void {
+  const w = s.beginReply(frame, Reply.batch);
+  if (w === null) return s.send(frame, Reply.batch, (w2) => writeMget(node, m, w2));
+  writeMget(node, m, w);
+  s.conn.end();
+}
+
+/**
+ * The payload of an mget's reply, written as each key is read: a served key's value goes from
+ * the store into w with no object made for it (the batch read's hot path).
+ */
+function writeMget(node: BatchHost, m: batch.MgetMsg, w: Writer): void {
   const now = node.clock.wallMs();
-  const answers: KeyAnswer[] = [];
-  let bytes = 0;
+  const view = atOneInstant(node.routeView);
+  const { store, stats, onExpired } = node;
+  w.i32(m.keys.length);
+  const start = w.frameBytes;
   for (const key of m.keys) {
-    if (bytes > BATCH_REPLY_BYTES_MAX) {
-      answers.push(FULL);
+    if (w.frameBytes - start > BATCH_REPLY_BYTES_MAX) {
+      batch.writeAnswer(w, 'mget', FULL);
       continue;
     }
-    const b = node.store.bucketOf(m.map, key);
-    let a = notServed(node, b, 'read');
-    if (a === null) {
-      node.stats.reads++;
-      const it = node.store.read(b, m.map, key, now, node.onExpired);
-      a = { s: KeyStatus.ok, value: it === undefined ? null : it.value };
+    const b = store.bucketOf(m.map, key);
+    const a = notServed(node, view, b, 'read');
+    if (a !== null) {
+      batch.writeAnswer(w, 'mget', a);
+      continue;
     }
-    bytes += batch.answerBytes(a);
-    answers.push(a);
+    stats.reads++;
+    w.i32(KeyStatus.ok);
+    if (!store.writeValueOf(b, m.map, key, now, onExpired, w)) w.i32(ValueType.none);
   }
-  s.send(frame, Reply.batch, (w) => batch.batchReply.encode(w, 'mget', answers));
 }
 
 /** Publishes each key's change; replies once every full-wait key is on the backup (or failed there). */
@@ -152,9 +165,10 @@ function onMset(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MsetMs
   if (at === undefined) return;
   const fullWait = (m.flags & WriteFlag.fullWait) !== 0;
   const tally = new WriteTally(node, s, frame, 'mset', fullWait, new Array<KeyAnswer>(m.entries.length));
+  const view = atOneInstant(node.routeView);
   m.entries.forEach((e, i) => {
     const b = node.store.bucketOf(m.map, e.key);
-    const a = notServed(node, b, writeOp(m.flags));
+    const a = notServed(node, view, b, writeOp(m.flags));
     if (a !== null) {
       tally.answers[i] = a;
       return;
@@ -180,9 +194,10 @@ function onMdelete(node: BatchHost, s: ClientSession, frame: Frame, m: batch.Mde
   const now = node.clock.wallMs();
   const fullWait = (m.flags & WriteFlag.fullWait) !== 0;
   const tally = new WriteTally(node, s, frame, 'mdelete', fullWait, new Array<KeyAnswer>(m.keys.length));
+  const view = atOneInstant(node.routeView);
   m.keys.forEach((key, i) => {
     const b = node.store.bucketOf(m.map, key);
-    const a = notServed(node, b, writeOp(m.flags));
+    const a = notServed(node, view, b, writeOp(m.flags));
     if (a !== null) {
       tally.answers[i] = a;
       return;
@@ -215,7 +230,7 @@ function onScan(node: BatchHost, s: ClientSession, frame: Frame, m: batch.ScanMs
   // The client's mask may be wider than this node's (a client table is never narrower than 256
   // buckets): its bucket is then the part of this node's bucket whose keys hash to it.
   const b = m.bucket & mask;
-  const d = notServed(node, b, 'read');
+  const d = notServed(node, node.routeView, b, 'read');
   if (d !== null) {
     if (d.s === KeyStatus.elsewhere) s.tryElsewhere(frame, d.addr);
     else if (d.s === KeyStatus.error) s.failinfo(frame, d.code, d.message);

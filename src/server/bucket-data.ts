@@ -4,6 +4,7 @@ import type { Value } from '../protocol/values.js';
 import type { Item } from '../protocol/messages/node.js';
 import type { VersionStamp } from './versions.js';
 import { ItemSlots, SLOT_BYTES } from './item-slots.js';
+import { ENTRY_BYTES, KeyIndex } from './key-index.js';
 
 /**
  * An item as read() hands it out: a fresh object each time (the store keeps slots, not objects);
@@ -23,17 +24,21 @@ export interface StoredItem extends VersionStamp {
 export type ItemInput = Omit<StoredItem, 'usedTick'>;
 
 /**
- * The memory model (memory-limit.ts uses it for --max-memory and `stats`): a bucket's arena chunks
- * and slot columns are counted as allocated (item-slots.ts: measured, not modelled), and each entry
- * adds ENTRY_OVERHEAD_BYTES plus its key string's characters rounded up to 8 bytes. The overhead is
- * the Map entry (3 words and half a bucket word per place of the table, which holds 1 to 2 places
- * per entry), the key string's 16-byte header, and the free room V8 keeps beside a heap of that
- * size. CALIBRATED with bench/mem-store.ts (fresh node, 3 s of 10k-key sets first, then RSS growth
- * while 1M items of 100 bytes with 10-byte keys were loaded: 251 B per item, of which arena and
- * columns 146 MiB and the entries' heap ~95 B each; bench/notes-S.md): 72 counted 234 B per item
- * (7% under RSS), 88 meets RSS there.
+ * The memory model (memory-limit.ts uses it for --max-memory and `stats`): a bucket's arena chunks,
+ * slot records and key indexes are counted as allocated (item-slots.ts, key-index.ts: measured,
+ * not modelled), each item adds ALLOCATOR_SLACK_BYTES, and each map MAP_OVERHEAD_BYTES. What one
+ * more item will cost (itemCostBytes, asked before a write) is modelled: its slot, value bytes,
+ * key bytes and index entry, with the room the arrays keep to grow (ENTRY_MODEL_BYTES).
  */
-export const ENTRY_OVERHEAD_BYTES = 88;
+/** An index entry's record and order number, its share of the table and the arrays' room to grow, about. */
+export const ENTRY_MODEL_BYTES = Math.ceil(ENTRY_BYTES * 1.25) + 8;
+/**
+ * RSS an item costs beyond the arrays that hold it: the allocator's free room left by the records
+ * and indexes as they grew (each growth frees the smaller copy, which malloc keeps for reuse).
+ * CALIBRATED with `npm run bench:compare -- --cases mem-100b-1m` (1M items of 100 B, 10-byte
+ * keys): the arrays counted 197 B per item where RSS grew 242 B.
+ */
+export const ALLOCATOR_SLACK_BYTES = 40;
 /** Memory of a map beyond its entries: its Table, Map and name (a rough constant: maps are few). */
 export const MAP_OVERHEAD_BYTES = 256;
 
@@ -41,19 +46,14 @@ function valueSize(v: Value): number {
   return v.t === 1 ? 0 : v.t === 2 ? 8 : v.v.length;
 }
 
-/** The modelled bytes of an entry beyond its slot and value bytes. */
-export function keyBytes(key: string): number {
-  return ENTRY_OVERHEAD_BYTES + ((key.length + 7) & ~7);
-}
-
 /** The modelled memory one more item adds (what a write asks the memory limit for). */
 export function itemCostBytes(key: string, value: Value): number {
-  return keyBytes(key) + SLOT_BYTES + valueSize(value);
+  return ENTRY_MODEL_BYTES + ALLOCATOR_SLACK_BYTES + key.length + SLOT_BYTES + valueSize(value);
 }
 
 /** One table of a bucket (its plain items, or one map): key -> slot, in order of first write. */
 export class Table implements Iterable<[string, StoredItem]> {
-  readonly index = new Map<string, number>();
+  readonly index = new KeyIndex();
   constructor(private readonly slots: ItemSlots) {}
 
   get size(): number {
@@ -63,7 +63,7 @@ export class Table implements Iterable<[string, StoredItem]> {
   /** The item of key, expired or not (read() is the lookup that expires). */
   get(key: string): StoredItem | undefined {
     const s = this.index.get(key);
-    return s === undefined ? undefined : itemAt(this.slots, s);
+    return s < 0 ? undefined : itemAt(this.slots, s);
   }
 
   has(key: string): boolean {
@@ -71,7 +71,7 @@ export class Table implements Iterable<[string, StoredItem]> {
   }
 
   keys(): IterableIterator<string> {
-    return this.index.keys();
+    return this.index.keyList();
   }
 
   *[Symbol.iterator](): Generator<[string, StoredItem]> {
@@ -91,12 +91,12 @@ export class BucketData {
   /** Sequence number of the last update applied to this bucket (continues across owners). */
   seq = 0;
   itemCount = 0;
-  /** The entries' modelled bytes beyond slots and arena (keyBytes of each key). */
-  keyBytes = 0;
+  /** Bytes of every table's key index (kept by the store as it adds and deletes keys). */
+  indexBytes = this.items.index.bytes;
 
-  /** The bucket's modelled memory (see ENTRY_OVERHEAD_BYTES). */
+  /** The bucket's memory (see MAP_OVERHEAD_BYTES). */
   get bytes(): number {
-    return this.slots.bytes + this.keyBytes + this.maps.size * MAP_OVERHEAD_BYTES;
+    return this.slots.bytes + this.indexBytes + this.itemCount * ALLOCATOR_SLACK_BYTES + this.maps.size * MAP_OVERHEAD_BYTES;
   }
 
   /** Every item of the bucket, maps included, visited live (items added meanwhile are visited too). */

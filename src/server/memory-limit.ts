@@ -7,9 +7,9 @@
 // limit on RSS alone would evict everything in a burst of writes.
 // BEHAVIOR: used = the process's RSS measured at start, before any data (code, libraries, buffers:
 // about 75 MiB), plus the store's figure (store.ts approxBytes): every held bucket's arena chunks
-// and slot columns as allocated (item-slots.ts), dead bytes until compaction included, plus per
-// entry a calibrated overhead and its key's characters (bucket-data.ts ENTRY_OVERHEAD_BYTES), for
-// primaries, backups and copies alike. Measured with bench/mem-store.ts (bench/notes-S.md) on a
+// slot records and key indexes as allocated (item-slots.ts, key-index.ts), dead bytes until
+// compaction or rebuild included, plus a calibrated allocator allowance per item (bucket-data.ts
+// ALLOCATOR_SLACK_BYTES), for primaries, backups and copies alike. Measured with bench/mem-store.ts (bench/notes-S.md) on a
 // fresh node loaded with 1M items of 100 bytes: used grows within a few % of RSS, and stays so
 // while every item is rewritten (a value not read since it was written is rewritten in place).
 // NOT YET MET: used within 10% of RSS after deletes and expiries: the figure falls at once, RSS

@@ -66,6 +66,23 @@ export function routeViewOf(node: {
   };
 }
 
+/**
+ * view with its lease read once: for a batch, whose keys are all decided at one instant. BACKGROUND:
+ * the lease check reads the clock and every member; done per key it was a tenth of an mget's cost.
+ */
+export function atOneInstant(view: RouteView): RouteView {
+  let lease: boolean | undefined;
+  return {
+    me: view.me,
+    owners: (b) => view.owners(b),
+    isFrozen: (b) => view.isFrozen(b),
+    isIncoming: (b) => view.isIncoming(b),
+    leaseValid: () => (lease ??= view.leaseValid()),
+    awaitsBackup: (b) => view.awaitsBackup(b),
+    takeOverConfirmed: (b) => view.takeOverConfirmed(b),
+  };
+}
+
 const SERVE: RouteDecision = { kind: 'serve' };
 const NO_OWNER: RouteDecision = { kind: 'noOwner' };
 const RETRY: Record<RetryReason, RouteDecision> = {

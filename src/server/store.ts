@@ -5,10 +5,11 @@ import { assert } from '../shared/assert.js';
 import { itemRouteHashLatin1 } from '../shared/fnv.js';
 import { isValidMask } from '../shared/buckets.js';
 import { UpdateOp, type Update } from '../protocol/messages/node.js';
+import type { Writer } from '../protocol/codec.js';
 import { TICK_MAX } from './item-slots.js';
-import { BucketData, keyBytes, Table, type ItemInput, type StoredItem } from './bucket-data.js';
+import { BucketData, Table, type ItemInput, type StoredItem } from './bucket-data.js';
 
-export { BucketData, Table, ENTRY_OVERHEAD_BYTES, MAP_OVERHEAD_BYTES, itemCostBytes } from './bucket-data.js';
+export { BucketData, Table, ENTRY_MODEL_BYTES, MAP_OVERHEAD_BYTES, itemCostBytes } from './bucket-data.js';
 export type { ItemInput, StoredItem } from './bucket-data.js';
 
 
@@ -113,18 +114,39 @@ export class Store {
   read(b: number, map: string, key: string, nowMs: number, onExpired: ExpiredHandler | null): StoredItem | undefined {
     const data = this.buckets[b];
     if (data === undefined) return undefined;
-    const s = data.table(map)?.index.get(key);
-    if (s === undefined) return undefined;
+    const s = this.liveSlot(data, b, map, key, nowMs, onExpired);
+    if (s < 0) return undefined;
+    const sl = data.slots;
+    return { value: sl.value(s), expiresAtMs: sl.expiresAt(s), usedTick: sl.usedTick(s), vEpoch: sl.vEpoch(s), vSeq: sl.vSeq(s) };
+  }
+
+  /**
+   * read() for a reply: writes the item's value in its wire form into w and answers true, or
+   * writes nothing and answers false when there is no such item. Makes no object per item (the
+   * batch read's hot path).
+   */
+  writeValueOf(b: number, map: string, key: string, nowMs: number, onExpired: ExpiredHandler | null, w: Writer): boolean {
+    const data = this.buckets[b];
+    if (data === undefined) return false;
+    const s = this.liveSlot(data, b, map, key, nowMs, onExpired);
+    if (s < 0) return false;
+    data.slots.writeValue(s, w);
+    return true;
+  }
+
+  /** The slot of a live item, stamped as just used; -1 when there is none (an expired one is removed). */
+  private liveSlot(data: BucketData, b: number, map: string, key: string, nowMs: number, onExpired: ExpiredHandler | null): number {
+    const s = data.table(map)?.index.get(key) ?? -1;
+    if (s < 0) return -1;
     const sl = data.slots;
     const exp = sl.expiresAt(s);
     if (exp !== 0 && exp <= nowMs) {
       this.removeFrom(data, map, key);
       onExpired?.(b, map, key);
-      return undefined;
+      return -1;
     }
-    const tick = this.nextTick();
-    sl.touch(s, tick);
-    return { value: sl.value(s), expiresAtMs: exp, usedTick: tick, vEpoch: sl.vEpoch(s), vSeq: sl.vSeq(s) };
+    sl.touch(s, this.nextTick());
+    return s;
   }
 
   /**
@@ -144,14 +166,16 @@ export class Store {
       if (m === undefined) {
         m = new Table(data.slots);
         data.maps.set(map, m);
+        data.indexBytes += m.index.bytes;
       }
       table = m;
     }
     const s = table.index.get(key);
-    if (s === undefined) {
-      table.index.set(key, data.slots.add(input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq));
+    if (s < 0) {
+      const indexBefore = table.index.bytes;
+      table.index.add(key, data.slots.add(input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq));
+      data.indexBytes += table.index.bytes - indexBefore;
       data.itemCount++;
-      data.keyBytes += keyBytes(key);
     } else {
       data.slots.set(s, input.value, input.expiresAtMs, this.nextTick(), input.vEpoch, input.vSeq);
     }
@@ -210,14 +234,18 @@ export class Store {
 
   private removeFrom(data: BucketData, map: string, key: string): boolean {
     const table = data.table(map);
-    const s = table?.index.get(key);
-    if (table === undefined || s === undefined) return false;
+    if (table === undefined) return false;
     const before = data.bytes;
-    table.index.delete(key);
+    const indexBefore = table.index.bytes;
+    const s = table.index.delete(key);
+    if (s < 0) return false;
+    data.indexBytes += table.index.bytes - indexBefore;
     data.slots.free(s);
     data.itemCount--;
-    data.keyBytes -= keyBytes(key);
-    if (map.length > 0 && table.size === 0) data.maps.delete(map);
+    if (map.length > 0 && table.size === 0) {
+      data.maps.delete(map);
+      data.indexBytes -= table.index.bytes;
+    }
     this.approxBytes += data.bytes - before;
     return true;
   }

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { COMPACT_MIN_DEAD_BYTES, ItemSlots, OWN_CHUNK_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
+import { COMPACT_MIN_DEAD_BYTES, ItemSlots, OWN_CHUNK_BYTES, SLOT_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
+import { ENTRY_BYTES } from '../../src/server/key-index.js';
 import { Store } from '../../src/server/store.js';
 import type { Value } from '../../src/protocol/values.js';
 
@@ -220,7 +221,8 @@ test('the memory count follows items in and out, down to the empty bucket', () =
   const s = new Store(1);
   const empty = s.hold(0).bytes;
   for (let i = 0; i < 5000; i++) s.put(0, '', `key:${i}`, { value: { t: 3, v: Buffer.alloc(100, i) }, expiresAtMs: 0, vEpoch: 0, vSeq: 0 });
-  assert.ok(s.approxBytes > 5000 * 200, `5000 items of 100 bytes count more than 200 bytes each (${s.approxBytes})`);
+  const each = 100 + SLOT_BYTES + ENTRY_BYTES + 'key:1234'.length;
+  assert.ok(s.approxBytes > 5000 * each, `5000 items of 100 bytes count at least value, slot, index entry and key (${each} B) each (${s.approxBytes})`);
   for (let i = 0; i < 5000; i++) s.remove(0, '', `key:${i}`);
-  assert.ok(s.approxBytes - empty <= 5000 * 35 * 1.3 + 70_000, `only the columns' room and one chunk stay (${s.approxBytes - empty})`);
+  assert.ok(s.approxBytes - empty <= 5000 * SLOT_BYTES * 1.3 + 70_000, `only the records' room and one chunk stay (${s.approxBytes - empty})`);
 });

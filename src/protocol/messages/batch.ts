@@ -89,20 +89,23 @@ export type KeyAnswer =
 export const batchReply = {
   encode(w: Writer, command: 'mget' | 'mset' | 'mdelete', answers: readonly KeyAnswer[]): void {
     w.i32(answers.length);
-    for (const a of answers) {
-      w.i32(a.s);
-      if (a.s === KeyStatus.ok) {
-        if (command === 'mget') writeValue(w, a.value ?? null);
-        else if (command === 'mdelete') w.i32(a.existed === true ? 1 : 0);
-      } else if (a.s === KeyStatus.elsewhere) {
-        w.strLatin1(a.addr);
-      } else {
-        w.i32(a.code);
-        w.strUtf8(a.message);
-      }
-    }
+    for (const a of answers) writeAnswer(w, command, a);
   },
 };
+
+/** One key's answer in a batch reply (a node that writes mget values itself writes KeyStatus.ok, then the value). */
+export function writeAnswer(w: Writer, command: 'mget' | 'mset' | 'mdelete', a: KeyAnswer): void {
+  w.i32(a.s);
+  if (a.s === KeyStatus.ok) {
+    if (command === 'mget') writeValue(w, a.value ?? null);
+    else if (command === 'mdelete') w.i32(a.existed === true ? 1 : 0);
+  } else if (a.s === KeyStatus.elsewhere) {
+    w.strLatin1(a.addr);
+  } else {
+    w.i32(a.code);
+    w.strUtf8(a.message);
+  }
+}
 
 /** Bytes a key's answer adds to a batch reply, at most (for the reply's size bound). */
 export function answerBytes(a: KeyAnswer): number {
