@@ -34,8 +34,26 @@ interface Item {
   redirects: number;
 }
 
-/** What a node answered for one key. */
-type Answer = { s: 0; result: unknown } | { s: 1; addr: string } | { s: 2; code: number; message: string };
+/**
+ * What a node answered for each key of a frame, as two arrays (no object per key): status[j] is
+ * KeyStatus; data[j] the result (ok), the address (elsewhere) or a KeyFailure (error).
+ */
+interface Answers {
+  status: Uint8Array;
+  data: unknown[];
+}
+
+interface KeyFailure {
+  code: number;
+  message: string;
+}
+
+/** Every key's outcome: values[i] when errors[i] is undefined. */
+interface Outcomes {
+  values: unknown[];
+  errors: (ClusterError | undefined)[];
+  failed: number;
+}
 
 export interface MsetOptions {
   /** Seconds until each item expires; 0 or absent: never. */
@@ -107,12 +125,14 @@ export class BatchOps {
     }
   }
 
-  private settle<T>(results: BatchResult<unknown>[]): T[] {
-    const failed = results.filter((r): r is { ok: false; error: ClusterError } => !r.ok);
-    if (failed.length > 0) {
-      throw new BatchError(`${failed.length} of ${results.length} keys failed (first: ${failed[0]!.error.code}: ${failed[0]!.error.message})`, results);
-    }
-    return results.map((r) => (r as { ok: true; value: T }).value);
+  private settle<T>(o: Outcomes): T[] {
+    if (o.failed === 0) return o.values as T[];
+    const results = o.values.map((value, i): BatchResult<unknown> => {
+      const error = o.errors[i];
+      return error === undefined ? { ok: true, value } : { ok: false, error };
+    });
+    const first = o.errors.find((e) => e !== undefined)!;
+    throw new BatchError(`${o.failed} of ${results.length} keys failed (first: ${first.code}: ${first.message})`, results);
   }
 
   /**
@@ -121,11 +141,15 @@ export class BatchOps {
    * times), one answered retryLater/noOwner waits a jittered moment; each round sends every key
    * still open. After requestTimeoutMs the keys still open fail TIMEOUT (they were not applied).
    */
-  private async run(kind: Kind, map: string, input: (Item | ClusterError)[], flags: number, expiresSec: number): Promise<BatchResult<unknown>[]> {
-    const results = new Array<BatchResult<unknown> | undefined>(input.length);
+  private async run(kind: Kind, map: string, input: (Item | ClusterError)[], flags: number, expiresSec: number): Promise<Outcomes> {
+    const out: Outcomes = { values: new Array<unknown>(input.length).fill(undefined), errors: new Array<ClusterError | undefined>(input.length).fill(undefined), failed: 0 };
+    const fail = (i: number, error: ClusterError): void => {
+      out.errors[i] = error;
+      out.failed++;
+    };
     let open: number[] = [];
     input.forEach((it, i) => {
-      if (it instanceof ClusterError) results[i] = { ok: false, error: it };
+      if (it instanceof ClusterError) fail(i, it);
       else open.push(i);
     });
     const items = input as Item[];
@@ -134,7 +158,7 @@ export class BatchOps {
     while (open.length > 0) {
       if (performance.now() >= deadlineMs) {
         const error = new ClusterError('TIMEOUT', `no answer within ${this.opts.requestTimeoutMs} ms (the key's bucket kept changing hands; not applied)`);
-        for (const i of open) results[i] = { ok: false, error };
+        for (const i of open) fail(i, error);
         break;
       }
       const chunks = this.chunks(items, open);
@@ -145,30 +169,37 @@ export class BatchOps {
         const chunk = chunks[ci]!;
         if (o.status === 'rejected') {
           const error = o.reason instanceof ClusterError ? o.reason : new ClusterError('SERVER_ERROR', String(o.reason));
-          for (const i of chunk) results[i] = { ok: false, error };
+          for (const i of chunk) fail(i, error);
           return;
         }
         const { answers, node } = o.value;
-        chunk.forEach((i, j) => {
-          const a = answers[j]!;
+        const { status, data } = answers;
+        for (let j = 0; j < chunk.length; j++) {
+          const i = chunk[j]!;
+          const st = status[j]!;
+          if (st === KeyStatus.ok) {
+            out.values[i] = data[j];
+            continue;
+          }
           const it = items[i]!;
-          if (a.s === KeyStatus.ok) {
-            results[i] = { ok: true, value: a.result };
-          } else if (a.s === KeyStatus.elsewhere) {
+          if (st === KeyStatus.elsewhere) {
             if (++it.redirects > this.opts.maxRedirects) {
-              results[i] = { ok: false, error: new ClusterError('TOO_MANY_REDIRECTS', `redirected more than ${this.opts.maxRedirects} times`, undefined, node) };
-              return;
+              fail(i, new ClusterError('TOO_MANY_REDIRECTS', `redirected more than ${this.opts.maxRedirects} times`, undefined, node));
+              continue;
             }
-            this.router.topology.redirected(it.hash, a.addr);
+            this.router.topology.redirected(it.hash, data[j] as string);
             if (it.redirects >= 2) mustWait = true;
             next.push(i);
-          } else if (RETRYABLE.has(a.code)) {
-            if (a.code !== ErrorCode.batchFull) mustWait = true;
+            continue;
+          }
+          const f = data[j] as KeyFailure;
+          if (RETRYABLE.has(f.code)) {
+            if (f.code !== ErrorCode.batchFull) mustWait = true;
             next.push(i);
           } else {
-            results[i] = { ok: false, error: failInfoError(a.code, a.message, node) ?? new ClusterError('SERVER_ERROR', a.message, a.code, node) };
+            fail(i, failInfoError(f.code, f.message, node) ?? new ClusterError('SERVER_ERROR', f.message, f.code, node));
           }
-        });
+        }
       });
       open = next;
       if (open.length > 0 && mustWait) {
@@ -176,7 +207,7 @@ export class BatchOps {
         await new Promise((resolve) => setTimeout(resolve, capMs / 2 + (Math.random() * capMs) / 2));
       }
     }
-    return results.map((r) => r ?? { ok: false, error: new ClusterError('SERVER_ERROR', 'no answer for this key') });
+    return out;
   }
 
   /** The open keys grouped by the primary the table names, cut into bounded chunks. */
@@ -209,13 +240,13 @@ export class BatchOps {
   }
 
   /** One frame for these keys (routed by the first key's bucket); its per-key answers. */
-  private send(kind: Kind, map: string, items: Item[], flags: number, expiresSec: number): Promise<{ answers: Answer[]; node: string }> {
+  private send(kind: Kind, map: string, items: Item[], flags: number, expiresSec: number): Promise<{ answers: Answers; node: string }> {
     const req = new Request();
     req.cmd = kind === 'mget' ? Cmd.mget : kind === 'mset' ? Cmd.mset : Cmd.mdelete;
     req.route = Route.bucket;
     req.hash = items[0]!.hash;
     req.custom = batchWire(kind, map, items, flags, expiresSec);
-    return this.router.submit<Answer[]>(req).then((answers) => ({ answers, node: req.link?.addr ?? '' }));
+    return this.router.submit<Answers>(req).then((answers) => ({ answers, node: req.link?.addr ?? '' }));
   }
 }
 
@@ -235,24 +266,26 @@ function batchWire(kind: Kind, map: string, items: Item[], flags: number, expire
         if (kind === 'mset') writeClusterValue(w, it.type, it.value!);
       }
     },
-    decode(r: Reader): Answer[] {
+    decode(r: Reader): Answers {
       const n = r.i32();
       if (n !== items.length || n > BATCH_KEYS_MAX) throw new RangeError(`batch reply has ${n} answers for ${items.length} keys`);
-      const out = new Array<Answer>(n);
+      const status = new Uint8Array(n);
+      const data = new Array<unknown>(n);
       for (let i = 0; i < n; i++) {
         const s = r.i32();
         if (s === KeyStatus.ok) {
-          out[i] = { s, result: kind === 'mget' ? readClusterValue(r) : kind === 'mdelete' ? r.i32() !== 0 : undefined };
+          data[i] = kind === 'mget' ? readClusterValue(r) : kind === 'mdelete' ? r.i32() !== 0 : undefined;
         } else if (s === KeyStatus.elsewhere) {
-          out[i] = { s, addr: normalizeAddress(r.strLatin1()) };
+          data[i] = normalizeAddress(r.strLatin1());
         } else if (s === KeyStatus.error) {
           const code = r.i32();
-          out[i] = { s, code, message: r.strUtf8() };
+          data[i] = { code, message: r.strUtf8() } satisfies KeyFailure;
         } else {
           throw new RangeError(`batch reply: unknown key status ${s}`);
         }
+        status[i] = s;
       }
-      return out;
+      return { status, data };
     },
   };
 }
