@@ -17,6 +17,8 @@ export interface CaseSpec {
   connections: number;
   /** One line for people: what the case compares. */
   text: string;
+  /** mget cases: Redis answers with a pipeline of BATCH_KEYS GETs instead of one MGET (issue 12's batch goal). */
+  redisGetPipeline?: boolean;
 }
 
 export const BATCH_KEYS = 100;
@@ -55,6 +57,7 @@ export const CASES: readonly CaseSpec[] = [
   { name: 'mget-100-x1', kind: 'batch', op: 'mget', valueBytes: 100, keys: K10, inflight: 1, connections: 1, text: `our mget of ${BATCH_KEYS} keys vs one MGET of ${BATCH_KEYS} keys, 1 in flight` },
   { name: 'mset-100-x8', kind: 'batch', op: 'mset', valueBytes: 100, keys: K10, inflight: 8, connections: 1, text: `our mset of ${BATCH_KEYS} keys vs an ioredis pipeline of ${BATCH_KEYS} SETs, 8 in flight` },
   { name: 'mget-100-x8', kind: 'batch', op: 'mget', valueBytes: 100, keys: K10, inflight: 8, connections: 1, text: `our mget of ${BATCH_KEYS} keys vs one MGET of ${BATCH_KEYS} keys, 8 in flight` },
+  { name: 'mget-100-x8-pipe', kind: 'batch', op: 'mget', valueBytes: 100, keys: K10, inflight: 8, connections: 1, redisGetPipeline: true, text: `our mget of ${BATCH_KEYS} keys vs an ioredis pipeline of ${BATCH_KEYS} GETs, 8 in flight` },
   { name: 'mem-100b-1m', kind: 'memory', op: 'fill', valueBytes: 100, keys: M1, inflight: 64, connections: 1, text: 'server RSS growth per item, 1M items of 100 B' },
   { name: 'mem-10kb-20k', kind: 'memory', op: 'fill', valueBytes: KB10, keys: MEMORY_KEYS_10KB, inflight: 16, connections: 1, text: 'server RSS growth per item, 20k items of 10 KB' },
 ];

@@ -36,7 +36,7 @@ interface RedisRaw {
   set(k: string, v: string): Promise<unknown>;
   mget(...keys: string[]): Promise<unknown[]>;
   info(section: string): Promise<string>;
-  pipeline(): { set(k: string, v: string): unknown; exec(): Promise<unknown> };
+  pipeline(): { set(k: string, v: string): unknown; get(k: string): unknown; exec(): Promise<unknown> };
   connect(): Promise<void>;
   quit(): Promise<unknown>;
 }
@@ -122,7 +122,12 @@ async function batchSides(plan: LoadPlan, value: string): Promise<{ write: Batch
     for (const k of keys) p.set(k, value);
     return p.exec();
   };
-  return { write, read: (keys) => r.mget(...keys), close: () => r.quit() };
+  const pipelineRead: BatchFn = (keys) => {
+    const p = r.pipeline();
+    for (const k of keys) p.get(k);
+    return p.exec();
+  };
+  return { write, read: plan.spec.redisGetPipeline === true ? pipelineRead : (keys) => r.mget(...keys), close: () => r.quit() };
 }
 
 function pct(sorted: Float64Array, p: number): number {
