@@ -24,6 +24,7 @@ export interface CaseSpec {
 export const BATCH_KEYS = 100;
 const K10 = 10_000;
 const M1 = 1_000_000;
+const M5 = 5_000_000;
 const KB10 = 10 * 1024;
 const MB1 = 1024 * 1024;
 /** 1 MB values: few keys (the preload holds keys x 1 MB in each server). */
@@ -51,6 +52,8 @@ export const CASES: readonly CaseSpec[] = [
   ops('get', MB1, KEYS_1MB, 50, 1, 'get-1mb-x50'),
   ops('set', 100, M1, 50, 1, 'set-100b-x50-1m'),
   ops('get', 100, M1, 50, 1, 'get-100b-x50-1m'),
+  ops('set', 100, M5, 50, 1, 'set-100b-x50-5m'),
+  ops('get', 100, M5, 50, 1, 'get-100b-x50-5m'),
   ops('incr', 100, K10, 1, 1, 'incr-x1'),
   ops('incr', 100, K10, 50, 1, 'incr-x50'),
   { name: 'mset-100-x1', kind: 'batch', op: 'mset', valueBytes: 100, keys: K10, inflight: 1, connections: 1, text: `our mset of ${BATCH_KEYS} keys vs an ioredis pipeline of ${BATCH_KEYS} SETs, 1 in flight` },
