@@ -355,14 +355,6 @@ export class Reader {
     return n;
   }
 
-  /** Skips a string, answering where its bytes start (its length is the int before them). */
-  strPlace(): number {
-    const n = this.strLength();
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
   strLatin1(): string {
     const n = this.strLength();
     const s = this.buf.toString('latin1', this.pos, this.pos + n);

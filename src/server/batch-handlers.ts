@@ -13,7 +13,6 @@ import type { ClientSession } from './client-session.js';
 import { atOneInstant, decideRoute, type RouteOp, type RouteView } from './routing.js';
 import { isExpired, routeHash } from './store.js';
 import { isValidMask } from '../shared/buckets.js';
-import { fnv1aRange, itemRouteHashLatin1 } from '../shared/fnv.js';
 import { outcomeOfError } from './request-meter.js';
 import { admitsItem, answerBadInput, expiresAt, newItem, OUT_OF_MEMORY_WHY, writeOp, type DataHost } from './data-handlers.js';
 
@@ -39,7 +38,7 @@ export function handleBatchCommand(node: BatchHost, s: ClientSession, frame: Fra
 function dispatch(node: BatchHost, s: ClientSession, frame: Frame, r: Reader): void {
   switch (frame.command) {
     case Cmd.mget:
-      return onMget(node, s, frame, batch.mgetInPlace.decode(r));
+      return onMget(node, s, frame, batch.mget.decode(r, 'latin1'));
     case Cmd.mset:
       return onMset(node, s, frame, batch.mset.decode(r, 'latin1'));
     case Cmd.mdelete:
@@ -66,39 +65,29 @@ const DONE: KeyAnswer = { s: KeyStatus.ok };
 
 const FULL: KeyAnswer = { s: KeyStatus.error, code: ErrorCode.batchFull, message: 'the batch reply is full; send this key again' };
 
-function onMget(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MgetInPlace): void {
+function onMget(node: BatchHost, s: ClientSession, frame: Frame, m: batch.MgetMsg): void {
   const w = s.beginReply(frame, Reply.batch);
-  if (w === null) {
-    // Written later: the frame's buffer may be gone by then.
-    const own = batch.ownKeys(m);
-    return s.send(frame, Reply.batch, (w2) => writeMget(node, own, w2));
-  }
+  if (w === null) return s.send(frame, Reply.batch, (w2) => writeMget(node, m, w2));
   writeMget(node, m, w);
   s.conn.end();
 }
 
 /**
  * The payload of an mget's reply, written as each key is read: a served key's value goes from
- * the store into w with no object, nor key string, made for it (the batch read's hot path). A
- * plain key's FNV-1a hash both routes it and finds it in its bucket's index.
+ * the store into w with no object made for it (the batch read's hot path).
  */
-function writeMget(node: BatchHost, m: batch.MgetInPlace, w: Writer): void {
+function writeMget(node: BatchHost, m: batch.MgetMsg, w: Writer): void {
   const now = node.clock.wallMs();
   const view = atOneInstant(node.routeView);
   const { store, stats, onExpired } = node;
-  const mapRoute = m.map === '' ? 0 : itemRouteHashLatin1(m.map, '');
-  const n = m.at.length;
-  w.i32(n);
+  w.i32(m.keys.length);
   const start = w.frameBytes;
-  for (let i = 0; i < n; i++) {
+  for (const key of m.keys) {
     if (w.frameBytes - start > BATCH_REPLY_BYTES_MAX) {
       batch.writeAnswer(w, 'mget', FULL);
       continue;
     }
-    const at = m.at[i]!;
-    const len = m.len[i]!;
-    const keyHash = fnv1aRange(m.buf, at, at + len);
-    const b = ((m.map === '' ? keyHash : mapRoute) & store.mask) >>> 0;
+    const b = store.bucketOf(m.map, key);
     const a = notServed(node, view, b, 'read');
     if (a !== null) {
       batch.writeAnswer(w, 'mget', a);
@@ -106,7 +95,7 @@ function writeMget(node: BatchHost, m: batch.MgetInPlace, w: Writer): void {
     }
     stats.reads++;
     w.i32(KeyStatus.ok);
-    if (!store.writeValueOf(b, m.map, m.buf, at, len, keyHash, now, onExpired, w)) w.i32(ValueType.none);
+    if (!store.writeValueOf(b, m.map, key, now, onExpired, w)) w.i32(ValueType.none);
   }
 }
 

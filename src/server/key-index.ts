@@ -58,25 +58,6 @@ export class KeyIndex {
     return e < 0 ? -1 : this.ent[e * ENTRY_INTS + E_SLOT]!;
   }
 
-  /** The slot of the key whose latin1 bytes are buf[at, at + len) and whose FNV-1a hash is h, or -1 (no string made). */
-  getBytes(buf: Buffer, at: number, len: number, h: number): number {
-    const t = this.table;
-    const mask = t.length - 1;
-    const ent = this.ent;
-    const kb = this.keys;
-    h |= 0;
-    for (let p = Math.imul(h, SPREAD) >>> this.shift; ; p = (p + 1) & mask) {
-      const v = t[p]!;
-      if (v === 0) return -1;
-      const e = (v - 1) * ENTRY_INTS;
-      if (ent[e + E_HASH] !== h || ent[e + E_SLOT]! < 0 || ent[e + E_KEY_LEN] !== len) continue;
-      const off = ent[e + E_KEY_OFF]!;
-      let i = 0;
-      while (i < len && kb[off + i] === buf[at + i]) i++;
-      if (i === len) return ent[e + E_SLOT]!;
-    }
-  }
-
   has(key: string): boolean {
     return this.find(key, fnv1aLatin1(key) | 0) >= 0;
   }

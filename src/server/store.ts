@@ -121,25 +121,16 @@ export class Store {
   }
 
   /**
-   * read() for an mget's reply, of the key whose latin1 bytes are buf[at, at + len) and whose
-   * FNV-1a hash is keyHash: writes the item's value in its wire form into w and answers true, or
-   * writes nothing and answers false when there is no such item. Makes no object (nor key string)
-   * per item; an expired item is removed as read() removes it.
+   * read() for a reply: writes the item's value in its wire form into w and answers true, or
+   * writes nothing and answers false when there is no such item. Makes no object per item (the
+   * batch read's hot path).
    */
-  writeValueOf(b: number, map: string, buf: Buffer, at: number, len: number, keyHash: number, nowMs: number, onExpired: ExpiredHandler | null, w: Writer): boolean {
+  writeValueOf(b: number, map: string, key: string, nowMs: number, onExpired: ExpiredHandler | null, w: Writer): boolean {
     const data = this.buckets[b];
-    const s = data?.table(map)?.index.getBytes(buf, at, len, keyHash) ?? -1;
+    if (data === undefined) return false;
+    const s = this.liveSlot(data, b, map, key, nowMs, onExpired);
     if (s < 0) return false;
-    const sl = data!.slots;
-    const exp = sl.expiresAt(s);
-    if (exp !== 0 && exp <= nowMs) {
-      const key = buf.toString('latin1', at, at + len);
-      this.removeFrom(data!, map, key);
-      onExpired?.(b, map, key);
-      return false;
-    }
-    sl.touch(s, this.nextTick());
-    sl.writeValue(s, w);
+    data.slots.writeValue(s, w);
     return true;
   }
 

@@ -6,13 +6,8 @@ const PRIME = 16777619;
 
 /** FNV-1a over raw bytes. */
 export function fnv1a(bytes: Uint8Array): number {
-  return fnv1aRange(bytes, 0, bytes.length);
-}
-
-/** FNV-1a over bytes[start, end): a key read in place from a frame. */
-export function fnv1aRange(bytes: Uint8Array, start: number, end: number): number {
   let hash = OFFSET_BASIS;
-  for (let i = start; i < end; i++) {
+  for (let i = 0; i < bytes.length; i++) {
     hash ^= bytes[i]!;
     hash = Math.imul(hash, PRIME);
   }

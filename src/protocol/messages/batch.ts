@@ -19,41 +19,17 @@ export interface MgetMsg {
   keys: string[];
 }
 
-// mget (2240) and mdelete (2242) share a shape: string map, [int flags,] int count, count strings.
-
-/** An mget as a node reads it: each key's bytes in place in the payload (buf), not as a string. */
-export interface MgetInPlace {
-  map: string;
-  buf: Buffer;
-  /** Where key i's bytes start in buf, and how many there are. */
-  at: Int32Array;
-  len: Int32Array;
-}
-
-export const mgetInPlace = {
-  decode(r: Reader): MgetInPlace {
-    const map = r.str('latin1');
+/** mget (2240) and mdelete (2242) share a shape: string map, [int flags,] int count, count strings. */
+export const mget = {
+  decode(r: Reader, enc: TextForm): MgetMsg {
+    const map = r.str(enc);
     const n = readCount(r, 'mget', BATCH_KEYS_MAX);
-    const at = new Int32Array(n);
-    const len = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      at[i] = r.strPlace();
-      len[i] = r.buf.readInt32BE(at[i]! - 4);
-    }
+    const keys = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = r.str(enc);
     r.done('mget');
-    return { map, buf: r.buf, at, len };
+    return { map, keys };
   },
 };
-
-/** m with its keys' bytes copied into a buffer of their own (for a reply written later, when the frame's buffer may be gone). */
-export function ownKeys(m: MgetInPlace): MgetInPlace {
-  const n = m.at.length;
-  if (n === 0) return m;
-  const lo = m.at[0]!;
-  const hi = m.at[n - 1]! + m.len[n - 1]!;
-  const at = m.at.map((a) => a - lo);
-  return { map: m.map, buf: Buffer.from(m.buf.subarray(lo, hi)), at, len: m.len };
-}
 
 export interface MdeleteMsg extends MgetMsg {
   flags: number;
