@@ -1,13 +1,15 @@
 // The compact store (item-slots.ts, store.ts): random put/overwrite/remove/expire sequences against
 // a plain Map, views of the arena staying valid across overwrites and compaction, dead bytes
-// bounded, the memory count consistent, and last-use stamps halved in order before they wrap.
+// bounded, the memory count consistent, last-use stamps halved in order before they wrap, and the
+// mget read (writeValueOf) with expiry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { COMPACT_MIN_DEAD_BYTES, ItemSlots, OWN_CHUNK_BYTES, SLOT_BYTES, TICK_MAX } from '../../src/server/item-slots.js';
 import { ENTRY_BYTES } from '../../src/server/key-index.js';
 import { Store } from '../../src/server/store.js';
-import type { Value } from '../../src/protocol/values.js';
+import { readValue, type Value } from '../../src/protocol/values.js';
+import { Reader, Writer } from '../../src/protocol/codec.js';
 
 const valueArb: fc.Arbitrary<Value> = fc.oneof(
   { weight: 6, arbitrary: fc.uint8Array({ minLength: 0, maxLength: 300 }).map((a) => ({ t: 3 as const, v: Buffer.from(a) })) },
@@ -225,4 +227,25 @@ test('the memory count follows items in and out, down to the empty bucket', () =
   assert.ok(s.approxBytes > 5000 * each, `5000 items of 100 bytes count at least value, slot, index entry and key (${each} B) each (${s.approxBytes})`);
   for (let i = 0; i < 5000; i++) s.remove(0, '', `key:${i}`);
   assert.ok(s.approxBytes - empty <= 5000 * SLOT_BYTES * 1.3 + 70_000, `only the records' room and one chunk stay (${s.approxBytes - empty})`);
+});
+
+test('writeValueOf (the mget read) writes a value in its wire form, a map entry too, and removes an item once expired', () => {
+  const s = new Store(15);
+  const key = 'k\u00e9y1';
+  const b = s.bucketOf('', key);
+  s.put(b, '', key, { value: { t: 3, v: Buffer.from('hello') }, expiresAtMs: 1000, vEpoch: 1, vSeq: 1 });
+  s.put(s.bucketOf('m', key), 'm', key, { value: { t: 1, v: 7 }, expiresAtMs: 0, vEpoch: 1, vSeq: 2 });
+  const w = new Writer();
+  w.begin(1, 0, 1);
+  assert.equal(s.writeValueOf(b, '', key, 999, null, w), true);
+  assert.equal(s.writeValueOf(s.bucketOf('m', key), 'm', key, 5000, null, w), true, 'a map entry, never expiring');
+  assert.equal(s.writeValueOf(b, '', key.slice(0, 3), 999, null, w), false, 'a prefix of the key is another key');
+  w.end();
+  const r = new Reader(w.take(), 12);
+  assert.deepEqual(readValue(r), { t: 3, v: Buffer.from('hello') });
+  assert.deepEqual(readValue(r), { t: 1, v: 7 });
+  const expired: string[] = [];
+  assert.equal(s.writeValueOf(b, '', key, 1000, (_b, map, k) => expired.push(`${map}/${k}`), new Writer()), false);
+  assert.deepEqual(expired, [`/${key}`]);
+  assert.equal(s.read(b, '', key, 0, null), undefined, 'the expired item is gone');
 });
