@@ -3,7 +3,7 @@
 // client, beside our node driven by our client, sets of 100 B over 10k keys at 1 and 50 in
 // flight; fresh processes per run, rounds in seeded shuffled order, ratio ours / bare per round.
 //   npm run bench:bare -- [--rounds N] [--duration S] [--seed N]
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,17 @@ const VALUE_BYTES = 100;
 /** Payload bytes a bare frame may carry (the server refuses more). */
 const PAYLOAD_BYTES_MAX = 1 << 20;
 const SELF = fileURLToPath(import.meta.url);
+/** Every child still running: killed by its PID if the harness exits early (an error, an interrupt). */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+function track(p: ChildProcess): ChildProcess {
+  live.add(p);
+  p.once('exit', () => live.delete(p));
+  return p;
+}
 
 /** The bare server: frames of [u16 command, u16 replyTo, u32 requestId, u32 payloadLength]; payload = u32 key length, key, value. */
 function serveBare(): void {
@@ -127,7 +138,7 @@ function report(n: number, t0: number, cpu0: NodeJS.CpuUsage): void {
 /** Runs one load process to its end; its JSON result. */
 function runLoad(target: string, addr: string, inflight: number, durationSec: number): Promise<{ opsPerSec: number }> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [SELF, 'load', target, addr, String(inflight), String(durationSec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = track(spawn(process.execPath, [SELF, 'load', target, addr, String(inflight), String(durationSec)], { stdio: ['ignore', 'pipe', 'inherit'] }));
     let last = '';
     createInterface({ input: p.stdout! }).on('line', (l) => (last = l));
     p.once('exit', (code) => (code === 0 ? resolve(JSON.parse(last) as { opsPerSec: number }) : reject(new Error(`load exited ${code}`))));
@@ -135,10 +146,14 @@ function runLoad(target: string, addr: string, inflight: number, durationSec: nu
 }
 
 async function startBare(): Promise<{ addr: string; stop: () => Promise<void>; pid: number }> {
-  const p = spawn(process.execPath, [SELF, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const addr = await new Promise<string>((resolve) => createInterface({ input: p.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { addr: string }).addr)));
+  const p = track(spawn(process.execPath, [SELF, 'serve'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  return { addr, pid: p.pid!, stop: async () => void (p.kill('SIGINT'), await exited) };
+  const addr = await new Promise<string>((resolve) => createInterface({ input: p.stdout! }).on('line', (l) => resolve((JSON.parse(l) as { addr: string }).addr)));
+  const stop = async (): Promise<void> => {
+    p.kill('SIGINT');
+    await exited;
+  };
+  return { addr, pid: p.pid!, stop };
 }
 
 async function main(): Promise<void> {

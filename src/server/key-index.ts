@@ -66,8 +66,15 @@ export class KeyIndex {
   add(key: string, slot: number): void {
     assert(slot >= 0, 'a slot number is not negative');
     const h = fnv1aLatin1(key) | 0;
-    assert(this.find(key, h) < 0, 'key is already in the index');
     if (this.top * ENTRY_INTS === this.ent.length) this.rebuild(this.live + 1);
+    // The walk to the key's empty place passes every live entry that could be the same key.
+    const t = this.table;
+    const mask = t.length - 1;
+    let p = Math.imul(h, SPREAD) >>> this.shift;
+    for (let v = t[p]!; v !== 0; p = (p + 1) & mask, v = t[p]!) {
+      const at = (v - 1) * ENTRY_INTS;
+      assert(this.ent[at + E_HASH] !== h || this.ent[at + E_SLOT]! < 0 || !this.keyIs(at, key), 'key is already in the index');
+    }
     const n = key.length;
     if (this.keysUsed + n > this.keys.length) this.growKeys(n);
     const kb = this.keys;
@@ -85,7 +92,7 @@ export class KeyIndex {
     this.ent[at + E_KEY_OFF] = off;
     this.ent[at + E_KEY_LEN] = n;
     this.order[e] = this.nextOrder++;
-    this.place(h, e);
+    t[p] = e + 1;
     this.live++;
   }
 
