@@ -299,15 +299,15 @@ async function runWorkers(phase: Phase, conns: readonly KvConnection[], fn: Work
   const report = (): void =>
     phase.opts.onProgress?.({ phase: label, fraction: phase.fraction(), completed: phase.completed, errors: phase.errors, elapsedSec: phase.elapsedSec() });
   const progressTimer = setInterval(report, PROGRESS_INTERVAL_MS);
-  // One timeline point per TIMELINE_INTERVAL_MS of the phase; a late timer catches up.
+  // One timeline point per TIMELINE_INTERVAL_MS of the phase; a late timer catches up, and so
+  // does the end of the phase (a last tick that came late would otherwise lose its interval).
   let ticks = 0;
   const tickSec = TIMELINE_INTERVAL_MS / 1000;
-  const tickTimer = phase.recorder
-    ? setInterval(() => {
-        const due = Math.floor(phase.elapsedSec() / tickSec);
-        while (ticks < due) phase.recorder!.tick(Math.round(++ticks * TIMELINE_INTERVAL_MS) / 1000);
-      }, TIMELINE_INTERVAL_MS)
-    : undefined;
+  const catchUp = (): void => {
+    const due = Math.floor(phase.elapsedSec() / tickSec);
+    while (ticks < due) phase.recorder!.tick(Math.round(++ticks * TIMELINE_INTERVAL_MS) / 1000);
+  };
+  const tickTimer = phase.recorder ? setInterval(catchUp, TIMELINE_INTERVAL_MS) : undefined;
   try {
     const all: Promise<void>[] = [];
     for (let w = 0; w < workers; w++) all.push(fn(phase, conns[Math.floor(w / perConn)]!, w, workers));
@@ -316,8 +316,11 @@ async function runWorkers(phase: Phase, conns: readonly KvConnection[], fn: Work
     clearInterval(progressTimer);
     clearInterval(tickTimer);
   }
-  // The last, partial interval (only if it is not a sliver).
-  if (phase.recorder && phase.elapsedSec() > ticks * tickSec + tickSec / 4) phase.recorder.tick(Math.round(phase.elapsedSec() * 1000) / 1000);
+  if (phase.recorder) {
+    catchUp();
+    // The last, partial interval (only if it is not a sliver).
+    if (phase.elapsedSec() > ticks * tickSec + tickSec / 4) phase.recorder.tick(Math.round(phase.elapsedSec() * 1000) / 1000);
+  }
   report();
 }
 
