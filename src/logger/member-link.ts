@@ -153,7 +153,7 @@ export class MemberLink {
       case Cmd.heartbeat: {
         const hb = heartbeat.decode(r);
         const w = this.conn!.begin(Reply.heartbeat, frame.command, frame.requestId);
-        heartbeat.encode(w, { originMs: hb.originMs, primaries: 0, backups: 0, transferring: 0, suspects: [], viewSize: 0 }); // a logger judges no one
+        heartbeat.encode(w, { originMs: hb.originMs, primaries: 0, backups: 0, transferring: 0, suspects: [], viewSize: 0, fenceMs: 0 }); // a logger judges no one and grants no lease
         return this.conn!.end();
       }
       case Cmd.members:

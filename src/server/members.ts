@@ -22,6 +22,7 @@ import { broadcast, memberList, sendMembers } from './membership/gossip.js';
 import type { MembershipHost } from './membership/host.js';
 import type { Writer } from '../protocol/codec.js';
 import { RecentDeaths } from './recent-deaths.js';
+import { LeaseFence } from './membership/lease-fence.js';
 
 const { NodeRole, MemberState } = nodeMsg;
 
@@ -38,6 +39,8 @@ export class Membership {
   private readonly suspicion: Suspicions;
   private readonly healer: SplitHealer;
   private readonly dialer: Dialer;
+  /** The leases this node's answers granted to members it declared dead (membership/lease-fence.ts). */
+  private readonly fence = new LeaseFence(() => this.deadAfterMs / 2);
 
   constructor(private readonly node: MembershipHost) {
     this.lastTickMs = node.clock.nowMs();
@@ -83,6 +86,11 @@ export class Membership {
   /** Whether this node may write now (membership/heartbeats.ts). */
   leaseValid(strict = false): boolean {
     return leaseValid(this.members.values(), this.node.clock.nowMs(), this.deadAfterMs, strict);
+  }
+
+  /** When every write lease a member declared dead may still hold has ended (this node's clock): a take-over's first write waits for it. */
+  deadLeasesEndMs(): number {
+    return this.fence.endsMs(this.dataMembers());
   }
 
   /** Addresses with an incarnation declared dead and no live member now. */
@@ -221,7 +229,7 @@ export class Membership {
   }
 
   onHeartbeat(link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
-    answerHeartbeat(this.node, this.suspicion, this.members.get(link.addr), link, frame, hb);
+    answerHeartbeat(this.node, this.suspicion, this.fence, this.members.get(link.addr), link, frame, hb);
   }
 
   /** Adds members new here, then tells every linked member: what one learns, all do (seed 3877: B never learnt of a node that rejoined through A). */
@@ -301,6 +309,7 @@ export class Membership {
       const now = this.node.clock.nowMs();
       this.healer.add(m.addr, m.incarnation, now);
       this.suspicion.declared(m, now);
+      this.fence.declared(m);
       this.recentDeaths.add(m.addr, this.node.clock.wallMs());
     }
     const link = m.link;
@@ -334,6 +343,7 @@ export class Membership {
     // very nodes it now joins through) are not its to hold against anyone.
     this.dead.clear();
     this.suspicion.reset();
+    this.fence.reset();
   }
 
   // ---- healing a split ----
@@ -374,7 +384,7 @@ export class Membership {
       } else if (this.suspicion.judge(m, now, `silent for ${Math.round(now - m.lastHeardMs)} ms`, suspects)) {
         continue;
       }
-      if (link?.established === true) sendHeartbeat(this.node, this.suspicion, m, link, now, this.deadAfterMs);
+      if (link?.established === true) sendHeartbeat(this.node, this.suspicion, this.fence, m, link, now, this.deadAfterMs);
       else if (link === null && m.role === NodeRole.data && !m.dialing && now >= m.nextDialMs) this.dialer.dial(m.addr, false);
     }
   }

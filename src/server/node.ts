@@ -119,7 +119,7 @@ export class ClusterNode {
     this.routeView = routeViewOf(this);
     this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
-    this.takeOvers = new TakeOverConfirmations(env.clock, () => this.members.dataMembers());
+    this.takeOvers = new TakeOverConfirmations(env.clock, () => this.members.dataMembers(), () => this.members.deadLeasesEndMs());
     const store = (): Store => this.store;
     this.memory = new MemoryLimit({
       opts,
@@ -239,7 +239,7 @@ export class ClusterNode {
     return this.opts.maxFrameBytes * 2 + 65536;
   }
 
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'> {
+  loadLevels(originMs: number): nodeMsg.HeartbeatLoad {
     let primaries = 0;
     let backups = 0;
     for (let b = 0; b < this.table.size; b++) {

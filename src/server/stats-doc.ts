@@ -29,7 +29,7 @@ export interface StatsSource {
   readonly migration: Pick<Migration, 'moved' | 'describe' | 'incoming'>;
   readonly frontDoor: { readonly admission: Pick<Admission, 'stats' | 'bufferedBytes'> };
   readonly memory: Pick<MemoryLimit, 'describe'>;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'>;
+  loadLevels(originMs: number): nodeMsg.HeartbeatLoad;
 }
 
 export function statsDoc(node: StatsSource): Record<string, unknown> {

@@ -7,7 +7,9 @@
 // new primary writes only once every data member has answered a heartbeat sent after the take-over
 // was broadcast. A link delivers in order, so such an answer means that member holds the new entry
 // and will decide above its epoch; a member that cannot answer (the cut) keeps the bucket unwritten
-// here until the failure detector settles who is gone. A member learnt after the take-over needs
+// here until the failure detector settles who is gone. It also waits until no write lease that
+// members' heartbeat answers granted to the dead can still run (membership/lease-fence.ts: seed
+// 25474), which is already over unless a witness heard the dead member lately. A member learnt after the take-over needs
 // no answer: its new link carried the whole table first (a restarted node rejoining at once must
 // not hold the take-overs of its own old incarnation's buckets). Reads are served at once: this
 // node holds the data. The wait is one heartbeat interval in the ordinary case.
@@ -26,6 +28,8 @@ export class TakeOverConfirmations {
   constructor(
     private readonly clock: Pick<Clock, 'nowMs'>,
     private readonly dataMembers: () => readonly Answerer[],
+    /** When every lease a member declared dead may still hold has ended (this node's clock). */
+    private readonly deadLeasesEndMs: () => number,
   ) {}
 
   /** These buckets were just taken over (and the entries broadcast). */
@@ -34,13 +38,14 @@ export class TakeOverConfirmations {
     for (const b of buckets) this.takenAtMs.set(b, now);
   }
 
-  /** Whether every data member answered a heartbeat sent after b was taken over (true if it was not lately). */
+  /** Whether every data member answered a heartbeat sent after b was taken over, and the dead's leases ended (true if it was not taken over lately). */
   confirmed(b: number): boolean {
     const at = this.takenAtMs.get(b);
     if (at === undefined) return true;
     // A member learnt after the take-over, or in the same step (a new incarnation whose hello ended
     // its predecessor: the take-over ran first), was sent the whole table when its link was made.
     for (const m of this.dataMembers()) if (m.addedMs < at && m.answeredOriginMs <= at) return false;
+    if (this.clock.nowMs() < this.deadLeasesEndMs()) return false;
     this.takenAtMs.delete(b);
     return true;
   }

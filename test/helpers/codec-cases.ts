@@ -67,7 +67,8 @@ export interface Case {
   /** An empty payload is a valid message too (a field older senders leave out). */
   emptyIsValid: boolean;
   /** The one shorter length of v's payload that is a valid message too (trailing fields older senders leave out). */
-  olderLength: (v: unknown, payloadBytes: number) => number;
+  /** Lengths at which a shorter payload is a valid older form of the frame. */
+  olderLengths: (v: unknown, payloadBytes: number) => readonly number[];
 }
 
 function c<T>(
@@ -75,7 +76,7 @@ function c<T>(
   arb: fc.Arbitrary<T>,
   encode: (w: Writer, v: T) => void,
   decode: (r: Reader) => unknown,
-  opts: { expected?: (v: T) => unknown; countChecked?: boolean; embedded?: boolean; emptyIsValid?: boolean; olderLength?: (v: T, payloadBytes: number) => number } = {},
+  opts: { expected?: (v: T) => unknown; countChecked?: boolean; embedded?: boolean; emptyIsValid?: boolean; olderLengths?: (v: T, payloadBytes: number) => readonly number[] } = {},
 ): Case {
   return {
     name,
@@ -86,7 +87,7 @@ function c<T>(
     countChecked: opts.countChecked ?? false,
     embedded: opts.embedded ?? false,
     emptyIsValid: opts.emptyIsValid ?? false,
-    olderLength: (opts.olderLength as ((v: unknown, payloadBytes: number) => number) | undefined) ?? (() => -1),
+    olderLengths: (opts.olderLengths as ((v: unknown, payloadBytes: number) => readonly number[]) | undefined) ?? (() => []),
   };
 }
 
@@ -165,10 +166,10 @@ const nodeCases: Case[] = [
   ),
   c(
     'node.heartbeat',
-    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32, suspects: fc.array(rec({ addr: latin1, incarnation: long }), { maxLength: 5 }), viewSize: fc.nat({ max: 4096 }) }),
+    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32, suspects: fc.array(rec({ addr: latin1, incarnation: long }), { maxLength: 5 }), viewSize: fc.nat({ max: 4096 }), fenceMs: fc.nat({ max: 3_600_000 }) }),
     nodeMsg.heartbeat.encode,
     nodeMsg.heartbeat.decode,
-    { olderLength: (_v, payloadBytes) => payloadBytes - 4 }, // the view size came later (heartbeat-frame.test.ts)
+    { olderLengths: (_v, payloadBytes) => [payloadBytes - 8, payloadBytes - 4] }, // the view size, then the fence, came later (heartbeat-frame.test.ts)
   ),
   c('node.memberGone', rec({ addr: latin1, incarnation: long }), nodeMsg.memberGone.encode, nodeMsg.memberGone.decode),
   c('node.widenMask', u32, nodeMsg.widenMask.encode, nodeMsg.widenMask.decode),
@@ -179,7 +180,7 @@ const nodeCases: Case[] = [
     nodeMsg.copyItems.encode,
     nodeMsg.copyItems.decode,
     // A frame of a node before versions ends after the items (12 bytes of version each).
-    { olderLength: (v, payloadBytes) => payloadBytes - 12 * v.items.length },
+    { olderLengths: (v, payloadBytes) => [payloadBytes - 12 * v.items.length] },
   ),
   c('node.bucketRef', rec({ mask: u32, hash: u32 }), nodeMsg.bucketRef.encode, nodeMsg.bucketRef.decode),
   c(

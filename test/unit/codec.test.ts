@@ -63,7 +63,7 @@ for (const cs of ALL) {
       fc.property(cs.arb, fc.uint8Array({ minLength: 1, maxLength: 4 }), (v, extra) => {
         const payload = encodePayload(cs, v);
         for (let k = cs.emptyIsValid ? 1 : 0; k < payload.length; k++) {
-          if (k === cs.olderLength(v, payload.length)) continue;
+          if (cs.olderLengths(v, payload.length).includes(k)) continue;
           // Bounded by `end` inside a longer buffer, and by the buffer's own end.
           assert.throws(() => cs.decode(new Reader(payload, 0, k)), DecodeError, `${cs.name}: ${k} of ${payload.length} bytes`);
           assert.throws(() => cs.decode(new Reader(payload.subarray(0, k))), DecodeError);

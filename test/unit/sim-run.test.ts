@@ -58,6 +58,9 @@ const LEAVE_REGRESSIONS: [number, string][] = [
   [6506, 'the simulator\'s own bug: a reset that reached a dialled socket before its dial resolved was thrown as an unhandled error'],
   [3877, 'a node rejoined through one member only; the other, in a two-node view, sent its hellos back as joins, never told of it'],
   [22724, 'a backup cut off merged an ownerless mark for its bucket before it learnt it was declared dead, dropped the last copy, and had nothing to hand back on its rejoin'],
+  [5165, 'the lower of two, leaving, declared the other dead alone, decided a bucket whose hand-over had an unknown outcome again and saved it; the other, which had taken the hand-over, wrote it too'],
+  [24764, 'the same, after an isolation and a cut'],
+  [25474, 'a witness that heard a suspect again took its death report; the suspect, its lease held by that witness\'s answers, wrote on while the witness took its buckets over'],
 ];
 // Seed 131 with leaves: a leave still under way at the end left the run awaiting a virtual sleep
 // outside the clock, and the process's event loop ran dry (the soak's processes ended silently).

@@ -18,7 +18,7 @@ class StepClock {
 test('confirmed only once every member answered a heartbeat sent after the take-over', () => {
   const clock = new StepClock(1000);
   const members: { addedMs: number; answeredOriginMs: number }[] = [{ addedMs: 0, answeredOriginMs: 990 }, { addedMs: 0, answeredOriginMs: 995 }];
-  const c = new TakeOverConfirmations(clock, () => members as readonly Answerer[]);
+  const c = new TakeOverConfirmations(clock, () => members as readonly Answerer[], () => Number.NEGATIVE_INFINITY);
   assert.equal(c.confirmed(7), true, 'a bucket never taken over needs nothing');
   c.note([7, 9]);
   assert.equal(c.confirmed(7), false);
@@ -37,7 +37,7 @@ test('confirmed only once every member answered a heartbeat sent after the take-
 test('a node alone confirms at once; a later take-over of the same bucket waits anew', () => {
   const clock = new StepClock(0);
   const members: Answerer[] = [];
-  const c = new TakeOverConfirmations(clock, () => members);
+  const c = new TakeOverConfirmations(clock, () => members, () => Number.NEGATIVE_INFINITY);
   c.note([1]);
   assert.equal(c.confirmed(1), true, 'no member to tell');
   const m = { addedMs: 0, answeredOriginMs: 10 };
@@ -53,11 +53,28 @@ test('a member learnt after the take-over needs no answer: its new link carried 
   const clock = new StepClock(500);
   const old = { addedMs: 0, answeredOriginMs: 490 };
   const members: Answerer[] = [old];
-  const c = new TakeOverConfirmations(clock, () => members);
+  const c = new TakeOverConfirmations(clock, () => members, () => Number.NEGATIVE_INFINITY);
   c.note([3]);
   clock.advance(10);
   members.push({ addedMs: 500, answeredOriginMs: Number.NEGATIVE_INFINITY }); // learnt in the take-over's own step
   assert.equal(c.confirmed(3), false, 'the member there at the take-over has not answered since');
   old.answeredOriginMs = 505;
   assert.equal(c.confirmed(3), true, 'the newcomer is not waited for');
+});
+
+test('a take-over also waits until the leases granted to the dead have run out (lease-fence.ts)', () => {
+  const clock = new StepClock(1000);
+  const m = { addedMs: 0, answeredOriginMs: 990 };
+  let leasesEndMs = 2400; // a witness answered the dead member's heartbeat at 900, with a 1500 ms lease
+  const c = new TakeOverConfirmations(clock, () => [m], () => leasesEndMs);
+  c.note([4]);
+  clock.advance(250);
+  m.answeredOriginMs = 1250;
+  assert.equal(c.confirmed(4), false, 'every member answered, but the dead member may still write until 2400');
+  clock.advance(1149);
+  assert.equal(c.confirmed(4), false, 'at 2399 the lease may still run');
+  clock.advance(1);
+  assert.equal(c.confirmed(4), true, 'at 2400 it has ended');
+  leasesEndMs = 5000;
+  assert.equal(c.confirmed(5), true, 'a bucket not taken over lately does not wait for anything');
 });

@@ -63,7 +63,15 @@ export interface HeartbeatMsg {
   suspects: MemberGoneMsg[];
   /** Data nodes in the sender's view, itself included (0: not said, from a sender that predates it). */
   viewSize: number;
+  /**
+   * Milliseconds from now until the write leases the sender's heartbeat answers granted to members
+   * it declared dead have run out (0: none may still run; absent from older senders: 0).
+   */
+  fenceMs: number;
 }
+
+/** What a heartbeat says of the sender's load (node.ts fills it; membership adds the rest). */
+export type HeartbeatLoad = Omit<HeartbeatMsg, 'suspects' | 'viewSize' | 'fenceMs'>;
 
 /** Suspects one heartbeat names at most (a cluster never has more members than buckets). */
 export const HEARTBEAT_SUSPECTS_MAX = 4096;
@@ -71,7 +79,7 @@ export const HEARTBEAT_SUSPECTS_MAX = 4096;
 /**
  * heartbeat (52) and its reply (14): long origin ms, int primaries, int backups, int transferring,
  * int count, count times (string address, long incarnation) of the members the sender suspects,
- * then int view size (absent from older senders: read as 0).
+ * then int view size, then int fence ms (each absent from older senders: read as 0).
  */
 export const heartbeat = {
   encode(w: Writer, m: HeartbeatMsg): void {
@@ -85,6 +93,7 @@ export const heartbeat = {
       w.i64(x.incarnation);
     }
     w.i32(m.viewSize);
+    w.i32(m.fenceMs);
   },
   decode(r: Reader): HeartbeatMsg {
     const originMs = r.i64n();
@@ -97,8 +106,10 @@ export const heartbeat = {
     for (let i = 0; i < n; i++) suspects.push({ addr: r.strLatin1(), incarnation: r.i64() });
     const viewSize = r.remaining > 0 ? r.i32() : 0;
     if (viewSize < 0) throw new DecodeError(`heartbeat view size ${viewSize} out of range`);
+    const fenceMs = r.remaining > 0 ? r.i32() : 0;
+    if (fenceMs < 0) throw new DecodeError(`heartbeat fence ${fenceMs} ms out of range`);
     r.done('heartbeat');
-    return { originMs, primaries, backups, transferring, suspects, viewSize };
+    return { originMs, primaries, backups, transferring, suspects, viewSize, fenceMs };
   },
 };
 

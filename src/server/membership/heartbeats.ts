@@ -8,31 +8,41 @@ import type { Clock } from '../../shared/clock.js';
 import type { PeerLink } from '../peer-link.js';
 import type { Member } from './member.js';
 import type { Suspicions } from './suspicion.js';
+import type { LeaseFence } from './lease-fence.js';
 
 export interface HeartbeatHost {
   readonly clock: Clock;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'>;
+  loadLevels(originMs: number): nodeMsg.HeartbeatLoad;
 }
 
-/** What a member's heartbeat or reply says of it: its load, whom it suspects, how many nodes it knows. */
+/** What a member's heartbeat or reply says of it: its load, whom it suspects, how many nodes it knows, its lease fence. */
 function note(m: Member, hb: nodeMsg.HeartbeatMsg, suspicion: Suspicions, now: number): void {
   m.primaries = hb.primaries;
   m.backups = hb.backups;
   m.transferring = hb.transferring;
+  m.fenceEndsMs = now + hb.fenceMs;
   suspicion.noteReport(m, hb.suspects, hb.viewSize, now);
 }
 
-/** Answers a member's heartbeat with this node's own load and suspects, the origin echoed. */
-export function answerHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member | undefined, link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
+/** What this node's heartbeats and replies say besides its load. */
+function reportOf(suspicion: Suspicions, fence: LeaseFence, now: number): Pick<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize' | 'fenceMs'> {
+  return { suspects: suspicion.suspectList(now), viewSize: suspicion.viewSize(), fenceMs: fence.remainingMs(now) };
+}
+
+/** Answers a member's heartbeat with this node's own load and suspects, the origin echoed; the answer extends the member's lease (lease-fence.ts). */
+export function answerHeartbeat(host: HeartbeatHost, suspicion: Suspicions, fence: LeaseFence, m: Member | undefined, link: PeerLink, frame: Frame, hb: nodeMsg.HeartbeatMsg): void {
   const now = host.clock.nowMs();
-  if (m !== undefined) note(m, hb, suspicion, now);
-  const mine = { ...host.loadLevels(hb.originMs), suspects: suspicion.suspectList(now), viewSize: suspicion.viewSize() };
+  if (m !== undefined) {
+    note(m, hb, suspicion, now);
+    m.answeredToMs = now;
+  }
+  const mine = { ...host.loadLevels(hb.originMs), ...reportOf(suspicion, fence, now) };
   link.replyWith(frame, Reply.heartbeat, (w) => nodeMsg.heartbeat.encode(w, mine));
 }
 
 /** Sends a heartbeat; its reply says the member heard one sent at `now` (see leaseValid). */
-export function sendHeartbeat(host: HeartbeatHost, suspicion: Suspicions, m: Member, link: PeerLink, now: number, timeoutMs: number): void {
-  const hb = { ...host.loadLevels(now), suspects: suspicion.suspectList(now), viewSize: suspicion.viewSize() };
+export function sendHeartbeat(host: HeartbeatHost, suspicion: Suspicions, fence: LeaseFence, m: Member, link: PeerLink, now: number, timeoutMs: number): void {
+  const hb = { ...host.loadLevels(now), ...reportOf(suspicion, fence, now) };
   link.call(
     Cmd.heartbeat,
     (w) => nodeMsg.heartbeat.encode(w, hb),

@@ -28,7 +28,7 @@ export interface MembershipHost {
   readonly repl: Pick<Replication, 'bucketsOutOfStep' | 'dropBackup' | 'expireParked' | 'onPeerGone' | 'subscribe' | 'unsubscribe'>;
   readonly migration: Pick<Migration, 'onCommand' | 'onLinkClosed' | 'tick'>;
   safely(what: string, fn: () => void): void;
-  loadLevels(originMs: number): Omit<nodeMsg.HeartbeatMsg, 'suspects' | 'viewSize'>;
+  loadLevels(originMs: number): nodeMsg.HeartbeatLoad;
   sendTable(link: PeerLink): void;
   mergeTable(msg: nodeMsg.TableMsg, from: string): void;
   widen(newMask: number): void;

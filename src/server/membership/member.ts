@@ -20,6 +20,10 @@ export interface Member {
   addedMs: number;
   /** Send time (this node's clock) of the latest heartbeat this member answered; -Infinity until it answered. */
   answeredOriginMs: number;
+  /** When this node last answered one of its heartbeats (this node's clock); -Infinity until then (lease-fence.ts). */
+  answeredToMs: number;
+  /** When the leases its answers granted to members it declared dead end, by its latest heartbeat or reply (this node's clock). */
+  fenceEndsMs: number;
   /** When a dial to it was last refused (this node's clock), if ever. */
   refusedAtMs: number | undefined;
   /** The members it suspects (`addr#incarnation`), as its latest heartbeat or reply said, and when that came. */
@@ -46,6 +50,8 @@ export function newMember(info: MemberInfo, nowMs: number, dialFirst: boolean): 
     dialFailures: 0,
     addedMs: nowMs,
     answeredOriginMs: Number.NEGATIVE_INFINITY,
+    answeredToMs: Number.NEGATIVE_INFINITY,
+    fenceEndsMs: Number.NEGATIVE_INFINITY,
     refusedAtMs: undefined,
     reportedSuspects: new Set(),
     reportedAtMs: Number.NEGATIVE_INFINITY,

@@ -8,7 +8,7 @@ import { sideHasQuorum } from './quorum.js';
 
 /** What the suspicion bookkeeping needs of the membership around it. */
 /** What suspicion needs of the node itself. */
-export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts' | 'rejoining' | 'everServed'>;
+export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts' | 'rejoining' | 'everServed' | 'leaving'>;
 
 /** What suspicion needs of the membership around it. */
 export interface SuspicionHost {
@@ -45,9 +45,21 @@ export class Suspicions {
    * suspicion alone); otherwise keeps it (logged once per silence). Returns whether it was declared.
    * `suspects` are the members suspected at the start of this judgement (a death declared meanwhile
    * must not change whom the others are counted against).
+   * A leaving node declares no one dead on silence (a refused dial still proves a process gone):
+   * it is on its way out, and a death it declared alone would outlive it. BACKGROUND: B, the lower
+   * address of two, was handing its buckets to C when the link was cut; B declared C dead by the
+   * tie-break, decided the bucket whose hand-over had an unknown outcome again, wrote it and saved
+   * it as the last node; C, which had taken the hand-over, wrote it too, and later found B's port
+   * refused and took the rest (the simulator's seeds 24764 and 5165). Its suspicions still count
+   * in its heartbeats, so the others confirm a real death as before; a leaving node that cannot
+   * hand over waits, and saves at its shutdown timeout.
    */
   judge(m: Member, now: number, why: string, suspects = this.suspectedNow(now)): boolean {
     if (!this.suspects(m, now)) return false;
+    if (this.node.leaving && !refusedSinceHeard(m)) {
+      this.noteKept(m, now);
+      return false;
+    }
     const key = memberKey(m.addr, m.incarnation);
     const mine = memberKey(this.node.me, this.node.incarnation);
     const half = this.node.opts.deadAfterMs / 2;
@@ -66,7 +78,7 @@ export class Suspicions {
             suspectsTarget: now - x.reportedAtMs <= half && x.reportedSuspects.has(key),
             suspectsMe: now - x.reportedAtMs <= half && x.reportedSuspects.has(mine),
           })),
-        m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs,
+        refusedSinceHeard(m),
         Math.max(0, unseen),
       );
     if (confirmed) {
@@ -178,12 +190,19 @@ export class Suspicions {
     if (this.keptLogged.has(m.addr)) return;
     this.keptLogged.add(m.addr);
     const fields = { peer: m.addr, silentMs: Math.round(now - m.lastHeardMs), members: this.host.dataMembers().length + 1 };
-    if (!this.hasQuorum(now)) {
+    if (this.node.leaving) {
+      this.node.log.warn(fields, 'member silent: this node is leaving, so it declares no one dead on silence; its buckets wait for the member or for the shutdown timeout');
+    } else if (!this.hasQuorum(now)) {
       this.node.log.warn(fields, 'no quorum: this node hears at most half of the cluster, so it declares no one dead and serves nothing until the others are heard again');
     } else {
       this.node.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
     }
   }
+}
+
+/** Whether a dial to m was refused since it was last heard: its port is open to no process. */
+function refusedSinceHeard(m: Member): boolean {
+  return m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs;
 }
 
 /**
