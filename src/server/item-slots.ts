@@ -14,7 +14,7 @@
 // chunks for the GC. A value of OWN_CHUNK_BYTES or more gets a chunk of its own, freed when the
 // value goes. An int takes no arena bytes (it sits in the offset field); a long is 8 arena bytes,
 // decoded on the way out (never a view).
-import { assert } from '../shared/assert.js';
+import { assert, fail } from '../shared/assert.js';
 import { writeValue, type Value } from '../protocol/values.js';
 import type { Writer } from '../protocol/codec.js';
 
@@ -203,7 +203,9 @@ export class ItemSlots {
   }
 
   private check(s: number): void {
-    assert(s >= 0 && s < this.top && this.tagOf(s) !== 0, `slot ${s} is not in use`);
+    // The message is built only on failure: this runs for every read (a template here cost each
+    // key of an mget a number-to-string and a concatenation).
+    if (!(s >= 0 && s < this.top && this.tagOf(s) !== 0)) fail(`slot ${s} is not in use`);
   }
 
   private grow(): void {
