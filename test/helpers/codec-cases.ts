@@ -166,7 +166,7 @@ const nodeCases: Case[] = [
   ),
   c(
     'node.heartbeat',
-    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32, suspects: fc.array(rec({ addr: latin1, incarnation: long }), { maxLength: 5 }), viewSize: fc.nat({ max: 4096 }), fenceMs: fc.nat({ max: 3_600_000 }) }),
+    rec({ originMs: safeLong, primaries: int32, backups: int32, transferring: int32, suspects: fc.array(rec({ addr: latin1, incarnation: long }), { maxLength: 5 }), viewSize: fc.nat({ max: 4096 }), fenceMs: fc.nat({ max: 0x7fffffff }) }),
     nodeMsg.heartbeat.encode,
     nodeMsg.heartbeat.decode,
     { olderLengths: (_v, payloadBytes) => [payloadBytes - 8, payloadBytes - 4] }, // the view size, then the fence, came later (heartbeat-frame.test.ts)

@@ -33,7 +33,7 @@ test('the end is the latest of this node\'s fence and every member\'s reported o
   assert.equal(f.endsMs([{ fenceEndsMs: 3100 }, { fenceEndsMs: 2000 }]), 3100);
 });
 
-test('a report is capped (a lease never runs that long)', () => {
+test('a report is capped at what the frame\'s int holds', () => {
   const f = new LeaseFence(() => 10 * FENCE_REPORT_MAX_MS);
   f.declared({ answeredToMs: 0 });
   assert.equal(f.remainingMs(0), FENCE_REPORT_MAX_MS);

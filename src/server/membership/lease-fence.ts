@@ -44,5 +44,5 @@ export class LeaseFence {
   }
 }
 
-/** A fence reported longer than this is read as this (a lease never runs past the dead-after time, an hour at most). */
-export const FENCE_REPORT_MAX_MS = 3_600_000;
+/** The longest fence a report can say: the frame's int (a lease of half a dead-after time of over 24 days is reported as this). */
+export const FENCE_REPORT_MAX_MS = 0x7fffffff;

@@ -6,7 +6,6 @@ import { isSuspect, suspicionConfirmed } from './failure-detector.js';
 import { memberKey, type Member } from './member.js';
 import { sideHasQuorum } from './quorum.js';
 
-/** What the suspicion bookkeeping needs of the membership around it. */
 /** What suspicion needs of the node itself. */
 export type SuspicionNode = Pick<MembershipHost, 'me' | 'incarnation' | 'log' | 'opts' | 'rejoining' | 'everServed' | 'leaving'>;
 
