@@ -10,9 +10,10 @@
 // here until the failure detector settles who is gone. It also waits until no write lease that
 // members' heartbeat answers granted to the dead can still run (membership/lease-fence.ts: seed
 // 25474), which is already over unless a witness heard the dead member lately. A member learnt
-// after the take-over needs no answer: its new link carried the whole table first (a restarted node rejoining at once must
-// not hold the take-overs of its own old incarnation's buckets). Reads are served at once: this
-// node holds the data. The wait is one heartbeat interval in the ordinary case.
+// after the take-over needs no answer: its new link carried the whole table first (a restarted
+// node rejoining at once must not hold the take-overs of its own old incarnation's buckets). Reads
+// are served at once: this node holds the data. The wait is one heartbeat interval in the
+// ordinary case.
 import type { Clock } from '../shared/clock.js';
 
 /** What confirming needs of a member: when this node learnt of it, and the send time of the latest heartbeat it answered. */
