@@ -22,7 +22,12 @@ export function isSuspect(nowMs: number, lastHeardMs: number, refusedAtMs: numbe
   if (silentMs > deadAfterMs) return true;
   // A refused dial ends a member sooner, but only once its lease must be over (silent half the
   // dead-after time): a firewall that rejects can refuse a live node's port just as a death does.
-  return refusedAtMs !== undefined && refusedAtMs >= lastHeardMs && silentMs >= deadAfterMs / 2;
+  return refusedSinceHeard(refusedAtMs, lastHeardMs) && silentMs >= deadAfterMs / 2;
+}
+
+/** Whether a dial to a member was refused since it was last heard: its port is open to no process. */
+export function refusedSinceHeard(refusedAtMs: number | undefined, lastHeardMs: number): boolean {
+  return refusedAtMs !== undefined && refusedAtMs >= lastHeardMs;
 }
 
 /** Another data node (not the suspect), as this node sees it when judging a suspicion. */

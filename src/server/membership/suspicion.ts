@@ -2,7 +2,7 @@
 // rule itself is failure-detector.ts); also whether this node hears a majority (quorum.ts).
 import { MemberState, type MemberGoneMsg } from '../../protocol/messages/node.js';
 import type { MembershipHost } from './host.js';
-import { isSuspect, suspicionConfirmed } from './failure-detector.js';
+import { isSuspect, refusedSinceHeard, suspicionConfirmed } from './failure-detector.js';
 import { memberKey, type Member } from './member.js';
 import { sideHasQuorum } from './quorum.js';
 
@@ -55,7 +55,7 @@ export class Suspicions {
    */
   judge(m: Member, now: number, why: string, suspects = this.suspectedNow(now)): boolean {
     if (!this.suspects(m, now)) return false;
-    if (this.node.leaving && !refusedSinceHeard(m)) {
+    if (this.node.leaving && !refusedSinceHeard(m.refusedAtMs, m.lastHeardMs)) {
       this.noteKept(m, now);
       return false;
     }
@@ -77,7 +77,7 @@ export class Suspicions {
             suspectsTarget: now - x.reportedAtMs <= half && x.reportedSuspects.has(key),
             suspectsMe: now - x.reportedAtMs <= half && x.reportedSuspects.has(mine),
           })),
-        refusedSinceHeard(m),
+        refusedSinceHeard(m.refusedAtMs, m.lastHeardMs),
         Math.max(0, unseen),
       );
     if (confirmed) {
@@ -197,11 +197,6 @@ export class Suspicions {
       this.node.log.warn(fields, 'suspect not confirmed: a majority still hears this member (a cut of one link?), so it is kept; this node serves nothing until it hears it again');
     }
   }
-}
-
-/** Whether a dial to m was refused since it was last heard: its port is open to no process. */
-function refusedSinceHeard(m: Member): boolean {
-  return m.refusedAtMs !== undefined && m.refusedAtMs >= m.lastHeardMs;
 }
 
 /**
