@@ -92,16 +92,15 @@ test('--log-format pretty prints one readable line per entry; json one JSON obje
 });
 
 test('a node that knows only the higher of two nodes joins through the lower one (joinThrough), without a warning', async () => {
+  // Synchronised on the nodes' own join events: `stats --cluster` lists only the nodes its client
+  // has linked, which under load (CI) lagged the join by more than 30 s while buckets moved.
+  const joined = (n: NodeProcess, peer: string): Promise<unknown> => n.waitForLog((l) => l['msg'] === 'member joined' && l['peer'] === peer, 30_000);
   const a = await startNode();
   const b = await startNode({ nodes: [a.addr] });
-  const members = async (n: NodeProcess): Promise<number | undefined> => {
-    const r = await runCli(['stats', '--json', '--cluster', n.addr]);
-    return r.code === 0 ? (JSON.parse(r.stdout) as unknown[]).length : undefined;
-  };
-  await waitFor('two nodes', async () => ((await members(a)) === 2 ? true : undefined), 30_000, 200);
+  await Promise.all([joined(a, b.addr), b.waitForLog((l) => l['msg'] === 'ready' && l['alone'] === false, 30_000)]);
   const [lower, higher] = a.addr < b.addr ? [a, b] : [b, a];
   const c = await startNode({ nodes: [higher.addr] });
-  await waitFor('three nodes', async () => ((await members(c)) === 3 ? true : undefined), 30_000, 200);
+  await Promise.all([joined(c, a.addr), joined(c, b.addr), c.waitForLog((l) => l['msg'] === 'ready' && l['alone'] === false, 30_000)]);
   const refused = c.logs.find((l) => l['msg'] === 'hello refused' && l['peer'] === higher.addr);
   assert.ok(refused !== undefined, 'the higher node sent the joiner on');
   assert.equal(refused['why'], lower.addr, 'to the lower node');
