@@ -250,11 +250,14 @@ export class Writer {
     this.segStart = this.pos;
   }
 
-  /** A string of n raw bytes copied from src at start (no view of src is made). */
-  strCopy(src: Buffer, start: number, n: number): void {
+  /**
+   * A string of n raw bytes copied from src at start. src should be a plain Uint8Array: its
+   * subarray() is V8's builtin (a Buffer's is Node's, which reads .buffer through a C++ accessor).
+   */
+  strCopy(src: Uint8Array, start: number, n: number): void {
     this.ensure(4 + n);
     this.buf.writeInt32BE(n, this.pos);
-    src.copy(this.buf, this.pos + 4, start, start + n);
+    this.buf.set(src.subarray(start, start + n), this.pos + 4);
     this.pos += 4 + n;
   }
 

@@ -3,7 +3,7 @@
 import { crc32 } from 'node:zlib';
 import { DecodeError, Reader, Writer } from './codec.js';
 import { readItem, readUpdate, UpdateOp, writeItem, writeUpdate, type Item, type Update } from './messages/node.js';
-import { assert } from '../shared/assert.js';
+import { assert, fail } from '../shared/assert.js';
 
 /** 0x89 'O' 'C' 'F' CR LF 0x1A LF: a non-text first byte, then bytes that text-mode transfers would mangle. */
 export const FILE_MAGIC = Buffer.from([0x89, 0x4f, 0x43, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -191,7 +191,7 @@ export function encodeRecord(w: Writer, rec: FileRecord): number {
     writeSnapshotPart(w, rec.snapshot);
   }
   const payloadBytes = w.pos - start - RECORD_FRAME_BYTES;
-  assert(payloadBytes <= RECORD_PAYLOAD_BYTES_MAX, `record payload of ${payloadBytes} bytes exceeds the limit`);
+  if (payloadBytes > RECORD_PAYLOAD_BYTES_MAX) fail(`record payload of ${payloadBytes} bytes exceeds the limit`);
   w.buf.writeUInt32BE(payloadBytes, start);
   w.buf.writeUInt32BE(crc32(w.buf.subarray(start + RECORD_FRAME_BYTES, w.pos)), start + 4);
   return w.pos - start;

@@ -13,7 +13,7 @@ import type { ClientSession } from './client-session.js';
 import type { StoredItem } from './store.js';
 import { answerBadInput, boolReply, expiresAt, finishWrite, newItem, readLocal, refusedForMemory, served, writeOp, type DataHost } from './data-handlers.js';
 import { versionOf } from './versions.js';
-import { assert } from '../shared/assert.js';
+import { fail } from '../shared/assert.js';
 
 const INT32_MIN = -(2n ** 31n);
 const INT32_MAX = 2n ** 31n - 1n;
@@ -81,7 +81,7 @@ function writeItem(node: DataHost, s: ClientSession, frame: Frame, b: number, re
   const u: Update = { op: UpdateOp.set, map: ref.map, key: ref.key, expiresAtMs: atMs, value };
   finishWrite(node, s, frame, b, u, fullWait(ref.flags), reply(versionOf(it)), false);
   // The item's version is the (epoch, seq) publish() gave this very write (versions.ts).
-  assert(node.store.bucket(b)?.seq === it.vSeq, `bucket ${b}: the write took another seq than its version's`);
+  if (node.store.bucket(b)?.seq !== it.vSeq) fail(`bucket ${b}: the write took another seq than its version's`);
 }
 
 /**

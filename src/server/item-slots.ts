@@ -1,5 +1,5 @@
 // One bucket's items stored compactly: per-item metadata in one fixed-size record per slot number
-// (all records in one buffer), and value bytes in append-only arenas (a few large Buffers), compacted when dead bytes pile up.
+// (all records in one buffer), and value bytes in append-only arenas (a few large Uint8Arrays), compacted when dead bytes pile up.
 //
 // BACKGROUND: an item kept as objects (item, value, Buffer, its 8 KiB pool share) costs ~420 B of
 // RSS for a 100-byte value and is 4 heap objects the GC marks again on every major collection.
@@ -65,7 +65,12 @@ export class ItemSlots {
   /** Slots in use. */
   count = 0;
 
-  private chunks: (Buffer | null)[] = [];
+  /**
+   * Plain Uint8Arrays, not Buffers: a small value's copy into a reply then takes the typed-array
+   * builtins (subarray, set) instead of Buffer.copy, which reads .buffer through a C++ accessor and
+   * made a view per call (~a quarter of an mget key's copy; bench/RESULTS.md, issue 11).
+   */
+  private chunks: (Uint8Array | null)[] = [];
   private chunkLive: number[] = [];
   private freeChunks: number[] = [];
   private cur = -1;
@@ -179,9 +184,9 @@ export class ItemSlots {
     if (n === 0) return { t: t as 3 | 4, v: EMPTY };
     const chunk = this.chunks[this.chunkAt(s)]!;
     const at = this.offAt(s);
-    if (t === 2) return { t: 2, v: chunk.readBigInt64BE(at) };
+    if (t === 2) return { t: 2, v: longView(chunk, at).getBigInt64(0) };
     this.setTag(s, t | VIEWED);
-    return { t: t as 3 | 4, v: chunk.subarray(at, at + n) };
+    return { t: t as 3 | 4, v: Buffer.from(chunk.buffer, chunk.byteOffset + at, n) };
   }
 
   /**
@@ -237,7 +242,7 @@ export class ItemSlots {
     const c = this.reserve(n);
     const chunk = this.chunks[c]!;
     const at = c === this.cur ? this.curPos : 0;
-    if (value.t === 2) chunk.writeBigInt64BE(value.v, at);
+    if (value.t === 2) longView(chunk, at).setBigInt64(0, value.v);
     else chunk.set(value.v, at);
     if (c === this.cur) this.curPos += n;
     this.setChunk(s, c);
@@ -262,7 +267,7 @@ export class ItemSlots {
   private newChunk(size: number): number {
     const c = this.freeChunks.length > 0 ? this.freeChunks.pop()! : this.chunks.length;
     assert(c < NO_CHUNK, 'too many arena chunks in one bucket');
-    this.chunks[c] = Buffer.allocUnsafeSlow(size);
+    this.chunks[c] = new Uint8Array(size);
     this.chunkLive[c] = 0;
     this.arenaBytes += size;
     return c;
@@ -299,7 +304,7 @@ export class ItemSlots {
     if (t !== 1 && (t & VIEWED) === 0 && value.t !== 1 && n > 0 && n <= had) {
       const c = this.chunkAt(s);
       const chunk = this.chunks[c]!;
-      if (value.t === 2) chunk.writeBigInt64BE(value.v, this.offAt(s));
+      if (value.t === 2) longView(chunk, this.offAt(s)).setBigInt64(0, value.v);
       else chunk.set(value.v, this.offAt(s));
       this.setTag(s, value.t);
       this.setLen(s, n);
@@ -389,4 +394,9 @@ export class ItemSlots {
 
 function roundUp(n: number, unit: number): number {
   return Math.ceil(n / unit) * unit;
+}
+
+/** The 8 bytes of a long value (big-endian, as the wire has it). */
+function longView(chunk: Uint8Array, at: number): DataView {
+  return new DataView(chunk.buffer, chunk.byteOffset + at, 8);
 }

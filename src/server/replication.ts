@@ -8,7 +8,7 @@ import { failinfo } from '../protocol/messages/legacy.js';
 import { Reader } from '../protocol/codec.js';
 import type { Frame } from '../protocol/header.js';
 import type { PeerLink } from './peer-link.js';
-import { assert } from '../shared/assert.js';
+import { fail } from '../shared/assert.js';
 import type { BucketTable, Owners } from './table.js';
 import type { Store } from './store.js';
 import type { Logger } from './log.js';
@@ -159,7 +159,7 @@ export class Replication {
 
   private pushAnswered(b: number): void {
     const left = (this.pushesInFlight.get(b) ?? 0) - 1;
-    assert(left >= 0, `bucket ${b}: more push answers than pushes`);
+    if (left < 0) fail(`bucket ${b}: more push answers than pushes`);
     if (left > 0) {
       this.pushesInFlight.set(b, left);
       return;

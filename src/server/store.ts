@@ -1,7 +1,7 @@
 // The node's data: per bucket, plain items and maps of items, keyed by full names (latin1 strings)
 // mapped to slots of the bucket's ItemSlots (item-slots.ts: packed metadata, values in arenas),
 // with lazy expiry on read, a bounded periodic sweep, and a modelled memory count.
-import { assert } from '../shared/assert.js';
+import { assert, fail } from '../shared/assert.js';
 import { itemRouteHashLatin1 } from '../shared/fnv.js';
 import { isValidMask } from '../shared/buckets.js';
 import { UpdateOp, type Update } from '../protocol/messages/node.js';
@@ -81,7 +81,7 @@ export class Store {
 
   /** Puts a detached bucket back as bucket b, replacing what was held there. */
   attach(b: number, data: BucketData): void {
-    assert(b >= 0 && b <= this.mask, `bucket ${b} is outside mask ${this.mask}`);
+    if (!(b >= 0 && b <= this.mask)) fail(`bucket ${b} is outside mask ${this.mask}`);
     this.detach(b);
     this.buckets[b] = data;
     this.approxBytes += data.bytes;

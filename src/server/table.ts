@@ -2,7 +2,7 @@
 // BACKGROUND: only a bucket's primary (or, on failover, its backup) changes its entry, and every
 // change bumps the epoch. BEHAVIOR: the newer epoch always wins; equal epochs with different owners
 // (two nodes decided at once after a failure) are ordered by owner names so every node picks the same.
-import { assert } from '../shared/assert.js';
+import { assert, fail } from '../shared/assert.js';
 import { isValidMask, splitBucket } from '../shared/buckets.js';
 import type { BucketEntry } from '../protocol/messages/node.js';
 
@@ -43,7 +43,7 @@ export class BucketTable {
 
   get(b: number): Owners {
     const e = this.entries[b];
-    assert(e !== undefined, `bucket ${b} out of range for mask ${this.mask}`);
+    if (e === undefined) fail(`bucket ${b} out of range for mask ${this.mask}`);
     return e;
   }
 

@@ -1,5 +1,5 @@
 // Bucket math: masks of the form 2^n - 1, bucket = hash AND mask, and widening (splitting).
-import { assert } from './assert.js';
+import { assert, fail } from './assert.js';
 
 export const DEFAULT_MASK = 0xff;
 export const MAX_MASK = 0xffff;
@@ -9,7 +9,7 @@ export function isValidMask(mask: number): boolean {
 }
 
 export function bucketCount(mask: number): number {
-  assert(isValidMask(mask), `invalid mask ${mask}`);
+  if (!isValidMask(mask)) fail(`invalid mask ${mask}`);
   return mask + 1;
 }
 

@@ -222,3 +222,40 @@ test('property: valuesEqual holds across a round trip and valueBytes counts the 
   assert.ok(!valuesEqual({ t: 3, v: Buffer.from('a') }, { t: 4, v: Buffer.from('a') }));
   assert.ok(!valuesEqual({ t: 1, v: 1 }, { t: 1, v: 2 }));
 });
+
+// ---- many strings at once (a batch's keys) ----
+
+test('property: strs reads what str reads one by one, in both text forms, and stops where they stop', () => {
+  const latin1 = fc.string({ unit: fc.integer({ min: 0, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+  fc.assert(
+    fc.property(fc.array(latin1, { maxLength: 30 }), fc.array(utf8, { maxLength: 30 }), fc.nat(5), (ls, us, tail) => {
+      const w = new Writer();
+      for (const s of ls) w.strLatin1(s);
+      for (const s of us) w.strUtf8(s);
+      w.i32(tail);
+      const b = Buffer.from(w.take());
+      const r = new Reader(b);
+      assert.deepEqual(r.strs(ls.length, 'latin1'), ls);
+      assert.deepEqual(r.strs(us.length, 'utf8'), us);
+      assert.equal(r.i32(), tail);
+      r.done('strs');
+    }),
+    RUNS,
+  );
+});
+
+test('strs refuses a negative length or one past the end of the payload, even when the buffer goes on', () => {
+  const w = new Writer();
+  w.strLatin1('ab');
+  w.strLatin1('cde');
+  const good = Buffer.from(w.take());
+  assert.deepEqual(new Reader(good).strs(2, 'latin1'), ['ab', 'cde']);
+  const negative = Buffer.from(good);
+  negative.writeInt32BE(-1, 6);
+  assert.throws(() => new Reader(negative).strs(2, 'latin1'), DecodeError);
+  const long = Buffer.concat([good, Buffer.alloc(32, 0x41)]);
+  // The payload ends with the second string: a third must not be read out of the bytes beyond.
+  assert.throws(() => new Reader(long, 0, good.length).strs(3, 'latin1'), DecodeError);
+  long.writeInt32BE(8, 6);
+  assert.throws(() => new Reader(long, 0, good.length).strs(2, 'latin1'), DecodeError);
+});

@@ -24,8 +24,7 @@ export const mget = {
   decode(r: Reader, enc: TextForm): MgetMsg {
     const map = r.str(enc);
     const n = readCount(r, 'mget', BATCH_KEYS_MAX);
-    const keys = new Array<string>(n);
-    for (let i = 0; i < n; i++) keys[i] = r.str(enc);
+    const keys = r.strs(n, enc);
     r.done('mget');
     return { map, keys };
   },
@@ -40,8 +39,7 @@ export const mdelete = {
     const map = r.str(enc);
     const flags = r.i32();
     const n = readCount(r, 'mdelete', BATCH_KEYS_MAX);
-    const keys = new Array<string>(n);
-    for (let i = 0; i < n; i++) keys[i] = r.str(enc);
+    const keys = r.strs(n, enc);
     r.done('mdelete');
     return { map, flags, keys };
   },
