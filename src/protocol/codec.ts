@@ -252,7 +252,9 @@ export class Writer {
 
   /**
    * A string of n raw bytes copied from src at start. src should be a plain Uint8Array: its
-   * subarray() is V8's builtin (a Buffer's is Node's, which reads .buffer through a C++ accessor).
+   * subarray() and set() are V8's builtins. BACKGROUND: Buffer.copy (Node 20) reads .buffer
+   * through a C++ accessor and makes a view on every call; for an mget's 100-byte values that
+   * was about a fifth of the copy's cost (bench/RESULTS.md, issue 11).
    */
   strCopy(src: Uint8Array, start: number, n: number): void {
     this.ensure(4 + n);

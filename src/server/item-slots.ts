@@ -65,11 +65,7 @@ export class ItemSlots {
   /** Slots in use. */
   count = 0;
 
-  /**
-   * Plain Uint8Arrays, not Buffers: a small value's copy into a reply then takes the typed-array
-   * builtins (subarray, set) instead of Buffer.copy, which reads .buffer through a C++ accessor and
-   * made a view per call (~a quarter of an mget key's copy; bench/RESULTS.md, issue 11).
-   */
+  /** Plain Uint8Arrays: a reply copies from them with V8's builtins, not Buffer.copy (see Writer.strCopy). */
   private chunks: (Uint8Array | null)[] = [];
   private chunkLive: number[] = [];
   private freeChunks: number[] = [];
