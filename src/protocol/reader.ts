@@ -1,11 +1,21 @@
 // The bounds-checked payload Reader: every length is checked against the payload's end, and a
 // payload that does not decode throws DecodeError.
+import { fail } from '../shared/assert.js';
 
 /** How a side holds byte strings as JS strings: the node as latin1, the client as UTF-8 text. */
 export type TextForm = 'latin1' | 'utf8';
 
 export class DecodeError extends Error {
   override name = 'DecodeError';
+}
+
+/**
+ * The int at b[at..at+4), big-endian; the caller checked the bounds (need). BACKGROUND:
+ * Buffer.readInt32BE checks its argument in JS on every call, ~20 ns against ~5 for four byte
+ * loads (Node 20, this project's machine); a batch decodes one or more ints per key.
+ */
+function get32(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }
 
 /** Reads a payload with every length checked against the end; throws DecodeError. */
@@ -22,6 +32,8 @@ export class Reader {
     start = 0,
     readonly end = buf.length,
   ) {
+    // get32 reads without a check of its own: the payload must lie inside the buffer.
+    if (!(start >= 0 && start <= end && end <= buf.length)) fail(`payload ${start}..${end} is not inside a buffer of ${buf.length} bytes`);
     this.pos = start;
   }
 
@@ -51,7 +63,7 @@ export class Reader {
 
   i32(): number {
     this.need(4, 'int');
-    const v = this.buf.readInt32BE(this.pos);
+    const v = get32(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
@@ -59,7 +71,7 @@ export class Reader {
   /** An int read as unsigned 32 bits (hashes). */
   u32(): number {
     this.need(4, 'int');
-    const v = this.buf.readUInt32BE(this.pos);
+    const v = get32(this.buf, this.pos) >>> 0;
     this.pos += 4;
     return v;
   }
@@ -74,8 +86,8 @@ export class Reader {
   /** A long read as a JS number; throws when it is not a safe integer. */
   i64n(): number {
     this.need(8, 'long');
-    const hi = this.buf.readInt32BE(this.pos);
-    const lo = this.buf.readUInt32BE(this.pos + 4);
+    const hi = get32(this.buf, this.pos);
+    const lo = get32(this.buf, this.pos + 4) >>> 0;
     this.pos += 8;
     const v = hi * 4294967296 + lo;
     if (!Number.isSafeInteger(v)) throw new DecodeError(`long ${v} out of safe range`);
@@ -128,7 +140,7 @@ export class Reader {
     }
     const all = this.buf.toString('latin1', start, this.pos);
     for (let i = 0, at = 0; i < n; i++) {
-      const len = this.buf.readInt32BE(start + at);
+      const len = get32(this.buf, start + at);
       out[i] = all.substring(at + 4, at + 4 + len);
       at += 4 + len;
     }
