@@ -1,6 +1,7 @@
 // Framing of a byte stream: splits arbitrary chunks into whole frames without copying where it can.
 import type { Frame } from '../protocol/header.js';
 import { Reader } from '../protocol/codec.js';
+import { getU16, getU32 } from '../shared/bytes.js';
 import { HEADER_BYTES } from '../shared/limits.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -88,7 +89,7 @@ export class FrameDecoder {
       } else {
         const rest = this.assemble(need);
         const whole = rest.frame;
-        const more = onFrame(new ChunkFrame(whole.readUInt16BE(0), whole.readUInt16BE(2), whole.readUInt32BE(4), whole, HEADER_BYTES, need, need >= OWNED_FRAME_MIN_BYTES));
+        const more = onFrame(new ChunkFrame(getU16(whole, 0), getU16(whole, 2), getU32(whole, 4), whole, HEADER_BYTES, need, need >= OWNED_FRAME_MIN_BYTES));
         buf = rest.after;
         if (more === false) {
           this.keep(buf, 0);
@@ -99,13 +100,13 @@ export class FrameDecoder {
     let off = 0;
     const end = buf.length;
     while (end - off >= HEADER_BYTES) {
-      const length = buf.readUInt32BE(off + 8);
+      const length = getU32(buf, off + 8);
       if (length > this.maxFrameBytes) {
         throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
       }
       const total = HEADER_BYTES + length;
       if (end - off < total) break;
-      const more = onFrame(new ChunkFrame(buf.readUInt16BE(off), buf.readUInt16BE(off + 2), buf.readUInt32BE(off + 4), buf, off + HEADER_BYTES, off + total, false));
+      const more = onFrame(new ChunkFrame(getU16(buf, off), getU16(buf, off + 2), getU32(buf, off + 4), buf, off + HEADER_BYTES, off + total, false));
       off += total;
       if (more === false) break;
     }

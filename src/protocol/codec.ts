@@ -3,6 +3,7 @@
 // (one char per byte), the client encodes its text as UTF-8. Both are the same bytes on the wire.
 import { HEADER_BYTES } from '../shared/limits.js';
 import { assert } from '../shared/assert.js';
+import { put32 } from '../shared/bytes.js';
 import type { TextForm } from './reader.js';
 
 export { DecodeError, Reader, type TextForm } from './reader.js';
@@ -12,18 +13,6 @@ const TAKE_MIN_BYTES = 512;
 /** strUtf8 copies ASCII strings up to this long itself (measured: faster than Buffer.write below ~64). */
 const ASCII_LOOP_CHARS_MAX = 48;
 const TAKE_MAX_BYTES = 1024 * 1024;
-
-/**
- * v's low 32 bits, big-endian, at b[at..at+4); the caller made room (ensure). BACKGROUND:
- * Buffer.writeInt32BE checks its arguments in JS on every call, ~15-20 ns against ~2 for four byte
- * stores (Node 20, this project's machine); a batch reply writes three ints per key.
- */
-function put32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = v >>> 16;
-  b[at + 2] = v >>> 8;
-  b[at + 3] = v;
-}
 
 /**
  * Writes frames back to back into one growing buffer. A frame is opened with begin(), its
