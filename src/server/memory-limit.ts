@@ -50,7 +50,8 @@ export const MEMORY_CHECK_INTERVAL_MS = 100;
 /** What the memory limit needs of the node. */
 export interface MemoryHost {
   readonly opts: { readonly maxMemoryBytes: number; readonly eviction: EvictionPolicy };
-  readonly store: Pick<Store, 'approxBytes' | 'mask' | 'evictionCandidate' | 'remove'>;
+  /** The node's store now (a method, not a getter: see routing.ts's NodeRouteView). */
+  store(): Pick<Store, 'approxBytes' | 'mask' | 'evictionCandidate' | 'remove'>;
   readonly random: Random;
   readonly log: Logger;
   /** Whether this node serves writes of bucket b now (its primary, not frozen): only those evict. */
@@ -89,7 +90,7 @@ export class MemoryLimit {
 
   /** The node's memory as the limit sees it: the start's RSS plus the modelled items (see above). */
   get usedBytes(): number {
-    return this.baselineBytes + Math.max(0, this.host.store.approxBytes);
+    return this.baselineBytes + Math.max(0, this.host.store().approxBytes);
   }
 
   /**
@@ -123,7 +124,7 @@ export class MemoryLimit {
     while (n < max && this.usedBytes > targetBytes) {
       const victim = this.pick();
       if (victim === undefined) break;
-      if (!this.host.store.remove(victim.b, victim.map, victim.key)) break;
+      if (!this.host.store().remove(victim.b, victim.map, victim.key)) break;
       this.evicted++;
       n++;
       this.host.publishEviction(victim.b, victim.map, victim.key);
@@ -136,13 +137,13 @@ export class MemoryLimit {
     const volatileOnly = this.policy !== 'allkeys-lru';
     const byTtl = this.policy === 'volatile-ttl';
     const scan = volatileOnly ? EVICTION_SCAN_ITEMS * 8 : EVICTION_SCAN_ITEMS;
-    const size = this.host.store.mask + 1;
+    const size = this.host.store().mask + 1;
     let best: (EvictionCandidate & { b: number }) | undefined;
     let sampled = 0;
     for (let pick = 0; pick < EVICTION_PICKS_MAX && sampled < EVICTION_SAMPLE_BUCKETS; pick++) {
       const b = this.host.random.int(0, size);
       if (!this.host.servesWrites(b)) continue;
-      const c = this.host.store.evictionCandidate(b, scan, volatileOnly, byTtl);
+      const c = this.host.store().evictionCandidate(b, scan, volatileOnly, byTtl);
       if (c === undefined) continue;
       sampled++;
       if (best === undefined || (byTtl ? c.expiresAtMs < best.expiresAtMs : c.usedTick < best.usedTick)) best = { ...c, b };
@@ -152,10 +153,10 @@ export class MemoryLimit {
 
   /** Random picks found nothing (few primary buckets hold items): the first bucket in order that has one. */
   private pickInOrder(scan: number, volatileOnly: boolean, byTtl: boolean): (EvictionCandidate & { b: number }) | undefined {
-    const size = this.host.store.mask + 1;
+    const size = this.host.store().mask + 1;
     for (let b = 0; b < size; b++) {
       if (!this.host.servesWrites(b)) continue;
-      const c = this.host.store.evictionCandidate(b, scan, volatileOnly, byTtl);
+      const c = this.host.store().evictionCandidate(b, scan, volatileOnly, byTtl);
       if (c !== undefined) return { ...c, b };
     }
     return undefined;
@@ -171,7 +172,7 @@ export class MemoryLimit {
       evicted: this.evicted,
       refused: this.refused,
       baseline: this.baselineBytes,
-      items: Math.max(0, this.host.store.approxBytes),
+      items: Math.max(0, this.host.store().approxBytes),
       rss: mem.rss,
       heapUsed: mem.heapUsed,
       heapTotal: mem.heapTotal,

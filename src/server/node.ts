@@ -120,12 +120,9 @@ export class ClusterNode {
     this.ownershipView = ownershipViewOf(this);
     this.lost = new LostBuckets(this);
     this.takeOvers = new TakeOverConfirmations(env.clock, () => this.members.dataMembers(), () => this.members.deadLeasesEndMs());
-    const store = (): Store => this.store;
     this.memory = new MemoryLimit({
       opts,
-      get store() {
-        return store();
-      },
+      store: () => this.store,
       random: env.random,
       log,
       servesWrites: (b) => decideRoute(this.routeView, b, 'write').kind === 'serve',

@@ -17,28 +17,47 @@ export interface OwnershipView {
   holds(b: number): boolean;
 }
 
-/** A node's ownershipView: reads its parts at each call (its table is replaced on a rejoin). */
-export function ownershipViewOf(node: {
+/** The parts of a node an ownershipView reads. */
+interface OwnershipViewHost {
   readonly me: string;
   readonly table: OwnershipView['table'];
   readonly log: Logger;
   readonly store: { bucket(b: number): unknown };
   readonly migration: { isFrozen(b: number): boolean; isIncoming(b: number): boolean };
   readonly members: { dataMembers(): readonly { addr: string }[]; goneAddrs(): Set<string> };
-}): OwnershipView {
-  return {
-    get me() {
-      return node.me;
-    },
-    get table() {
-      return node.table;
-    },
-    log: node.log,
-    isFrozen: (b) => node.migration.isFrozen(b),
-    liveAddrs: () => new Set([node.me, ...node.members.dataMembers().map((m) => m.addr)]),
-    goneAddrs: () => node.members.goneAddrs(),
-    holds: (b) => node.store.bucket(b) !== undefined || node.migration.isIncoming(b),
-  };
+}
+
+/**
+ * A node's ownershipView: reads its parts at each call (its table is replaced on a rejoin). A class:
+ * an object literal with getters is a dictionary-mode object in V8 (see routing.ts's NodeRouteView).
+ */
+class NodeOwnershipView implements OwnershipView {
+  readonly log: Logger;
+  constructor(private readonly node: OwnershipViewHost) {
+    this.log = node.log;
+  }
+  get me(): string {
+    return this.node.me;
+  }
+  get table(): OwnershipView['table'] {
+    return this.node.table;
+  }
+  isFrozen(b: number): boolean {
+    return this.node.migration.isFrozen(b);
+  }
+  liveAddrs(): Set<string> {
+    return new Set([this.node.me, ...this.node.members.dataMembers().map((m) => m.addr)]);
+  }
+  goneAddrs(): Set<string> {
+    return this.node.members.goneAddrs();
+  }
+  holds(b: number): boolean {
+    return this.node.store.bucket(b) !== undefined || this.node.migration.isIncoming(b);
+  }
+}
+
+export function ownershipViewOf(node: OwnershipViewHost): OwnershipView {
+  return new NodeOwnershipView(node);
 }
 
 /**

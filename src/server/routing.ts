@@ -44,26 +44,48 @@ export interface RouteView {
   takeOverConfirmed(b: number): boolean;
 }
 
-/** A node's routeView: reads its parts at each call, so a part replaced later (a rejoin's table) is seen. */
-export function routeViewOf(node: {
+/** The parts of a node a routeView reads. */
+interface RouteViewHost {
   readonly me: string;
   readonly table: { get(b: number): Owners };
   readonly migration: { isFrozen(b: number): boolean; isIncoming(b: number): boolean };
   readonly members: { leaseValid(): boolean };
   readonly repl: { awaitsBackup(b: number): boolean };
   readonly takeOvers: { confirmed(b: number): boolean };
-}): RouteView {
-  return {
-    get me() {
-      return node.me;
-    },
-    owners: (b) => node.table.get(b),
-    isFrozen: (b) => node.migration.isFrozen(b),
-    isIncoming: (b) => node.migration.isIncoming(b),
-    leaseValid: () => node.members.leaseValid(),
-    awaitsBackup: (b) => node.repl.awaitsBackup(b),
-    takeOverConfirmed: (b) => node.takeOvers.confirmed(b),
-  };
+}
+
+/**
+ * A node's routeView: reads its parts at each call, so a part replaced later (a rejoin's table) is
+ * seen. A class, not an object literal with a getter: V8 keeps such a literal in dictionary mode,
+ * and every request's routing then looked its functions up by name (perf: LoadIC, issue 11).
+ */
+class NodeRouteView implements RouteView {
+  constructor(private readonly node: RouteViewHost) {}
+  get me(): string {
+    return this.node.me;
+  }
+  owners(b: number): Owners {
+    return this.node.table.get(b);
+  }
+  isFrozen(b: number): boolean {
+    return this.node.migration.isFrozen(b);
+  }
+  isIncoming(b: number): boolean {
+    return this.node.migration.isIncoming(b);
+  }
+  leaseValid(): boolean {
+    return this.node.members.leaseValid();
+  }
+  awaitsBackup(b: number): boolean {
+    return this.node.repl.awaitsBackup(b);
+  }
+  takeOverConfirmed(b: number): boolean {
+    return this.node.takeOvers.confirmed(b);
+  }
+}
+
+export function routeViewOf(node: RouteViewHost): RouteView {
+  return new NodeRouteView(node);
 }
 
 /**

@@ -12,6 +12,15 @@ export interface Owners {
   backup: string;
 }
 
+/**
+ * A stored entry: a copy with exactly these fields in this order. BACKGROUND: every request reads an
+ * entry (routing.ts); entries of one shape keep that read monomorphic, where a spread copy took
+ * along whatever fields and order its source had.
+ */
+function entryOf(o: Owners): Owners {
+  return { epoch: o.epoch, primary: o.primary, backup: o.backup };
+}
+
 export function compareOwners(a: Owners, b: Owners): number {
   if (a.epoch !== b.epoch) return a.epoch - b.epoch;
   // At one epoch an entry with an owner beats an ownerless mark ('' sorts first): a mark made on a
@@ -29,7 +38,7 @@ export class BucketTable {
     fill: Owners,
   ) {
     assert(isValidMask(mask), 'table mask must be valid');
-    this.entries = Array.from({ length: mask + 1 }, () => ({ ...fill }));
+    this.entries = Array.from({ length: mask + 1 }, () => entryOf(fill));
   }
 
   get size(): number {
@@ -51,7 +60,7 @@ export class BucketTable {
   set(b: number, owners: Owners): void {
     assert(b >= 0 && b <= this.mask, 'bucket in range');
     assert(owners.primary === '' || owners.primary !== owners.backup, 'primary and backup differ');
-    this.entries[b] = { ...owners };
+    this.entries[b] = entryOf(owners);
   }
 
   /**
@@ -64,7 +73,7 @@ export class BucketTable {
     const targets = mask === this.mask ? [e.hash & mask] : splitBucket(e.hash & mask, mask, this.mask);
     for (const b of targets) {
       if (compareOwners(e, this.entries[b]!) > 0) {
-        this.entries[b] = { epoch: e.epoch, primary: e.primary, backup: e.backup };
+        this.entries[b] = entryOf(e);
         changed.push(b);
       }
     }
@@ -75,7 +84,7 @@ export class BucketTable {
     assert(isValidMask(newMask) && newMask >= this.mask, 'widen needs a wider mask');
     const old = this.entries;
     const oldMask = this.mask;
-    this.entries = Array.from({ length: newMask + 1 }, (_, i) => ({ ...old[i & oldMask]! }));
+    this.entries = Array.from({ length: newMask + 1 }, (_, i) => entryOf(old[i & oldMask]!));
     this.mask = newMask;
   }
 
