@@ -100,10 +100,7 @@ export class FrameDecoder {
     let off = 0;
     const end = buf.length;
     while (end - off >= HEADER_BYTES) {
-      const length = getU32(buf, off + 8);
-      if (length > this.maxFrameBytes) {
-        throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      }
+      const length = this.payloadLength(buf, off);
       const total = HEADER_BYTES + length;
       if (end - off < total) break;
       const more = onFrame(new ChunkFrame(getU16(buf, off), getU16(buf, off + 2), getU32(buf, off + 4), buf, off + HEADER_BYTES, off + total, false));
@@ -120,10 +117,7 @@ export class FrameDecoder {
     this.chunks = [rest];
     this.buffered = rest.length;
     if (rest.length >= HEADER_BYTES) {
-      const length = rest.readUInt32BE(8);
-      if (length > this.maxFrameBytes) {
-        throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      }
+      this.payloadLength(rest, 0);
     }
   }
 
@@ -164,10 +158,15 @@ export class FrameDecoder {
   private neededBytes(): number | undefined {
     if (this.buffered < HEADER_BYTES) return undefined;
     const head = this.chunks[0]!.length >= HEADER_BYTES ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-    const length = head.readUInt32BE(8);
+    return HEADER_BYTES + this.payloadLength(head, 0);
+  }
+
+  /** The payload length in the header at buf[off..]; FrameError past maxFrameBytes. */
+  private payloadLength(buf: Buffer, off: number): number {
+    const length = getU32(buf, off + 8);
     if (length > this.maxFrameBytes) {
       throw new FrameError(`frame payload of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
     }
-    return HEADER_BYTES + length;
+    return length;
   }
 }

@@ -181,9 +181,7 @@ export class Writer {
 
   /** An unsigned 32-bit value written with the same bits as an int (hashes). */
   u32AsInt(v: number): void {
-    this.ensure(4);
-    put32(this.buf, this.pos, v);
-    this.pos += 4;
+    this.i32(v);
   }
 
   i64(v: bigint): void {

@@ -4,6 +4,7 @@ import { crc32 } from 'node:zlib';
 import { DecodeError, Reader, Writer } from './codec.js';
 import { readItem, readUpdate, UpdateOp, writeItem, writeUpdate, type Item, type Update } from './messages/node.js';
 import { assert, fail } from '../shared/assert.js';
+import { put32 } from '../shared/bytes.js';
 
 /** 0x89 'O' 'C' 'F' CR LF 0x1A LF: a non-text first byte, then bytes that text-mode transfers would mangle. */
 export const FILE_MAGIC = Buffer.from([0x89, 0x4f, 0x43, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -192,8 +193,8 @@ export function encodeRecord(w: Writer, rec: FileRecord): number {
   }
   const payloadBytes = w.pos - start - RECORD_FRAME_BYTES;
   if (payloadBytes > RECORD_PAYLOAD_BYTES_MAX) fail(`record payload of ${payloadBytes} bytes exceeds the limit`);
-  w.buf.writeUInt32BE(payloadBytes, start);
-  w.buf.writeUInt32BE(crc32(w.buf.subarray(start + RECORD_FRAME_BYTES, w.pos)), start + 4);
+  put32(w.buf, start, payloadBytes);
+  put32(w.buf, start + 4, crc32(w.buf.subarray(start + RECORD_FRAME_BYTES, w.pos)));
   return w.pos - start;
 }
 
