@@ -96,5 +96,7 @@ export interface LoadPlan {
   addr: string;
   spec: CaseSpec;
   durationSec: number;
+  /** Seconds of the case's own operation before the timed phase, not counted (memory cases: none). */
+  warmupSec: number;
   seed: number;
 }

@@ -5,7 +5,8 @@
 // for "go" on stdin (memory cases: the parent reads the server's RSS first); {"event":"result",...}.
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { keyNames, makeValue, runLoad } from '../src/gamut/load.js';
+import { runLoad } from '../src/gamut/load.js';
+import { Rng, keyNames, makeValue } from '../src/gamut/workload.js';
 import { redisStore } from '../src/gamut/redis.js';
 import { connectCluster, forEachWindowed, oursStore, type KvStore } from '../src/gamut/target.js';
 import type { Cluster } from '../src/index.js';
@@ -90,6 +91,7 @@ async function runOps(plan: LoadPlan): Promise<RunResult> {
     mgetWeight: 0,
     mgetKeys: 1,
     durationSec: plan.durationSec,
+    warmupSec: plan.warmupSec,
     requestsMax: 1_000_000_000,
     prefix: 'cmp:',
     seed: plan.seed,
@@ -134,7 +136,7 @@ function pct(sorted: Float64Array, p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-/** Batch cases: preload every key in batches, then `inflight` loops of one batch of random keys after another. */
+/** Batch cases: preload every key in batches, warm up, then `inflight` loops of one batch of random keys after another. */
 async function runBatch(plan: LoadPlan): Promise<RunResult> {
   const s = plan.spec;
   const value = makeValue(s.valueBytes);
@@ -145,34 +147,32 @@ async function runBatch(plan: LoadPlan): Promise<RunResult> {
     for (let i = 0; i < all.length; i += PRELOAD_CHUNK_KEYS) await sides.write(all.slice(i, i + PRELOAD_CHUNK_KEYS));
     const preloadSec = (performance.now() - t0) / 1000;
     const fn = s.op === 'mset' ? sides.write : sides.read;
-    let x = plan.seed >>> 0 || 1;
-    const rnd = (): number => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) % all.length;
-    };
+    const rng = new Rng(plan.seed);
+    const rnd = (): number => Math.floor(rng.next() * all.length);
+    // Slots of `inflight` loops, each one batch of random keys after another until stopAt.
     const lat = new Float64Array(LATENCIES_MAX);
     let n = 0;
     let errors = 0;
+    const loops = (stopAt: number, timed: boolean): Promise<void[]> =>
+      Promise.all(
+        Array.from({ length: s.inflight * s.connections }, async () => {
+          while (performance.now() < stopAt && n < LATENCIES_MAX) {
+            const keys = Array.from({ length: BATCH_KEYS }, () => all[rnd()]!);
+            const t = performance.now();
+            try {
+              await fn(keys);
+              if (timed) lat[n++] = performance.now() - t;
+            } catch {
+              if (timed) errors++;
+            }
+          }
+        }),
+      );
+    if (plan.warmupSec > 0) await loops(performance.now() + plan.warmupSec * 1000, false);
     say({ event: 'timed-start' });
     const cpu0 = cpuUs();
     const start = performance.now();
-    const stopAt = start + plan.durationSec * 1000;
-    await Promise.all(
-      Array.from({ length: s.inflight * s.connections }, async () => {
-        while (performance.now() < stopAt && n < LATENCIES_MAX) {
-          const keys = Array.from({ length: BATCH_KEYS }, () => all[rnd()]!);
-          const t = performance.now();
-          try {
-            await fn(keys);
-            lat[n++] = performance.now() - t;
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
+    await loops(start + plan.durationSec * 1000, true);
     const sec = (performance.now() - start) / 1000;
     const loadCpuUs = cpuUs() - cpu0;
     say({ event: 'timed-end' });

@@ -5,7 +5,7 @@ import type { CaseSpec, LoadPlan, SystemName } from './compare-cases.js';
 import type { RunResult } from './compare-load.js';
 import { processCpuSec, processRssBytes, startLoad, startServer, stopServer, type LoadProc, type Server } from './compare-procs.js';
 
-/** Preloads of 1M keys (or a memory fill) take a while on a busy machine; a dead server does not hold the run forever. */
+/** Preloads of 1M keys (or a memory fill) take a while on a busy machine; a dead server does not hold the run forever (the warm-up comes on top). */
 const PRELOAD_TIMEOUT_MS = 600_000;
 /** The timed phase may overrun its duration by this much (requests in flight at the end, a slow machine). */
 const TIMED_SLACK_MS = 60_000;
@@ -45,8 +45,14 @@ function expectEvent(msg: Record<string, unknown> | null, event: string): Record
   return msg;
 }
 
-async function timed(spec: CaseSpec, server: Server, load: LoadProc, durationSec: number): Promise<Partial<RunRecord>> {
-  expectEvent(await load.next(PRELOAD_TIMEOUT_MS), 'timed-start');
+/** How long one run's timed phase lasts, and the warm-up before it. */
+export interface RunTimes {
+  durationSec: number;
+  warmupSec: number;
+}
+
+async function timed(spec: CaseSpec, server: Server, load: LoadProc, { durationSec, warmupSec }: RunTimes): Promise<Partial<RunRecord>> {
+  expectEvent(await load.next(PRELOAD_TIMEOUT_MS + warmupSec * 1000), 'timed-start');
   const cpu0 = processCpuSec(server.pid);
   expectEvent(await load.next(durationSec * 1000 + TIMED_SLACK_MS), 'timed-end');
   const cpu1 = processCpuSec(server.pid);
@@ -84,7 +90,7 @@ async function memory(server: Server, load: LoadProc): Promise<Partial<RunRecord
   };
 }
 
-export async function runOne(spec: CaseSpec, system: SystemName, round: number, durationSec: number, seed: number): Promise<RunRecord> {
+export async function runOne(spec: CaseSpec, system: SystemName, round: number, times: RunTimes, seed: number): Promise<RunRecord> {
   const record: RunRecord = {
     case: spec.name, system, round, ok: false, serverPid: 0, loadPid: 0, ops: 0, durationSec: 0, opsPerSec: 0, mbPerSec: 0,
     p50Ms: 0, p99Ms: 0, errors: 0, serverCpuUsPerOp: 0, loadCpuUsPerOp: 0, preloadSec: 0,
@@ -94,10 +100,10 @@ export async function runOne(spec: CaseSpec, system: SystemName, round: number, 
   try {
     server = await startServer(system);
     record.serverPid = server.pid;
-    const plan: LoadPlan = { system, addr: server.addr, spec, durationSec, seed };
+    const plan: LoadPlan = { system, addr: server.addr, spec, ...times, seed };
     load = startLoad(JSON.stringify(plan));
     record.loadPid = load.pid;
-    Object.assign(record, spec.kind === 'memory' ? await memory(server, load) : await timed(spec, server, load, durationSec));
+    Object.assign(record, spec.kind === 'memory' ? await memory(server, load) : await timed(spec, server, load, times));
     record.ok = true;
   } catch (e) {
     record.error = e instanceof Error ? e.message : String(e);

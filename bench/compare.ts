@@ -2,7 +2,7 @@
 // Every (case, system, round) runs in fresh processes (its own redis-server or `opencluster serve` and
 // its own load process); rounds are interleaved, each in a seeded shuffled order; the ratio ours/redis
 // is taken per round; tables give median (min-max) with the machine above each. Usage:
-//   npm run bench:compare -- [--cases a,b] [--rounds N] [--duration S] [--seed N] [--quick] [--json FILE]
+//   npm run bench:compare -- [--cases a,b] [--rounds N] [--duration S] [--warmup S] [--seed N] [--quick] [--json FILE]
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, platform, release, tmpdir } from 'node:os';
@@ -16,6 +16,13 @@ import { schedule, summarize, tables } from './compare-stats.js';
 const ROUNDS_DEFAULT = 3;
 const DURATION_SEC_DEFAULT = 3;
 const QUICK_DURATION_SEC = 0.5;
+/**
+ * Before the timed phase, each run does the timed operation this long, not counted. Our node and
+ * both clients are JIT-compiled as they run: a 100-key mget at 1 in flight takes thousands of
+ * requests (2-3 s) to reach what a running application sees, and Redis itself needs none.
+ */
+const WARMUP_SEC_DEFAULT = 3;
+const QUICK_WARMUP_SEC = 0.2;
 const ROUNDS_MAX = 100;
 const DURATION_SEC_MAX = 600;
 
@@ -23,15 +30,19 @@ export interface Settings {
   cases: string[];
   rounds: number;
   durationSec: number;
+  warmupSec: number;
   seed: number;
   quick: boolean;
   jsonPath: string | null;
 }
 
-function positive(text: string | undefined, fallback: number, max: number, what: string, integer: boolean): number {
+function positive(text: string | undefined, fallback: number, max: number, what: string, integer: boolean, zeroAllowed = false): number {
   if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) throw new UsageError(`${what} must be ${integer ? 'an integer' : 'a number'} in (0, ${max}], got '${text}'`);
+  const n = text.trim() === '' ? NaN : Number(text);
+  const low = zeroAllowed ? n < 0 : n <= 0;
+  if (!Number.isFinite(n) || low || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${what} must be ${integer ? 'an integer' : 'a number'} in ${zeroAllowed ? '[' : '('}0, ${max}], got '${text}'`);
+  }
   return n;
 }
 
@@ -42,6 +53,7 @@ export function parseSettings(argv: string[]): Settings {
       cases: { type: 'string' },
       rounds: { type: 'string' },
       duration: { type: 'string' },
+      warmup: { type: 'string' },
       seed: { type: 'string' },
       quick: { type: 'boolean', default: false },
       json: { type: 'string' },
@@ -53,6 +65,7 @@ export function parseSettings(argv: string[]): Settings {
     cases: (values.cases ?? (quick ? QUICK_CASES : DEFAULT_CASES).join(',')).split(','),
     rounds: positive(values.rounds, quick ? 1 : ROUNDS_DEFAULT, ROUNDS_MAX, '--rounds', true),
     durationSec: positive(values.duration, quick ? QUICK_DURATION_SEC : DURATION_SEC_DEFAULT, DURATION_SEC_MAX, '--duration', false),
+    warmupSec: positive(values.warmup, quick ? QUICK_WARMUP_SEC : WARMUP_SEC_DEFAULT, DURATION_SEC_MAX, '--warmup', false, true),
     seed,
     quick,
     jsonPath: values.json ?? null,
@@ -93,7 +106,7 @@ async function main(): Promise<void> {
     `date:    ${m['date']}`,
     `machine: ${m['cpu']}, ${m['cores']} cores, ${m['os']}`,
     `versions: node ${m['node']}, redis-server ${m['redis']}, ioredis ${m['ioredis']} (auto-pipelining)`,
-    `runs:    seed ${settings.seed}, ${settings.rounds} round(s) x ${settings.durationSec} s, each round in shuffled order, fresh server + load process per run${settings.quick ? ' (--quick: a smoke run, keys cut to 20k)' : ''}`,
+    `runs:    seed ${settings.seed}, ${settings.rounds} round(s) x ${settings.durationSec} s timed after ${settings.warmupSec} s of warm-up, each round in shuffled order, fresh server + load process per run${settings.quick ? ' (--quick: a smoke run, keys cut to 20k)' : ''}`,
   ].join('\n');
   console.log(header + '\n');
   for (const c of cases) console.log(`  ${c.name.padEnd(16)} ${c.text}`);
@@ -101,7 +114,7 @@ async function main(): Promise<void> {
   const order = schedule(cases, settings.rounds, settings.seed);
   const runs: RunRecord[] = [];
   for (const [i, slot] of order.entries()) {
-    const r = await runOne(slot.case, slot.system, slot.round, settings.durationSec, settings.seed + slot.round);
+    const r = await runOne(slot.case, slot.system, slot.round, { durationSec: settings.durationSec, warmupSec: settings.warmupSec }, settings.seed + slot.round);
     runs.push(r);
     const what = r.ok ? (slot.case.kind === 'memory' ? `${Math.round(r.rssBytesPerItem ?? 0)} B/item RSS` : `${Math.round(r.opsPerSec).toLocaleString('en-US')} ops/s`) : `FAILED: ${r.error}`;
     console.error(`[${i + 1}/${order.length}] round ${slot.round} ${slot.case.name} ${slot.system}: ${what}`);

@@ -20,6 +20,7 @@ interface RawOptions extends CommonOptions {
   mix: string;
   batchKeys: string;
   duration?: string;
+  warmup: string;
   requests?: string;
   compareRedis?: string;
   rounds?: string;
@@ -46,10 +47,10 @@ function intOption(name: string, text: string, min: number, max: number): number
   return n;
 }
 
-function secondsOption(name: string, text: string): number {
+function secondsOption(name: string, text: string, zeroAllowed = false): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--${name} must be a number of seconds, not "${text}"`);
   const n = Number(text);
-  if (n <= 0 || n > DURATION_SEC_MAX) throw new UsageError(`--${name} must be above 0 and at most ${DURATION_SEC_MAX}`);
+  if ((zeroAllowed ? n < 0 : n <= 0) || n > DURATION_SEC_MAX) throw new UsageError(`--${name} must be ${zeroAllowed ? 'at least 0' : 'above 0'} and at most ${DURATION_SEC_MAX}`);
   return n;
 }
 
@@ -114,6 +115,7 @@ export function toGamutOptions(raw: RawOptions): GamutOptions {
     ...parseMix(raw.mix),
     mgetKeys: intOption('batch-keys', raw.batchKeys, 1, MGET_KEYS_MAX),
     durationSec,
+    warmupSec: secondsOption('warmup', raw.warmup, true),
     requestsMax: raw.requests !== undefined ? intOption('requests', raw.requests, 1, REQUESTS_MAX) : DEFAULT_REQUESTS_MAX,
     compareRedis,
     rounds: raw.rounds !== undefined ? intOption('rounds', raw.rounds, 1, ROUNDS_MAX) : compareRedis ? 3 : 1,
@@ -153,6 +155,7 @@ export function registerGamut(program: Command): void {
     .option('--mix <weights>', 'relative weights: GET:SET or GET:SET:INCR (1:1, 1:1:2), or named: get=1,set=1,incr=1,mget=1 (INCR and MGET against Redis)', '1:1')
     .option('--batch-keys <n>', 'keys per mget in the mix', '100')
     .option('--duration <s>', `seconds per load round (default ${DEFAULT_DURATION_SEC}; with --requests, until they are done)`)
+    .option('--warmup <s>', 'seconds of the same load before each round, not counted (the node and the client are JIT-compiled as they run)', '0')
     .option('--requests <n>', 'requests per load round at most')
     .option('--compare-redis <host:port>', 'run the identical load through ioredis against this Redis server')
     .option('--rounds <n>', 'load rounds, alternating ours and Redis (default 3 with --compare-redis, else 1)')

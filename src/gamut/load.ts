@@ -5,6 +5,7 @@ import { assert } from '../shared/assert.js';
 import { LatencyRecorder, TIMELINE_INTERVAL_MS, type HistogramBar, type TimelinePoint } from './latency.js';
 import { isIndeterminateCode, type KvConnection, type KvStore } from './target.js';
 import type { Ledger } from './verify.js';
+import { Rng, counterNames, keyNames, makeValue, pickKey } from './workload.js';
 
 export const INFLIGHT_MAX = 10_000;
 export const CONNECTIONS_MAX = 256;
@@ -31,6 +32,12 @@ export interface LoadOptions {
   mgetWeight: number;
   mgetKeys: number;
   durationSec: number;
+  /**
+   * Seconds of the same mix run before the timed phase and not counted (absent or 0: none). A node
+   * and a client are JIT-compiled as they run: the first thousands of requests of each kind are
+   * slower than what a running application sees.
+   */
+  warmupSec?: number;
   requestsMax: number;
   /** Prefix of every key (the run's own namespace). */
   prefix: string;
@@ -46,7 +53,7 @@ export interface LoadOptions {
 }
 
 export interface LoadProgress {
-  phase: 'preload' | 'load';
+  phase: 'preload' | 'warmup' | 'load';
   /** 0..1 of the bound that ends the phase first. */
   fraction: number;
   completed: number;
@@ -69,6 +76,8 @@ export interface LoadResult {
   retries: number;
   preloadSec: number;
   preloadErrors: number;
+  /** Requests completed in the warm-up (not in ops or the latencies). */
+  warmupOps: number;
   timeline: TimelinePoint[];
   bars: HistogramBar[];
 }
@@ -83,47 +92,14 @@ export function validateLoadOptions(o: LoadOptions): void {
   assert(o.ledger === null || o.incrWeight === 0, 'verify checks gets, sets and mgets only');
   assert(Number.isInteger(o.mgetKeys) && o.mgetKeys >= 1 && o.mgetKeys <= MGET_KEYS_MAX, 'mget keys out of range');
   assert(o.durationSec > 0 && o.durationSec <= DURATION_SEC_MAX, 'duration out of range');
+  assert(o.warmupSec === undefined || (o.warmupSec >= 0 && o.warmupSec <= DURATION_SEC_MAX), 'warm-up out of range');
   assert(Number.isInteger(o.requestsMax) && o.requestsMax >= 1 && o.requestsMax <= REQUESTS_MAX, 'requests out of range');
   assert(o.ledger === null || o.keys >= o.inflight * o.connections, 'verify needs at least one key per request slot');
-}
-
-/** The load's key names, index i -> prefix + i. */
-export function keyNames(prefix: string, count: number): string[] {
-  return Array.from({ length: count }, (_v, i) => `${prefix}${i}`);
-}
-
-/** The counters incr works on, index i -> prefix + 'n' + i (apart from the string keys: no WRONG_TYPE). */
-export function counterNames(prefix: string, count: number): string[] {
-  return keyNames(`${prefix}n`, count);
 }
 
 /** What one load request does. */
 const Op = { get: 0, set: 1, incr: 2 } as const;
 type OpCode = (typeof Op)[keyof typeof Op];
-
-/** A value of exactly `bytes` ASCII bytes, the same for every run of the same size. */
-export function makeValue(bytes: number): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  let out = '';
-  for (let i = 0; i < bytes; i++) out += alphabet[(i * 7 + 3) % alphabet.length];
-  return out;
-}
-
-/** xorshift32: a small deterministic generator so that both stores see the same sequence. */
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s / 4294967296;
-  }
-}
 
 /** State shared by every worker of one phase. */
 class Phase {
@@ -252,13 +228,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Worker w of W: in chaos mode it owns keys w, w+W, ... so that writes to one key never overlap. */
-function pickKey(rng: Rng, w: number, workers: number, keyCount: number, partitioned: boolean): number {
-  if (!partitioned) return Math.floor(rng.next() * keyCount);
-  const owned = Math.floor((keyCount - 1 - w) / workers) + 1;
-  return w + workers * Math.floor(rng.next() * owned);
-}
-
 async function loadWorker(phase: Phase, conn: KvConnection, w: number, workers: number): Promise<void> {
   const o = phase.opts;
   const rng = new Rng(o.seed + Math.imul(w + 1, 0x9e3779b1));
@@ -341,6 +310,8 @@ async function closeAll(conns: readonly KvConnection[]): Promise<void> {
 
 /** Requests in flight per connection while preloading, whatever the load's own window. */
 const PRELOAD_INFLIGHT = 64;
+/** Turns the load's seed into the warm-up's (any constant that changes every bit pattern would do). */
+const WARMUP_SEED_XOR = 0x5bd1e995;
 /** Preload bound: generous, but a dead store cannot hold the preload forever. */
 const PRELOAD_SEC_MAX = 600;
 
@@ -357,13 +328,14 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
     if (preload.completed === 0) throw new Error(`preload of ${keys.length} keys failed: ${JSON.stringify(preload.errorsByCode)}`);
     // Read now: the preload's own time, not counting the timed phase that follows.
     const preloadSec = preload.elapsedSec();
+    const warmupOps = await warmUp(store, opts, conns, keys, counters, value);
     const recorder = new LatencyRecorder();
     opts.onPhaseChange?.('load');
     const phase = new Phase(store, opts, keys, counters, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
     await runWorkers(phase, conns, loadWorker, 'load', opts.inflight);
     const elapsedSec = phase.elapsedSec();
     opts.onPhaseChange?.('done');
-    const result = resultOf(store.name, phase, recorder, elapsedSec, preloadSec, preload.errors);
+    const result = { ...resultOf(store.name, phase, recorder, elapsedSec, preloadSec, preload.errors), warmupOps };
     recorder.destroy();
     return result;
   } finally {
@@ -371,7 +343,18 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
   }
 }
 
-function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preloadSec: number, preloadErrors: number): LoadResult {
+/** The warm-up: the load's own mix for opts.warmupSec, nothing recorded; the requests it completed. */
+async function warmUp(store: KvStore, opts: LoadOptions, conns: readonly KvConnection[], keys: readonly string[], counters: readonly string[], value: string): Promise<number> {
+  const sec = opts.warmupSec ?? 0;
+  if (sec === 0) return 0;
+  // Its own random sequence: the timed phase does not replay the keys the warm-up just touched.
+  const warmOpts = { ...opts, seed: (opts.seed ^ WARMUP_SEED_XOR) >>> 0 };
+  const phase = new Phase(store, warmOpts, keys, counters, value, null, performance.now() + sec * 1000, opts.requestsMax);
+  await runWorkers(phase, conns, loadWorker, 'warmup', opts.inflight);
+  return phase.completed;
+}
+
+function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preloadSec: number, preloadErrors: number): Omit<LoadResult, 'warmupOps'> {
   const s = recorder.summary();
   return {
     target,

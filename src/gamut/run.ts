@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import type { Cluster } from '../index.js';
 import { checkFailed, checkTable, runCheck, type CheckResult } from './check.js';
-import { counterNames, keyNames, runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { runLoad, type LoadOptions, type LoadResult } from './load.js';
+import { counterNames, keyNames } from './workload.js';
 import { mixDescription, mixText } from './mix.js';
 import { progressBar } from './progress.js';
 import { redisStore } from './redis.js';
@@ -15,6 +16,8 @@ import { connectCluster, oursStore, type ClusterAccessOptions, type KvStore, typ
 import { Ledger, type ReadOutcome, type VerifyReport } from './verify.js';
 
 export interface GamutOptions extends Pick<LoadOptions, 'keys' | 'valueBytes' | 'inflight' | 'connections' | 'getWeight' | 'setWeight' | 'incrWeight' | 'mgetWeight' | 'mgetKeys' | 'durationSec' | 'requestsMax'> {
+  /** Seconds of the same load before each round, not counted (0: none). */
+  warmupSec: number;
   /** Seed node, canonical "host:port". */
   cluster: string;
   compareRedis: string | null;
@@ -61,6 +64,7 @@ function settingsOf(o: GamutOptions, prefix: string): GamutOutput['settings'] {
     connections: o.connections,
     mix: mixText(o),
     durationSec: o.durationSec,
+    warmupSec: o.warmupSec,
     requestsMax: o.requestsMax,
     rounds: o.rounds,
     verify: o.verify,
@@ -117,6 +121,7 @@ function loadOptions(o: GamutOptions, prefix: string, round: number, ledger: Led
     mgetWeight: o.mgetWeight,
     mgetKeys: o.mgetKeys,
     durationSec: o.durationSec,
+    warmupSec: o.warmupSec,
     requestsMax: o.requestsMax,
     prefix,
     seed: o.seed + round,
@@ -138,7 +143,7 @@ async function runOne(o: GamutOptions, store: KvStore, prefix: string, round: nu
 
 async function loadPhase(o: GamutOptions, oursOpts: OursOptions, redis: KvStore | null, prefix: string, ledger: Ledger | null): Promise<Map<string, LoadResult[]>> {
   const mix = mixDescription(o);
-  say(o, `\n== load: ${o.keys} keys, ${o.valueBytes} B values, ${o.connections} connection(s) x ${o.inflight} in flight, ${mix}, ${o.durationSec} s or ${o.requestsMax} requests ==`);
+  say(o, `\n== load: ${o.keys} keys, ${o.valueBytes} B values, ${o.connections} connection(s) x ${o.inflight} in flight, ${mix}, ${o.durationSec} s or ${o.requestsMax} requests${o.warmupSec > 0 ? ` after ${o.warmupSec} s of warm-up` : ''} ==`);
   const stores: KvStore[] = [oursStore(oursOpts)];
   if (redis) stores.push(redis);
   const results = new Map<string, LoadResult[]>(stores.map((s) => [s.name, []]));
@@ -213,6 +218,7 @@ export function reportSettings(o: GamutOptions): [string, string][] {
   if (o.limitsGiven.duration || !o.limitsGiven.requests) limits.push(`${o.durationSec} s`);
   if (o.limitsGiven.requests) limits.push(`${o.requestsMax.toLocaleString('en-US')} requests`);
   rows.push(['each round runs', limits.join(' or ')], ['rounds', String(o.rounds)]);
+  if (o.warmupSec > 0) rows.push(['warm-up before each round (not counted)', `${o.warmupSec} s`]);
   if (o.verify) rows.push(['verify (read every key back)', 'on']);
   return rows;
 }

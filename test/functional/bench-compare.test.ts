@@ -57,14 +57,15 @@ test('--quick runs each case against both systems in fresh processes and writes 
   assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   const doc = JSON.parse(readFileSync(json, 'utf8')) as {
     machine: Record<string, unknown>;
-    settings: { seed: number; rounds: number; durationSec: number; quick: boolean; cases: string[] };
+    settings: { seed: number; rounds: number; durationSec: number; warmupSec: number; quick: boolean; cases: string[] };
     order: { round: number; case: string; system: string }[];
     runs: Run[];
     cases: Summary[];
   };
   for (const k of ['cpu', 'os', 'node', 'redis', 'ioredis', 'date']) assert.equal(typeof doc.machine[k], 'string', k);
   assert.ok(Number.isInteger(doc.machine['cores']) && (doc.machine['cores'] as number) >= 1);
-  assert.deepEqual({ ...doc.settings, jsonPath: undefined }, { cases: CASES, rounds: 1, durationSec: 0.3, seed: 42, quick: true, jsonPath: undefined });
+  assert.deepEqual({ ...doc.settings, jsonPath: undefined }, { cases: CASES, rounds: 1, durationSec: 0.3, warmupSec: 0.2, seed: 42, quick: true, jsonPath: undefined });
+  assert.match(r.stdout, /0\.3 s timed after 0\.2 s of warm-up/);
   assert.match(r.stdout, /seed 42/);
 
   // Every (case, system) exactly once in the one round, and the runs in that order.
@@ -111,6 +112,16 @@ test('an unknown case is a usage error: exit 2, one line, nothing started', { ti
   assert.match(r.stderr, /unknown case 'nope'/);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.equal(r.stdout, '');
+});
+
+test('a warm-up that is not a number of seconds from 0 up is a usage error: exit 2, one line, nothing started', { timeout: 30_000 }, async () => {
+  for (const bad of ['soon', '-1', '']) {
+    const r = await runCompare(['--cases', 'set-100b-x50', `--warmup=${bad}`], 20_000);
+    assert.equal(r.code, 2, `--warmup=${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--warmup must be a number in \[0, 600\]/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.equal(r.stdout, '');
+  }
 });
 
 /** The processes whose parent is `pid`, with their command lines (from /proc). */

@@ -54,10 +54,11 @@ test('the feature check passes against one node and leaves no keys behind', { ti
 test('the load phase prints the documented JSON and writes an HTML report', { timeout: 60_000 }, async () => {
   const node = await startNode();
   const report = join(makeTempDir('oc-gamut-'), 'report.html');
-  const r = await runCli(['gamut', '--cluster', node.addr, '--skip-check', '--duration', '1', '--json', '--keys', '500', '--inflight', '8', '--report', report], 45_000);
+  const r = await runCli(['gamut', '--cluster', node.addr, '--skip-check', '--duration', '1', '--warmup', '0.2', '--json', '--keys', '500', '--inflight', '8', '--report', report], 45_000);
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { check: unknown[]; load: { ours: Record<string, number>; redis?: unknown; ratio?: unknown } };
+  const out = JSON.parse(r.stdout) as { settings: Record<string, unknown>; check: unknown[]; load: { ours: Record<string, number>; redis?: unknown; ratio?: unknown } };
   assert.deepEqual(out.check, []);
+  assert.equal(out.settings['warmupSec'], 0.2);
   const ours = out.load.ours;
   for (const f of ['opsPerSec', 'p50Ms', 'p99Ms', 'p999Ms', 'maxMs', 'errors', 'retries']) assert.equal(typeof ours[f], 'number', f);
   assert.ok(ours['opsPerSec']! > 0);
@@ -67,6 +68,7 @@ test('the load phase prints the documented JSON and writes an HTML report', { ti
   const html = readFileSync(report, 'utf8');
   assert.match(html, /<svg/);
   assert.match(html, /Latency over time/);
+  assert.match(html, /warm-up before each round \(not counted\)/);
   assert.equal(await totalItems(node.addr), 0);
 });
 
@@ -89,6 +91,10 @@ test('usage and connection errors exit 2 with one line on stderr', { timeout: 30
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr.trim().split('\n').length, 1);
   assert.match(bad.stderr, /--mix/);
+  const warm = await runCli(['gamut', '--warmup', 'soon', '--cluster', '127.0.0.1:1']);
+  assert.equal(warm.code, 2);
+  assert.equal(warm.stderr.trim().split('\n').length, 1);
+  assert.match(warm.stderr, /--warmup must be a number of seconds/);
   const down = await runCli(['gamut', '--cluster', '127.0.0.1:1', '--skip-load'], 20_000);
   assert.equal(down.code, 2);
   assert.equal(down.stderr.trim().split('\n').length, 1);
