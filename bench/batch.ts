@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { connectCluster } from '../src/gamut/target.js';
+import { Rng } from '../src/gamut/workload.js';
 import { processCpuSec, startBenchNode, stopAllBenchNodes } from './node-proc.js';
 
 const BATCH_KEYS = 100;
@@ -43,13 +44,8 @@ function pct(sorted: number[], p: number): number {
 async function measure(fn: BatchFn, inflight: number, durationSec: number, seed: number, serverPid: number): Promise<Figures> {
   const stopAt = performance.now() + durationSec * 1000;
   const lat: number[] = [];
-  let x = seed >>> 0 || 1;
-  const rnd = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % KEYS;
-  };
+  const rng = new Rng(seed);
+  const rnd = (): number => Math.floor(rng.next() * KEYS);
   const cpu0 = processCpuSec(serverPid);
   const t0 = performance.now();
   await Promise.all(

@@ -1,12 +1,12 @@
 // The load process of one `npm run bench:compare` run: connects to one server (ours through our
-// client, Redis through ioredis with auto-pipelining), preloads, runs the timed phase and reports on
-// stdout in JSON lines; its own CPU is read over the timed phase only (process.cpuUsage).
+// client, Redis through ioredis with auto-pipelining), preloads, warms up, runs the timed phase and
+// reports on stdout in JSON lines; its own CPU is read over the timed phase only (process.cpuUsage).
 // Lines: {"event":"timed-start"|"timed-end"} around a timed phase; {"event":"connected"} then it waits
 // for "go" on stdin (memory cases: the parent reads the server's RSS first); {"event":"result",...}.
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { runLoad } from '../src/gamut/load.js';
-import { Rng, keyNames, makeValue } from '../src/gamut/workload.js';
+import { Rng, keyNames, makeValue, warmupSeed } from '../src/gamut/workload.js';
 import { redisStore } from '../src/gamut/redis.js';
 import { connectCluster, forEachWindowed, oursStore, type KvStore } from '../src/gamut/target.js';
 import type { Cluster } from '../src/index.js';
@@ -147,17 +147,16 @@ async function runBatch(plan: LoadPlan): Promise<RunResult> {
     for (let i = 0; i < all.length; i += PRELOAD_CHUNK_KEYS) await sides.write(all.slice(i, i + PRELOAD_CHUNK_KEYS));
     const preloadSec = (performance.now() - t0) / 1000;
     const fn = s.op === 'mset' ? sides.write : sides.read;
-    const rng = new Rng(plan.seed);
-    const rnd = (): number => Math.floor(rng.next() * all.length);
-    // Slots of `inflight` loops, each one batch of random keys after another until stopAt.
+    // Slots of `inflight` loops, each one batch of random keys after another until stopAtMs; the
+    // timed phase's sequence comes from the seed alone, whatever the warm-up did.
     const lat = new Float64Array(LATENCIES_MAX);
     let n = 0;
     let errors = 0;
-    const loops = (stopAt: number, timed: boolean): Promise<void[]> =>
+    const loops = (rng: Rng, stopAtMs: number, timed: boolean): Promise<void[]> =>
       Promise.all(
         Array.from({ length: s.inflight * s.connections }, async () => {
-          while (performance.now() < stopAt && n < LATENCIES_MAX) {
-            const keys = Array.from({ length: BATCH_KEYS }, () => all[rnd()]!);
+          while (performance.now() < stopAtMs && n < LATENCIES_MAX) {
+            const keys = Array.from({ length: BATCH_KEYS }, () => all[Math.floor(rng.next() * all.length)]!);
             const t = performance.now();
             try {
               await fn(keys);
@@ -168,11 +167,11 @@ async function runBatch(plan: LoadPlan): Promise<RunResult> {
           }
         }),
       );
-    if (plan.warmupSec > 0) await loops(performance.now() + plan.warmupSec * 1000, false);
+    if (plan.warmupSec > 0) await loops(new Rng(warmupSeed(plan.seed)), performance.now() + plan.warmupSec * 1000, false);
     say({ event: 'timed-start' });
     const cpu0 = cpuUs();
     const start = performance.now();
-    await loops(start + plan.durationSec * 1000, true);
+    await loops(new Rng(plan.seed), start + plan.durationSec * 1000, true);
     const sec = (performance.now() - start) / 1000;
     const loadCpuUs = cpuUs() - cpu0;
     say({ event: 'timed-end' });

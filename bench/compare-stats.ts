@@ -3,6 +3,7 @@
 // tables with the machine written above each.
 import type { CaseSpec, SystemName } from './compare-cases.js';
 import type { RunRecord } from './compare-run.js';
+import { Rng } from '../src/gamut/workload.js';
 
 /** murmur3's 32-bit finaliser: small neighbouring seeds start xorshift far apart (raw, they give small first numbers). */
 function mix32(x: number): number {
@@ -11,17 +12,10 @@ function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** xorshift32, seeded: the same seed gives the same run order. */
+/** xorshift32 (workload.ts's Rng) of the mixed seed: the same seed gives the same run order. */
 export function seededRandom(seed: number): () => number {
-  let s = mix32(seed >>> 0) || 0x9e3779b9;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const rng = new Rng(mix32(seed >>> 0));
+  return () => rng.next();
 }
 
 export interface Slot {

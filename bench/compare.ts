@@ -36,11 +36,15 @@ export interface Settings {
   jsonPath: string | null;
 }
 
+/** Digits, and for a non-integer an optional fraction: no sign, exponent, hex or spaces. */
+const INTEGER_TEXT = /^\d+$/;
+const DECIMAL_TEXT = /^\d+(\.\d+)?$/;
+
 function positive(text: string | undefined, fallback: number, max: number, what: string, integer: boolean, zeroAllowed = false): number {
   if (text === undefined) return fallback;
-  const n = text.trim() === '' ? NaN : Number(text);
+  const n = (integer ? INTEGER_TEXT : DECIMAL_TEXT).test(text) ? Number(text) : NaN;
   const low = zeroAllowed ? n < 0 : n <= 0;
-  if (!Number.isFinite(n) || low || n > max || (integer && !Number.isInteger(n))) {
+  if (!Number.isFinite(n) || low || n > max) {
     throw new UsageError(`${what} must be ${integer ? 'an integer' : 'a number'} in ${zeroAllowed ? '[' : '('}0, ${max}], got '${text}'`);
   }
   return n;
@@ -106,7 +110,7 @@ async function main(): Promise<void> {
     `date:    ${m['date']}`,
     `machine: ${m['cpu']}, ${m['cores']} cores, ${m['os']}`,
     `versions: node ${m['node']}, redis-server ${m['redis']}, ioredis ${m['ioredis']} (auto-pipelining)`,
-    `runs:    seed ${settings.seed}, ${settings.rounds} round(s) x ${settings.durationSec} s timed after ${settings.warmupSec} s of warm-up, each round in shuffled order, fresh server + load process per run${settings.quick ? ' (--quick: a smoke run, keys cut to 20k)' : ''}`,
+    `runs:    seed ${settings.seed}, ${settings.rounds} round(s) x ${settings.durationSec} s timed after ${settings.warmupSec} s of warm-up (memory cases: none), each round in shuffled order, fresh server + load process per run${settings.quick ? ' (--quick: a smoke run, keys cut to 20k)' : ''}`,
   ].join('\n');
   console.log(header + '\n');
   for (const c of cases) console.log(`  ${c.name.padEnd(16)} ${c.text}`);

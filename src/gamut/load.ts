@@ -1,11 +1,12 @@
 // gamut's load phase: K connections with C requests in flight on each (a fixed window), a get/set/incr/mget mix
-// over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram.
+// over N preloaded keys, bounded by duration and by a request count, timed into an HDR histogram
+// after an optional warm-up of the same mix that no figure counts.
 import { performance } from 'node:perf_hooks';
 import { assert } from '../shared/assert.js';
 import { LatencyRecorder, TIMELINE_INTERVAL_MS, type HistogramBar, type TimelinePoint } from './latency.js';
 import { isIndeterminateCode, type KvConnection, type KvStore } from './target.js';
 import type { Ledger } from './verify.js';
-import { Rng, counterNames, keyNames, makeValue, pickKey } from './workload.js';
+import { Rng, counterNames, keyNames, makeValue, pickKey, warmupSeed } from './workload.js';
 
 export const INFLIGHT_MAX = 10_000;
 export const CONNECTIONS_MAX = 256;
@@ -76,8 +77,9 @@ export interface LoadResult {
   retries: number;
   preloadSec: number;
   preloadErrors: number;
-  /** Requests completed in the warm-up (not in ops or the latencies). */
+  /** Requests completed, and failed, in the warm-up (in no other figure). */
   warmupOps: number;
+  warmupErrors: number;
   timeline: TimelinePoint[];
   bars: HistogramBar[];
 }
@@ -310,8 +312,6 @@ async function closeAll(conns: readonly KvConnection[]): Promise<void> {
 
 /** Requests in flight per connection while preloading, whatever the load's own window. */
 const PRELOAD_INFLIGHT = 64;
-/** Turns the load's seed into the warm-up's (any constant that changes every bit pattern would do). */
-const WARMUP_SEED_XOR = 0x5bd1e995;
 /** Preload bound: generous, but a dead store cannot hold the preload forever. */
 const PRELOAD_SEC_MAX = 600;
 
@@ -328,14 +328,14 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
     if (preload.completed === 0) throw new Error(`preload of ${keys.length} keys failed: ${JSON.stringify(preload.errorsByCode)}`);
     // Read now: the preload's own time, not counting the timed phase that follows.
     const preloadSec = preload.elapsedSec();
-    const warmupOps = await warmUp(store, opts, conns, keys, counters, value);
+    const warmup = await warmUp(store, opts, conns, keys, counters, value);
     const recorder = new LatencyRecorder();
     opts.onPhaseChange?.('load');
     const phase = new Phase(store, opts, keys, counters, value, recorder, performance.now() + opts.durationSec * 1000, opts.requestsMax);
     await runWorkers(phase, conns, loadWorker, 'load', opts.inflight);
     const elapsedSec = phase.elapsedSec();
     opts.onPhaseChange?.('done');
-    const result = { ...resultOf(store.name, phase, recorder, elapsedSec, preloadSec, preload.errors), warmupOps };
+    const result = { ...resultOf(store.name, phase, recorder, elapsedSec, preloadSec, preload.errors), ...warmup };
     recorder.destroy();
     return result;
   } finally {
@@ -343,18 +343,16 @@ export async function runLoad(store: KvStore, opts: LoadOptions): Promise<LoadRe
   }
 }
 
-/** The warm-up: the load's own mix for opts.warmupSec, nothing recorded; the requests it completed. */
-async function warmUp(store: KvStore, opts: LoadOptions, conns: readonly KvConnection[], keys: readonly string[], counters: readonly string[], value: string): Promise<number> {
+/** The warm-up: the load's own mix for opts.warmupSec (time alone bounds it), nothing recorded. */
+async function warmUp(store: KvStore, opts: LoadOptions, conns: readonly KvConnection[], keys: readonly string[], counters: readonly string[], value: string): Promise<{ warmupOps: number; warmupErrors: number }> {
   const sec = opts.warmupSec ?? 0;
-  if (sec === 0) return 0;
-  // Its own random sequence: the timed phase does not replay the keys the warm-up just touched.
-  const warmOpts = { ...opts, seed: (opts.seed ^ WARMUP_SEED_XOR) >>> 0 };
-  const phase = new Phase(store, warmOpts, keys, counters, value, null, performance.now() + sec * 1000, opts.requestsMax);
+  if (sec === 0) return { warmupOps: 0, warmupErrors: 0 };
+  const phase = new Phase(store, { ...opts, seed: warmupSeed(opts.seed) }, keys, counters, value, null, performance.now() + sec * 1000, REQUESTS_MAX);
   await runWorkers(phase, conns, loadWorker, 'warmup', opts.inflight);
-  return phase.completed;
+  return { warmupOps: phase.completed, warmupErrors: phase.errors };
 }
 
-function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preloadSec: number, preloadErrors: number): Omit<LoadResult, 'warmupOps'> {
+function resultOf(target: string, phase: Phase, recorder: LatencyRecorder, elapsedSec: number, preloadSec: number, preloadErrors: number): Omit<LoadResult, 'warmupOps' | 'warmupErrors'> {
   const s = recorder.summary();
   return {
     target,

@@ -19,6 +19,14 @@ export function makeValue(bytes: number): string {
   return out;
 }
 
+/** Turns a load's seed into its warm-up's (any constant that changes every bit pattern would do). */
+const WARMUP_SEED_XOR = 0x5bd1e995;
+
+/** The warm-up's own seed: the timed phase then does not replay the keys the warm-up just touched. */
+export function warmupSeed(seed: number): number {
+  return (seed ^ WARMUP_SEED_XOR) >>> 0;
+}
+
 /** xorshift32: a small deterministic generator so that both stores see the same sequence. */
 export class Rng {
   private s: number;

@@ -65,7 +65,7 @@ test('--quick runs each case against both systems in fresh processes and writes 
   for (const k of ['cpu', 'os', 'node', 'redis', 'ioredis', 'date']) assert.equal(typeof doc.machine[k], 'string', k);
   assert.ok(Number.isInteger(doc.machine['cores']) && (doc.machine['cores'] as number) >= 1);
   assert.deepEqual({ ...doc.settings, jsonPath: undefined }, { cases: CASES, rounds: 1, durationSec: 0.3, warmupSec: 0.2, seed: 42, quick: true, jsonPath: undefined });
-  assert.match(r.stdout, /0\.3 s timed after 0\.2 s of warm-up/);
+  assert.match(r.stdout, /0\.3 s timed after 0\.2 s of warm-up \(memory cases: none\)/);
   assert.match(r.stdout, /seed 42/);
 
   // Every (case, system) exactly once in the one round, and the runs in that order.
@@ -115,7 +115,7 @@ test('an unknown case is a usage error: exit 2, one line, nothing started', { ti
 });
 
 test('a warm-up that is not a number of seconds from 0 up is a usage error: exit 2, one line, nothing started', { timeout: 30_000 }, async () => {
-  for (const bad of ['soon', '-1', '']) {
+  for (const bad of ['soon', '-1', '', ' 2', '1e2', '0x10', '+1']) {
     const r = await runCompare(['--cases', 'set-100b-x50', `--warmup=${bad}`], 20_000);
     assert.equal(r.code, 2, `--warmup=${bad}: ${r.stderr}`);
     assert.match(r.stderr, /--warmup must be a number in \[0, 600\]/);

@@ -74,9 +74,11 @@ test('a warm-up runs the mix between the preload and the timed phase, and the ti
   const result = await runLoad(store, opts);
   assert.deepEqual(phases, ['preload', 'warmup', 'load']);
   assert.equal(result.errors, 0);
-  // The timed phase ends at its request bound: its count is its own, not the warm-up's on top.
+  // The timed phase ends at its request bound: its count is its own, not the warm-up's on top
+  // (time alone bounds the warm-up).
   assert.equal(result.ops, 400);
-  assert.ok(result.warmupOps > 0 && result.warmupOps <= 400, `warm-up requests ${result.warmupOps}`);
+  assert.ok(result.warmupOps > 0, `warm-up requests ${result.warmupOps}`);
+  assert.equal(result.warmupErrors, 0);
   // The node served the preload's sets, then the warm-up's gets and the timed phase's.
   const c = new Cluster({ seeds: [node.addr] });
   try {
