@@ -45,11 +45,8 @@ function expectEvent(msg: Record<string, unknown> | null, event: string): Record
   return msg;
 }
 
-/** How long one run's timed phase lasts, and the warm-up before it. */
-export interface RunTimes {
-  durationSec: number;
-  warmupSec: number;
-}
+/** How long one run's timed phase lasts, and the warm-up before it (as its load process is told). */
+export type RunTimes = Pick<LoadPlan, 'durationSec' | 'warmupSec'>;
 
 async function timed(spec: CaseSpec, server: Server, load: LoadProc, { durationSec, warmupSec }: RunTimes): Promise<Partial<RunRecord>> {
   // The warm-up may overrun its time as the timed phase may (requests in flight at its end).
